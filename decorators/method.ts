@@ -1,0 +1,135 @@
+/**
+ * `@onStep`, `@onEpoch`, `@onTrain`: method decorators for both conventions, handing off to the shared wrapper.
+ * @packageDocumentation
+ */
+import { flushLoggers } from "../src/dispatch";
+import { METHOD_KINDS, wrapMethod, type MethodKindInfo, type MethodTelemetryOptions } from "../src/method-wrapper";
+import { safeString } from "../src/report";
+import { isStandardContext, memberName, type StandardContext } from "./convention";
+
+/**
+ * A method decorator usable under both conventions: `experimentalDecorators` (target, key, descriptor) and
+ * TC39 standard decorators (method, context).
+ */
+export interface TelemetryMethodDecorator {
+  /** TC39 standard decorators. */
+  <This, Args extends any[], Return>(
+    method: (this: This, ...args: Args) => Return,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
+  ): (this: This, ...args: Args) => Return;
+  /** Legacy `experimentalDecorators`. */
+  (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
+}
+
+function checkMethodOptions(options: MethodTelemetryOptions | undefined, decorator: string): MethodTelemetryOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${decorator}(options): options must be an object such as { index: (args) => args[0] }; got ${safeString(options)}. Did you write ${decorator} instead of ${decorator}()?`);
+  }
+  for (const key of ["index", "context"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function") {
+      throw new TypeError(`${decorator}(options): options.${key} must be a function; got ${safeString(options[key])}.`);
+    }
+  }
+  return options;
+}
+
+/** Builds the decorator for one kind of method; `afterCall` runs after each call's end or error event. */
+export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemetryOptions | undefined, afterCall?: (trainer: object) => void): TelemetryMethodDecorator {
+  const { decorator } = kindInfo;
+  // `@onStep` without parentheses hands us the method (TC39) or the class prototype (legacy) as "options".
+  if (typeof options === "function" || (typeof options === "object" && options !== null && Object.prototype.hasOwnProperty.call(options, "constructor"))) {
+    throw new TypeError(`${decorator} must be called: write ${decorator}() above the method, not ${decorator}.`);
+  }
+  const checked = checkMethodOptions(options, decorator);
+
+  function decorate(...args: unknown[]): unknown {
+    if (isStandardContext(args[1])) return decorateStandard(args[0], args[1]);
+    return decorateLegacy(args[0] as object, args[1] as string | symbol, args[2] as PropertyDescriptor | undefined);
+  }
+
+  function decorateStandard(value: unknown, context: StandardContext): unknown {
+    const name = memberName(context.name);
+    if (context.kind !== "method") {
+      throw new TypeError(`${decorator} cannot decorate '${name}': it is a ${context.kind}, not a method. Put ${decorator}() on a method of the trainer class.`);
+    }
+    if (context.static) {
+      throw new TypeError(`${decorator} cannot decorate static method '${name}': telemetry reports calls per trainer instance. Make it an instance method.`);
+    }
+    return wrapMethod(value as (...a: unknown[]) => unknown, kindInfo, name, checked, afterCall);
+  }
+
+  function decorateLegacy(target: object, key: string | symbol, descriptor: PropertyDescriptor | undefined): PropertyDescriptor {
+    const isStatic = typeof target === "function";
+    const className = isStatic ? (target as Function).name : (target as { constructor?: Function }).constructor?.name ?? "<anonymous class>";
+    const where = `'${className}.${memberName(key)}'`;
+    if (isStatic) {
+      throw new TypeError(`${decorator} cannot decorate ${where}: it is static, and telemetry reports calls per trainer instance. Make it an instance method.`);
+    }
+    if (descriptor === undefined) {
+      throw new TypeError(`${decorator} cannot decorate ${where}: it is a field, not a method. Put ${decorator}() on a method of the trainer class.`);
+    }
+    if (descriptor.get !== undefined || descriptor.set !== undefined) {
+      throw new TypeError(`${decorator} cannot decorate ${where}: it is a ${descriptor.get ? "getter" : "setter"}, not a method. Put ${decorator}() on a method of the trainer class.`);
+    }
+    if (typeof descriptor.value !== "function") {
+      throw new TypeError(`${decorator} cannot decorate ${where}: it is not a method. Put ${decorator}() on a method of the trainer class.`);
+    }
+    return { ...descriptor, value: wrapMethod(descriptor.value, kindInfo, memberName(key), checked, afterCall) };
+  }
+
+  return decorate as TelemetryMethodDecorator;
+}
+
+/**
+ * Reports every call of a training-step method: `step_begin {step}` before it runs, `step_end {step, context}`
+ * when it returns (or its promise resolves), `error {type, message}` when it throws (rethrown unchanged).
+ *
+ * The step is the first argument when it is a non-negative integer, otherwise a counter per instance and
+ * method; `options.index` overrides. The context is the result when it is a plain object; `options.context` overrides.
+ *
+ * @example
+ * ```ts
+ * class Trainer {
+ *   @onStep() trainStep(step: number, batch: Batch) { return { loss: 0.1 }; }
+ *   @onStep({ index: ([batch]) => (batch as Batch).id }) evalStep(batch: Batch) { return {}; }
+ * }
+ * ```
+ */
+export function onStep(options?: MethodTelemetryOptions): TelemetryMethodDecorator {
+  return methodDecorator(METHOD_KINDS.step, options);
+}
+
+/**
+ * Reports every call of an epoch method: `epoch_begin {epoch}`, then `epoch_end {epoch, context}` or `error`.
+ * Same index and context rules as {@link onStep}.
+ *
+ * @example
+ * ```ts
+ * class Trainer {
+ *   @onEpoch() async fitEpoch(epoch: number) { return { valAcc: 0.9 }; }
+ * }
+ * ```
+ */
+export function onEpoch(options?: MethodTelemetryOptions): TelemetryMethodDecorator {
+  return methodDecorator(METHOD_KINDS.epoch, options);
+}
+
+/**
+ * Reports a whole training run: `train_begin`, then `train_end {context}` or `error`. After either, every logger
+ * of the instance is flushed, so a run that returns has its records on disk.
+ *
+ * @example
+ * ```ts
+ * class Trainer {
+ *   @onTrain() async fit(epochs: number) { for (let e = 0; e < epochs; e++) await this.fitEpoch(e); return { epochs }; }
+ * }
+ * ```
+ */
+export function onTrain(options?: Pick<MethodTelemetryOptions, "context">): TelemetryMethodDecorator {
+  return methodDecorator(METHOD_KINDS.train, options, flushAfterRun);
+}
+
+function flushAfterRun(trainer: object): void {
+  void flushLoggers(trainer);
+}

@@ -1,0 +1,132 @@
+/**
+ * Dispatch: an event goes through the trainer's middleware, then to every one of its loggers, each isolated.
+ * @packageDocumentation
+ */
+import type { Callback, TelemetryEvent } from "./events";
+import { describeLogger, stateOf, type InstanceTelemetry } from "./registry";
+import { nameOf, reportFault, safeString } from "./report";
+
+/** Delivers an event to a trainer's middleware chain and loggers. Never throws. */
+export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void {
+  if (state.middleware.length === 0) fanOut(state, event);
+  else runMiddleware(state, event, 0);
+}
+
+function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position: number): void {
+  if (position === state.middleware.length) {
+    fanOut(state, event);
+    return;
+  }
+  const middleware = state.middleware[position];
+  // Taken before the middleware runs, so a middleware that changes the event and then throws cannot pass on
+  // a half-changed event.
+  const before = event.clone();
+  let passedOn = false;
+  try {
+    middleware(event, (next: TelemetryEvent = event) => {
+      passedOn = true;
+      runMiddleware(state, next, position + 1);
+    });
+  } catch (error) {
+    reportFault({
+      source: "middleware", error, trainer: state.trainer, where: nameOf(middleware),
+      message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(error)}. ` +
+        "The event went on without it; fix the middleware (this warning is shown once).",
+    }, state.onLoggerError, middleware);
+    if (!passedOn) runMiddleware(state, before, position + 1);
+  }
+}
+
+/** The hook each tag calls; tags not listed go to `onEvent`. */
+const HOOK_OF_TAG: Readonly<Record<string, keyof Callback>> = {
+  step_begin: "onStepBegin",
+  step_end: "onStepEnd",
+  epoch_begin: "onEpochBegin",
+  epoch_end: "onEpochEnd",
+  train_begin: "onTrainBegin",
+  train_end: "onTrainEnd",
+  error: "onError",
+};
+
+/** Every logger gets the event, in registration order; one that throws or rejects does not stop the others. */
+function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
+  const loggers = state.loggers;
+  const { index, context } = event;
+  for (let i = 0; i < loggers.length; i++) {
+    const logger = loggers[i];
+    try {
+      let returned: unknown;
+      // One property name per case keeps each call site monomorphic: this loop runs twice per training step.
+      switch (event.tag) {
+        case "step_begin": returned = logger.onStepBegin?.(index, context, event); break;
+        case "step_end": returned = logger.onStepEnd?.(index, context, event); break;
+        case "epoch_begin": returned = logger.onEpochBegin?.(index, context, event); break;
+        case "epoch_end": returned = logger.onEpochEnd?.(index, context, event); break;
+        case "error": returned = logger.onError?.(event.error, context, event); break;
+        case "train_begin": returned = logger.onTrainBegin?.(context, event); break;
+        case "train_end": returned = logger.onTrainEnd?.(context, event); break;
+        default: returned = logger.onEvent?.(event);
+      }
+      if (returned !== undefined && isThenable(returned)) {
+        returned.then(undefined, (error: unknown) => loggerFailed(state, logger, event, error));
+      }
+    } catch (error) {
+      loggerFailed(state, logger, event, error);
+    }
+  }
+}
+
+function loggerFailed(state: InstanceTelemetry, logger: Callback, event: TelemetryEvent, error: unknown): void {
+  const hook = HOOK_OF_TAG[event.tag] ?? "onEvent";
+  const name = describeLogger(state, logger);
+  reportFault({
+    source: "logger", error, trainer: state.trainer, logger, where: hook,
+    message: `logger ${name} of '${event.className}' failed in ${hook} (${event.tag} of ${event.method}): ${safeString(error)}. ` +
+      "The trainer and the other loggers went on; this warning is shown once per logger.",
+  }, state.onLoggerError, logger);
+}
+
+/** Whether a value has a callable `then`: Promises and any Promise-like the user returns. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function";
+}
+
+/**
+ * Flushes every logger of a trainer instance. Returns a promise that settles when asynchronous flushes have;
+ * a logger whose flush throws is reported like any failing hook.
+ *
+ * @example
+ * ```ts
+ * await flushLoggers(trainer); // before reading the JSONL file
+ * ```
+ */
+export function flushLoggers(trainer: object): Promise<void> {
+  return callOnAll(trainer, "flush");
+}
+
+/** Flushes and closes every logger of a trainer instance (each once; later events to them are dropped and reported). */
+export function closeLoggers(trainer: object): Promise<void> {
+  return callOnAll(trainer, "close");
+}
+
+function callOnAll(trainer: object, hook: "flush" | "close"): Promise<void> {
+  const state = stateOf(trainer);
+  const pending: Promise<unknown>[] = [];
+  for (const logger of state.loggers) {
+    try {
+      const returned = logger[hook]?.();
+      if (isThenable(returned)) pending.push(Promise.resolve(returned).catch((error: unknown) => hookFailed(state, logger, hook, error)));
+    } catch (error) {
+      hookFailed(state, logger, hook, error);
+    }
+  }
+  return Promise.all(pending).then(() => undefined);
+}
+
+function hookFailed(state: InstanceTelemetry, logger: Callback, hook: string, error: unknown): void {
+  reportFault({
+    source: "logger", error, trainer: state.trainer, logger, where: hook,
+    message: `logger ${describeLogger(state, logger)} failed in ${hook}(): ${safeString(error)}.`,
+  }, state.onLoggerError, logger);
+}

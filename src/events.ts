@@ -1,0 +1,192 @@
+/**
+ * Events and the logger contract: what a decorated call reports, and the hooks a logger may implement.
+ * @packageDocumentation
+ */
+
+/** The key/value payload a hook receives, as in the Python original's `Mapping[str, Any]`. */
+export type Context = Record<string, unknown>;
+
+/** What a decorated method is a unit of: one training step, one epoch, or the whole run. */
+export type MethodKind = "step" | "epoch" | "train";
+
+/**
+ * The tags this package emits. Middleware may add tags of their own (`run_begin`), which reach
+ * {@link Callback.onEvent}.
+ */
+export type Tag =
+  | "step_begin"
+  | "step_end"
+  | "epoch_begin"
+  | "epoch_end"
+  | "train_begin"
+  | "train_end"
+  | "error"
+  | (string & {});
+
+/**
+ * One thing that happened to one decorated call: its begin, its end, or its error.
+ *
+ * The wrapper creates one event per tag; every middleware and every logger of the trainer sees the same
+ * object. Middleware add record fields through {@link TelemetryEvent.fields}, never by renaming seed fields.
+ *
+ * @example
+ * ```ts
+ * const log: Callback = {
+ *   onStepEnd(step, context, event) {
+ *     console.log(`${event.className}.${event.method} step ${step} at ${event.ts}`, context);
+ *   },
+ * };
+ * ```
+ */
+export class TelemetryEvent {
+  /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
+  private tsSeconds = Number.NaN;
+
+  /**
+   * Extra record fields added by middleware (`duration_ms`, `epoch`, …), written beside the seed's fields.
+   * `undefined` until a middleware adds one, so the common path allocates nothing.
+   */
+  fields: Context | undefined = undefined;
+
+  constructor(
+    /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `train_begin`, `train_end`, `error`, or a middleware's tag. */
+    public tag: Tag,
+    /** What the decorated method is a unit of. */
+    public readonly kind: MethodKind,
+    /** The step or epoch number (0 for `train`). */
+    public index: number,
+    /**
+     * The hook's context: `{}` at begin (plus what middleware add), the method's result or the `context` option
+     * at end. Middleware that change it replace it rather than mutate it: at end it may be the trainer's own result.
+     */
+    public context: Context,
+    /** The trainer instance whose method was called. */
+    public readonly trainer: object,
+    /** The decorated method's name. */
+    public readonly method: string,
+    /** The begin event of the same call; the begin event points to itself. */
+    begin: TelemetryEvent | undefined,
+    /** What was thrown or rejected, on `error` events; `undefined` otherwise (and when `undefined` was thrown). */
+    public error: unknown = undefined,
+  ) {
+    this.begin = begin ?? this;
+  }
+
+  /** The begin event of the same call (itself for a begin event): where a call's start is kept. */
+  readonly begin: TelemetryEvent;
+
+  /**
+   * When the event happened, in UNIX seconds with millisecond resolution. The clock is read once, on first access,
+   * and shared by every logger: a trainer with no logger that reads it pays for no clock read.
+   */
+  get ts(): number {
+    let seconds = this.tsSeconds;
+    if (seconds !== seconds) seconds = this.tsSeconds = Date.now() / 1000;
+    return seconds;
+  }
+
+  /** When the call began, in UNIX seconds: the begin event's {@link TelemetryEvent.ts}. */
+  get startTime(): number {
+    return this.begin.ts;
+  }
+
+  /** The trainer's class name, as the error messages and loggers print it. */
+  get className(): string {
+    return classNameOf(this.trainer);
+  }
+
+  /**
+   * Adds a record field beside the seed's fields (middleware use this: `event.set("duration_ms", 3.2)`).
+   * Seed fields (`step`, `context`, …) cannot be overwritten this way: loggers keep the seed's value.
+   */
+  set(name: string, value: unknown): void {
+    (this.fields ??= {})[name] = value;
+  }
+
+  /** A shallow copy: the dispatcher gives it to the rest of the chain when a middleware throws halfway. */
+  clone(): TelemetryEvent {
+    const copy = new TelemetryEvent(this.tag, this.kind, this.index, this.context, this.trainer, this.method,
+      this.begin === this ? undefined : this.begin, this.error);
+    copy.tsSeconds = this.tsSeconds;
+    if (this.fields !== undefined) copy.fields = { ...this.fields };
+    return copy;
+  }
+}
+
+/** The class name of a trainer, for messages; never throws (a Proxy or an odd `constructor` is not our problem). */
+export function classNameOf(trainer: unknown): string {
+  try {
+    const name = (trainer as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === "string" && name !== "" ? name : "<anonymous class>";
+  } catch {
+    return "<anonymous class>";
+  }
+}
+
+/**
+ * A logger: any object with some of these hooks. All are optional; the first two arguments are the Python
+ * original's `(step, context)` / `(error, context)`, the last is the {@link TelemetryEvent} for loggers that need
+ * more (trainer, class, method, time).
+ *
+ * A hook that throws, or returns a promise that rejects, is reported once and never reaches the trainer;
+ * the other loggers still get the event.
+ *
+ * @example
+ * ```ts
+ * const printLosses: Callback = { onStepEnd: (step, context) => console.log(step, context.loss) };
+ * ```
+ */
+export interface Callback {
+  /** A step began. */
+  onStepBegin?(step: number, context: Context, event?: TelemetryEvent): unknown;
+  /** A step returned (or its promise resolved); `context` is its result or the `context` option's. */
+  onStepEnd?(step: number, context: Context, event?: TelemetryEvent): unknown;
+  /** An epoch began. */
+  onEpochBegin?(epoch: number, context: Context, event?: TelemetryEvent): unknown;
+  /** An epoch returned (or its promise resolved). */
+  onEpochEnd?(epoch: number, context: Context, event?: TelemetryEvent): unknown;
+  /** A training run (an `@onTrain` method) began. */
+  onTrainBegin?(context: Context, event?: TelemetryEvent): unknown;
+  /** A training run returned; its loggers are flushed right after. */
+  onTrainEnd?(context: Context, event?: TelemetryEvent): unknown;
+  /** A decorated method threw or rejected; reported once, where it was first seen. */
+  onError?(error: unknown, context: Context, event?: TelemetryEvent): unknown;
+  /** Any event whose tag has no hook above (`run_begin` from `runInfo()`, or a custom middleware's tag). */
+  onEvent?(event: TelemetryEvent): unknown;
+  /** Write out anything buffered. */
+  flush?(): unknown;
+  /** Flush and release resources; later events are dropped and reported. */
+  close?(): unknown;
+}
+
+/** `{type, message}` of a thrown value, as the seed writes it: `type(e).__name__` and `str(e)`. */
+export interface ErrorDescription {
+  /** The class name of the thrown value (`TypeError`, `String`), or `undefined` / `null`. */
+  type: string;
+  /** The error's message, or the value as a string for non-errors. */
+  message: string;
+}
+
+/**
+ * Describes any thrown value like the Python original does (`type(error).__name__`, `str(error)`), without ever
+ * throwing: getters that throw, Proxies and objects without a prototype all get a description.
+ */
+export function describeError(error: unknown): ErrorDescription {
+  if (error === undefined || error === null) return { type: String(error), message: String(error) };
+  let type: string;
+  try {
+    const name = (error as { constructor?: { name?: unknown } }).constructor?.name;
+    type = typeof name === "string" && name !== "" ? name : typeof error;
+  } catch {
+    type = typeof error;
+  }
+  let message: string;
+  try {
+    if (error instanceof Error) message = String(error.message);
+    else if (typeof error === "symbol") message = error.toString();
+    else message = String(error);
+  } catch {
+    message = `<${type} that cannot be converted to a string>`;
+  }
+  return { type, message };
+}

@@ -1,0 +1,24 @@
+/**
+ * trainer-telemetry: decorators that report a trainer's steps, epochs and errors to loggers.
+ *
+ * @example
+ * ```ts
+ * import { telemetry, onEpoch, onStep, MemoryLogger } from "trainer-telemetry";
+ *
+ * const memory = new MemoryLogger();
+ * @telemetry({ loggers: [memory] })
+ * class Trainer {
+ *   @onEpoch() async fitEpoch(epoch: number) { await this.trainStep(epoch); return { valAcc: 0.9 }; }
+ *   @onStep() async trainStep(step: number) { return { loss: 1 / (step + 1) }; }
+ * }
+ * ```
+ * @packageDocumentation
+ */
+export { telemetry, onStep, onEpoch, onTrain, type TelemetryClassDecorator, type TelemetryMethodDecorator } from "../decorators/index";
+export { TelemetryEvent, describeError, type Callback, type Context, type ErrorDescription, type MethodKind, type Tag } from "./events";
+export { addLogger, removeLogger, loggersOf, METADATA_KEYS, type Middleware, type TelemetryOptions } from "./registry";
+export { flushLoggers, closeLoggers } from "./dispatch";
+export { type MethodTelemetryOptions } from "./method-wrapper";
+export { type TelemetryFault, type TelemetryFaultHandler } from "./report";
+export { MemoryLogger } from "./loggers/memory";
+export { type TelemetryRecord } from "./loggers/records";

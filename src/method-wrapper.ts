@@ -1,0 +1,191 @@
+/**
+ * The one wrapper every instrumented method runs through, whether decorated (`@onStep`) or instrumented by hand
+ * (`instrument()`). It is the hot path: it runs on every training step.
+ * @packageDocumentation
+ */
+import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
+import { dispatch, isThenable } from "./dispatch";
+import { fastStateOf, type InstanceTelemetry } from "./registry";
+import { reportFault, safeString } from "./report";
+
+/** Options of `@onStep`, `@onEpoch` and `@onTrain`. */
+export interface MethodTelemetryOptions {
+  /**
+   * The step or epoch number of a call. Default: the first argument when it is a non-negative integer,
+   * otherwise a per-instance, per-method counter from 0 (counting the calls made while a logger listens).
+   * Must return a non-negative integer.
+   */
+  index?: (args: readonly unknown[], trainer: any) => number;
+  /**
+   * The context of the `*_end` record. Default: the result when it is a plain object, else `{}`.
+   * A function that throws is reported and `{}` is used: the method's result is never affected.
+   */
+  context?: (result: any, args: readonly unknown[], trainer: any) => Context;
+}
+
+/** How one kind of method reports: its tags, the record key of its index, its decorator's name. */
+export interface MethodKindInfo {
+  readonly kind: MethodKind;
+  readonly beginTag: string;
+  readonly endTag: string;
+  /** `@onStep`: for messages. */
+  readonly decorator: string;
+  /** Whether calls carry a step/epoch number (a run does not). */
+  readonly indexed: boolean;
+}
+
+/** The kinds of instrumented method. */
+export const METHOD_KINDS: Readonly<Record<MethodKind, MethodKindInfo>> = {
+  step: { kind: "step", beginTag: "step_begin", endTag: "step_end", decorator: "@onStep", indexed: true },
+  epoch: { kind: "epoch", beginTag: "epoch_begin", endTag: "epoch_end", decorator: "@onEpoch", indexed: true },
+  train: { kind: "train", beginTag: "train_begin", endTag: "train_end", decorator: "@onTrain", indexed: false },
+};
+
+/** Marks a wrapper with the method it wraps: `instrument()` uses it to refuse wrapping twice. */
+export const WRAPPED_ORIGINAL = Symbol.for("trainer-telemetry.wrapped-original");
+
+/** Values already recorded as `error` by an inner call: the outer calls they pass through stay quiet. */
+const recordedErrors = new WeakSet<object>();
+/**
+ * Non-object throws (`throw "oops"`) cannot go in a WeakSet; they are remembered until the next macrotask,
+ * which covers their propagation through nested sync calls and awaits.
+ */
+const recordedPrimitives = new Set<unknown>();
+
+function firstSighting(error: unknown): boolean {
+  if (error !== null && (typeof error === "object" || typeof error === "function")) {
+    if (recordedErrors.has(error)) return false;
+    recordedErrors.add(error);
+    return true;
+  }
+  if (recordedPrimitives.has(error)) return false;
+  if (recordedPrimitives.size === 0) setImmediate(() => recordedPrimitives.clear()).unref();
+  recordedPrimitives.add(error);
+  return true;
+}
+
+/** Called after a call ended or failed; `@onTrain` uses it to flush the loggers. */
+export type AfterCall = (trainer: object) => void;
+
+/**
+ * Wraps a method so that each call reports begin, end and error to the loggers of its trainer instance.
+ * The wrapper returns and throws exactly what the method does; with no logger listening it only forwards.
+ *
+ * @param original - the method to wrap.
+ * @param kindInfo - one of {@link METHOD_KINDS}.
+ * @param methodName - for records and messages.
+ * @param options - `index` and `context` overrides.
+ * @param afterCall - run after the end or error event of a call (used by `@onTrain` to flush).
+ */
+export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
+  original: F,
+  kindInfo: MethodKindInfo,
+  methodName: string,
+  options: MethodTelemetryOptions = {},
+  afterCall?: AfterCall,
+): F {
+  const { kind, beginTag, endTag } = kindInfo;
+  const indexOption = options.index;
+  const contextOption = options.context;
+  /** Identity of this method for the per-instance counters. */
+  const counterKey = {};
+
+  function indexOf(state: InstanceTelemetry, args: unknown[], trainer: object): number {
+    if (!kindInfo.indexed) return 0;
+    if (indexOption !== undefined) {
+      const index = indexOption(args, trainer);
+      if (typeof index !== "number" || !Number.isInteger(index) || index < 0) {
+        throw new TypeError(
+          `${kindInfo.decorator} on '${classNameOf(trainer)}.${methodName}': options.index returned ${safeString(index)}, ` +
+          `but a ${kind} number must be a non-negative integer (0, 1, 2, …). Fix the index function, e.g. index: (args) => args[0].${kind}.`);
+      }
+      return index;
+    }
+    const first = args[0];
+    if (typeof first === "number" && Number.isInteger(first) && first >= 0) return first;
+    const count = state.counters.get(counterKey) ?? 0;
+    state.counters.set(counterKey, count + 1);
+    return count;
+  }
+
+  function end(state: InstanceTelemetry, begin: TelemetryEvent, result: unknown, args: unknown[]): void {
+    let context: Context;
+    if (contextOption !== undefined) {
+      try {
+        context = contextOption(result, args, state.trainer);
+        if (context === null || typeof context !== "object") throw new TypeError(`it returned ${safeString(context)}, not an object`);
+      } catch (error) {
+        reportFault({
+          source: "context", error, trainer: state.trainer, where: "options.context",
+          message: `${kindInfo.decorator} on '${begin.className}.${methodName}': options.context failed: ${safeString(error)}. ` +
+            "The record has an empty context; the method's result is unchanged.",
+        }, state.onLoggerError, contextOption);
+        context = {};
+      }
+    } else {
+      context = isPlainObject(result) ? result : {};
+    }
+    dispatch(state, new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin));
+    if (afterCall !== undefined) afterCall(state.trainer);
+  }
+
+  function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
+    if (firstSighting(error)) {
+      dispatch(state, new TelemetryEvent("error", kind, begin.index, {}, state.trainer, methodName, begin, error));
+    }
+    if (afterCall !== undefined) afterCall(state.trainer);
+  }
+
+  const instrumented = function (this: any, ...args: any[]): any {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
+    const trainer = this;
+    if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return original.apply(trainer, args);
+    const state = fastStateOf(trainer);
+    if (!state.active) return original.apply(trainer, args);
+
+    const begin = new TelemetryEvent(beginTag, kind, indexOf(state, args, trainer), {}, trainer, methodName, undefined);
+    dispatch(state, begin);
+    let result: unknown;
+    try {
+      result = original.apply(trainer, args);
+    } catch (error) {
+      fail(state, begin, error);
+      throw error;
+    }
+    if (isThenable(result)) {
+      // Chained with .then, not an async wrapper: a plain Promise comes back, and custom thenables
+      // (lazy query builders) are not run twice.
+      return result.then(
+        (value) => { end(state, begin, value, args); return value; },
+        (error: unknown) => { fail(state, begin, error); throw error; },
+      );
+    }
+    end(state, begin, result, args);
+    return result;
+  } as F;
+
+  preserveIdentity(instrumented, original);
+  return instrumented;
+}
+
+function isPlainObject(value: unknown): value is Context {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Keeps what callers and other decorators see of the method: name, length, own properties, reflect-metadata. */
+function preserveIdentity(wrapper: Function, original: Function): void {
+  for (const key of Reflect.ownKeys(original)) {
+    if (key === "prototype" || key === "arguments" || key === "caller") continue;
+    const descriptor = Object.getOwnPropertyDescriptor(original, key);
+    if (descriptor !== undefined) Object.defineProperty(wrapper, key, descriptor);
+  }
+  Object.defineProperty(wrapper, WRAPPED_ORIGINAL, { value: original });
+  const reflect = Reflect as unknown as { getOwnMetadataKeys?: (target: object) => unknown[]; getOwnMetadata?: (key: unknown, target: object) => unknown; defineMetadata?: (key: unknown, value: unknown, target: object) => void };
+  if (typeof reflect.getOwnMetadataKeys === "function") {
+    for (const key of reflect.getOwnMetadataKeys(original)) {
+      reflect.defineMetadata!(key, reflect.getOwnMetadata!(key, original), wrapper);
+    }
+  }
+}

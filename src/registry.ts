@@ -1,0 +1,209 @@
+/**
+ * Where the loggers and middleware of a trainer class and of each of its instances live.
+ * @packageDocumentation
+ */
+import "reflect-metadata";
+import { classNameOf, type Callback, type TelemetryEvent } from "./events";
+import { nameOf, reportFault, safeString, type TelemetryFaultHandler } from "./report";
+
+/**
+ * A middleware: sees every event before the loggers do, may change it, add fields (`event.set`), and call `next`
+ * zero times (drop), once, or more. Koa/Express style, synchronous.
+ */
+export type Middleware = (event: TelemetryEvent, next: (event?: TelemetryEvent) => void) => void;
+
+/** Options of {@link telemetry} (and of `instrument()`), inherited by subclasses. */
+export interface TelemetryOptions {
+  /**
+   * The loggers: one array shared by every instance, or a factory called once per instance, on its first event
+   * (or its first `addLogger` / `loggersOf`). A subclass gets its parent's loggers first, then its own.
+   */
+  loggers?: readonly Callback[] | ((trainer: object) => readonly Callback[]);
+  /** Middleware, in order; a parent class's run before a subclass's. */
+  use?: readonly Middleware[];
+  /**
+   * Receives every telemetry fault (a logger or middleware that threw). Default: a `TelemetryWarning` through
+   * `process.emitWarning`, once per failing logger or middleware.
+   */
+  onLoggerError?: TelemetryFaultHandler;
+}
+
+/** Metadata keys, all in one place. */
+export const METADATA_KEYS = {
+  /** The {@link TelemetryOptions} given to `@telemetry` on this very class (read as own metadata, chained by us). */
+  classOptions: Symbol.for("trainer-telemetry.class-options"),
+} as const;
+
+/** The per-instance state, kept on the instance under this symbol (non-enumerable) for a one-load lookup. */
+const STATE = Symbol("trainer-telemetry.state");
+
+/** Instances that cannot take a property (frozen, sealed, non-extensible) keep their state here instead. */
+const statesOfSealedTrainers = new WeakMap<object, InstanceTelemetry>();
+
+/** What one trainer instance dispatches to. Internal: reach it through `addLogger` / `loggersOf`. */
+export interface InstanceTelemetry {
+  /** The instance this state belongs to: guards against a state inherited through the prototype chain. */
+  readonly trainer: object;
+  /** Replaced, never mutated, so an event being delivered keeps the list it started with. */
+  loggers: readonly Callback[];
+  readonly middleware: readonly Middleware[];
+  readonly onLoggerError: TelemetryFaultHandler | undefined;
+  /** Whether a call must build events at all: false while no logger listens. */
+  active: boolean;
+  /** Per-method call counters, for methods whose first argument is not an index. */
+  readonly counters: Map<object, number>;
+}
+
+/** Validates `@telemetry` options at class definition, so a typo fails there and not on the first step. */
+export function checkTelemetryOptions(options: TelemetryOptions, where: string): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${where}: options must be an object like { loggers: [new MemoryLogger()] }; got ${safeString(options)}.`);
+  }
+  const { loggers, use, onLoggerError } = options;
+  if (loggers !== undefined && typeof loggers !== "function") {
+    if (!Array.isArray(loggers)) {
+      throw new TypeError(`${where}: options.loggers must be an array of loggers or a function (trainer) => loggers; got ${safeString(loggers)}.`);
+    }
+    loggers.forEach((logger, i) => checkLogger(logger, `${where}: options.loggers[${i}]`));
+  }
+  if (use !== undefined) {
+    if (!Array.isArray(use)) throw new TypeError(`${where}: options.use must be an array of middleware (event, next) => void; got ${safeString(use)}.`);
+    use.forEach((m, i) => {
+      if (typeof m !== "function") throw new TypeError(`${where}: options.use[${i}] must be a middleware function (event, next) => void; got ${safeString(m)}. Did you forget to call it, as in timing()?`);
+    });
+  }
+  if (onLoggerError !== undefined && typeof onLoggerError !== "function") {
+    throw new TypeError(`${where}: options.onLoggerError must be a function (fault) => void; got ${safeString(onLoggerError)}.`);
+  }
+}
+
+function checkLogger(logger: unknown, where: string): void {
+  if (logger === null || typeof logger !== "object") {
+    throw new TypeError(`${where} must be a logger object with hooks such as onStepEnd (e.g. new MemoryLogger()); got ${safeString(logger)}.`);
+  }
+}
+
+/** Registers `@telemetry` options on a class. Options on a parent class stay; the subclass's add to them. */
+export function registerClassOptions(target: Function, options: TelemetryOptions): void {
+  Reflect.defineMetadata(METADATA_KEYS.classOptions, options, target);
+}
+
+/** The `@telemetry` options of a trainer's class and its ancestors, the oldest ancestor first. */
+export function classOptionsOf(trainer: object): TelemetryOptions[] {
+  const chain: TelemetryOptions[] = [];
+  for (let proto = Object.getPrototypeOf(trainer); proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") ? proto.constructor : undefined;
+    const options = typeof ctor === "function" ? Reflect.getOwnMetadata(METADATA_KEYS.classOptions, ctor) as TelemetryOptions | undefined : undefined;
+    if (options !== undefined) chain.push(options);
+  }
+  return chain.reverse();
+}
+
+/**
+ * The telemetry state of a trainer instance, made on first use. The hot path inlines the lookup
+ * (`trainer[STATE]` and an owner check) and calls this only the first time.
+ */
+export function stateOf(trainer: object): InstanceTelemetry {
+  const own = (trainer as { [STATE]?: InstanceTelemetry })[STATE];
+  if (own !== undefined && own.trainer === trainer) return own;
+  return statesOfSealedTrainers.get(trainer) ?? createState(trainer);
+}
+
+/** The inlined form of {@link stateOf}'s fast path, for the decorator wrapper. */
+export function fastStateOf(trainer: object): InstanceTelemetry {
+  const own = (trainer as { [STATE]?: InstanceTelemetry })[STATE];
+  return own !== undefined && own.trainer === trainer ? own : stateOf(trainer);
+}
+
+function createState(trainer: object): InstanceTelemetry {
+  const chain = classOptionsOf(trainer);
+  const loggers: Callback[] = [];
+  const middleware: Middleware[] = [];
+  let onLoggerError: TelemetryFaultHandler | undefined;
+  for (const options of chain) {
+    if (options.onLoggerError !== undefined) onLoggerError = options.onLoggerError;
+  }
+  for (const options of chain) {
+    if (options.use !== undefined) middleware.push(...options.use);
+    const source = options.loggers;
+    if (typeof source === "function") loggers.push(...loggersFromFactory(source, trainer, onLoggerError));
+    else if (source !== undefined) loggers.push(...source);
+  }
+  const state: InstanceTelemetry = {
+    trainer,
+    loggers,
+    middleware,
+    onLoggerError,
+    active: loggers.length > 0,
+    counters: new Map(),
+  };
+  if (Object.isExtensible(trainer)) {
+    Object.defineProperty(trainer, STATE, { value: state, enumerable: false, configurable: true, writable: true });
+  } else {
+    statesOfSealedTrainers.set(trainer, state);
+  }
+  return state;
+}
+
+/** Calls a per-instance loggers factory; one that throws or returns garbage is a fault, and the trainer still runs. */
+function loggersFromFactory(factory: (trainer: object) => readonly Callback[], trainer: object, handler: TelemetryFaultHandler | undefined): Callback[] {
+  const where = `@telemetry on '${classNameOf(trainer)}': options.loggers(trainer)`;
+  try {
+    const made = factory(trainer);
+    if (!Array.isArray(made)) throw new TypeError(`it must return an array of loggers; got ${safeString(made)}`);
+    made.forEach((logger, i) => checkLogger(logger, `element ${i}`));
+    return made;
+  } catch (error) {
+    reportFault({
+      source: "factory", error, trainer, where: "options.loggers",
+      message: `${where} failed: ${safeString(error)}. This instance has no loggers from it.`,
+    }, handler, factory);
+    return [];
+  }
+}
+
+/**
+ * Adds a logger to one trainer instance, after the loggers it already has.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer();
+ * addLogger(trainer, new MemoryLogger());
+ * ```
+ */
+export function addLogger(trainer: object, logger: Callback): void {
+  checkTrainer(trainer, "addLogger");
+  checkLogger(logger, `addLogger(trainer, logger) on '${classNameOf(trainer)}': logger`);
+  const state = stateOf(trainer);
+  state.loggers = [...state.loggers, logger];
+  state.active = true;
+}
+
+/** Removes a logger from one trainer instance; returns whether it was there. The logger is not closed. */
+export function removeLogger(trainer: object, logger: Callback): boolean {
+  checkTrainer(trainer, "removeLogger");
+  const state = stateOf(trainer);
+  const index = state.loggers.indexOf(logger);
+  if (index < 0) return false;
+  state.loggers = state.loggers.filter((_, i) => i !== index);
+  state.active = state.loggers.length > 0;
+  return true;
+}
+
+/** The loggers of one trainer instance, in dispatch order (a copy: change them with addLogger/removeLogger). */
+export function loggersOf(trainer: object): Callback[] {
+  checkTrainer(trainer, "loggersOf");
+  return [...stateOf(trainer).loggers];
+}
+
+function checkTrainer(trainer: unknown, api: string): asserts trainer is object {
+  if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) {
+    throw new TypeError(`${api}(trainer, …): trainer must be a trainer instance (an object); got ${safeString(trainer)}.`);
+  }
+}
+
+/** A name for a logger in messages: its class, and its position among the trainer's loggers. */
+export function describeLogger(state: InstanceTelemetry, logger: object): string {
+  const position = state.loggers.indexOf(logger as Callback);
+  return `${nameOf(logger)}${position >= 0 ? ` #${position + 1}` : ""}`;
+}
