@@ -54,7 +54,7 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
       throw new TypeError(`${decorator} cannot decorate '${name}': it is a ${context.kind}, not a method. Put ${decorator}() on a method of the trainer class.`);
     }
     if (context.static) {
-      throw new TypeError(`${decorator} cannot decorate static method '${name}': telemetry reports calls per trainer instance. Make it an instance method.`);
+      throw new TypeError(`${decorator} cannot decorate '${name}': it is static, and telemetry reports calls per trainer instance. Make it an instance method.`);
     }
     return wrapMethod(value as (...a: unknown[]) => unknown, kindInfo, name, checked, afterCall);
   }

@@ -85,9 +85,13 @@ export class TelemetryEvent {
     return seconds;
   }
 
-  /** When the call began, in UNIX seconds: the begin event's {@link TelemetryEvent.ts}. */
+  /**
+   * When the call began, in UNIX seconds: the begin event's {@link TelemetryEvent.ts} as it was read while the begin
+   * was dispatched (every logger that records begins reads it). NaN on an end or error event whose begin no logger
+   * or middleware timed: the clock is not read for nobody, and a late reading would be a wrong start.
+   */
   get startTime(): number {
-    return this.begin.ts;
+    return this.begin === this ? this.ts : this.begin.tsSeconds;
   }
 
   /** The trainer's class name, as the error messages and loggers print it. */

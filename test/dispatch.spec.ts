@@ -1,0 +1,90 @@
+import { expect } from "chai";
+import { MemoryLogger, onStep, telemetry, type Callback, type Middleware, type TelemetryFault } from "../src/index";
+import { convention, warningsDuring } from "./helpers";
+
+describe(`dispatch (${convention} convention)`, () => {
+  it("delivers every event to every logger in registration order", () => {
+    const seen: string[] = [];
+    const logger = (name: string): Callback => ({
+      onStepBegin: (step) => { seen.push(`${name} begin ${step}`); },
+      onStepEnd: (step) => { seen.push(`${name} end ${step}`); },
+    });
+    @telemetry({ loggers: [logger("a"), logger("b"), logger("c")] })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(seen).to.deep.equal(["a begin 0", "b begin 0", "c begin 0", "a end 0", "b end 0", "c end 0"]);
+  });
+
+  it("isolates a throwing logger: the result is unchanged and later loggers still get the event", () => {
+    const faults: TelemetryFault[] = [];
+    const broken: Callback = { onStepEnd: () => { throw new Error("logger bug"); } };
+    const memory = new MemoryLogger();
+    const result = { loss: 1 };
+    @telemetry({ loggers: [broken, memory], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return result; } }
+    expect(new Trainer().trainStep(0)).to.equal(result);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
+    expect(faults).to.have.length(1);
+    expect(faults[0]).to.include({ source: "logger", logger: broken, where: "onStepEnd" });
+    expect(faults[0].message).to.contain("onStepEnd").and.contain("'Trainer'").and.contain("logger bug");
+  });
+
+  it("does not change the method's own error when a logger's onError throws", () => {
+    const failure = new Error("step failed");
+    const broken: Callback = { onError: () => { throw new Error("logger bug"); } };
+    @telemetry({ loggers: [broken], onLoggerError: () => undefined })
+    class Trainer { @onStep() trainStep(_step: number) { throw failure; } }
+    let caught: unknown;
+    try { new Trainer().trainStep(0); } catch (error) { caught = error; }
+    expect(caught).to.equal(failure);
+  });
+
+  it("warns once per failing logger when no onLoggerError is given, naming the logger and hook", async () => {
+    class FlakyLogger implements Callback { onStepBegin() { throw new Error("flaky"); } }
+    @telemetry({ loggers: [new FlakyLogger()] })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    const trainer = new Trainer();
+    const warnings = await warningsDuring(() => { for (let i = 0; i < 5; i++) trainer.trainStep(i); });
+    const ours = warnings.filter((w) => w.name === "TelemetryWarning");
+    expect(ours).to.have.length(1);
+    expect(ours[0].message).to.contain("FlakyLogger #1").and.contain("onStepBegin").and.contain("flaky");
+  });
+
+  it("reports a hook whose promise rejects", async () => {
+    const faults: TelemetryFault[] = [];
+    const asyncBroken: Callback = { onStepEnd: async () => { throw new Error("upload failed"); } };
+    @telemetry({ loggers: [asyncBroken], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(faults.map((f) => f.where)).to.deep.equal(["onStepEnd"]);
+  });
+
+  it("falls back to the warning when onLoggerError itself throws", async () => {
+    const broken: Callback = { onStepBegin: () => { throw new Error("logger bug"); } };
+    @telemetry({ loggers: [broken], onLoggerError: () => { throw new Error("handler bug"); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    const warnings = await warningsDuring(() => new Trainer().trainStep(0));
+    expect(warnings.map((w) => w.message).join()).to.contain("handler bug");
+  });
+
+  it("runs options.use middleware before the loggers, and lets them add fields", () => {
+    const memory = new MemoryLogger();
+    const tagRun: Middleware = (event, next) => { event.set("run", "r1"); next(); };
+    @telemetry({ loggers: [memory], use: [tagRun] })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect(memory.records).to.deep.equal([
+      { tag: "step_begin", step: 0, run: "r1" },
+      { tag: "step_end", step: 0, context: { loss: 1 }, run: "r1" },
+    ]);
+  });
+
+  it("does nothing for a trainer with no logger, even with middleware", () => {
+    let middlewareCalls = 0;
+    @telemetry({ use: [(_event, next) => { middlewareCalls++; next(); }] })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    expect(new Trainer().trainStep(2)).to.deep.equal({ step: 2 });
+    expect(middlewareCalls).to.equal(0);
+  });
+});

@@ -1,0 +1,49 @@
+/** Shared test helpers: which decorator convention this run compiles with, and warning capture. */
+
+/** The specs run twice: with tsconfig.json (legacy decorators) and tsconfig.standard.json (TC39). */
+export const convention: "legacy" | "standard" = (process.env.TS_NODE_PROJECT ?? "").includes("standard") ? "standard" : "legacy";
+
+/** Collects the process warnings emitted while `body` runs (emitWarning delivers them on a later tick). */
+export async function warningsDuring(body: () => unknown): Promise<Error[]> {
+  const seen: Error[] = [];
+  const listener = (warning: Error) => seen.push(warning);
+  process.on("warning", listener);
+  try {
+    await body();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", listener);
+  }
+  return seen;
+}
+
+/** A promise-like that is not a Promise: settles when told to, like a lazy query builder. */
+export class ManualThenable<T> implements PromiseLike<T> {
+  private settled?: { ok: boolean; value: unknown };
+  private readonly waiting: Array<[((v: T) => unknown) | null | undefined, ((e: unknown) => unknown) | null | undefined, (v: unknown) => void, (e: unknown) => void]> = [];
+  thenCalls = 0;
+
+  then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+    this.thenCalls++;
+    return new Promise<A | B>((resolve, reject) => {
+      this.waiting.push([onFulfilled as never, onRejected as never, resolve as never, reject]);
+      if (this.settled) this.flush();
+    });
+  }
+
+  resolve(value: T): void { this.settled = { ok: true, value }; this.flush(); }
+  reject(error: unknown): void { this.settled = { ok: false, value: error }; this.flush(); }
+
+  private flush(): void {
+    const { ok, value } = this.settled!;
+    for (const [onFulfilled, onRejected, resolve, reject] of this.waiting.splice(0)) {
+      try {
+        if (ok) resolve(onFulfilled ? onFulfilled(value as T) : value);
+        else if (onRejected) resolve(onRejected(value));
+        else reject(value);
+      } catch (error) {
+        reject(error);
+      }
+    }
+  }
+}

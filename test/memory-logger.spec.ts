@@ -1,0 +1,39 @@
+import { expect } from "chai";
+import { MemoryLogger } from "../src/index";
+
+describe("MemoryLogger", () => {
+  it("holds what the Python MemoryLogger holds when its hooks are called by hand", () => {
+    const memory = new MemoryLogger();
+    const context = { loss: 0.5, lr: 1e-3 };
+    memory.onEpochBegin(0, {});
+    memory.onStepBegin(3.9, { ignored: true });
+    memory.onStepEnd(3, context);
+    memory.onError(new ValueError("bad value"), {});
+    memory.onEpochEnd(0, { acc: 0.9 });
+    expect(memory.records).to.deep.equal([
+      { tag: "epoch_begin", epoch: 0 },
+      { tag: "step_begin", step: 3 },
+      { tag: "step_end", step: 3, context: { loss: 0.5, lr: 1e-3 } },
+      { tag: "error", type: "ValueError", message: "bad value" },
+      { tag: "epoch_end", epoch: 0, context: { acc: 0.9 } },
+    ]);
+  });
+
+  it("copies the context like dict(context): later changes to it do not change the record", () => {
+    const memory = new MemoryLogger();
+    const context: Record<string, unknown> = { loss: 1 };
+    memory.onStepEnd(0, context);
+    context.loss = 2;
+    expect(memory.records[0].context).to.deep.equal({ loss: 1 });
+  });
+
+  it("clear() empties the same records array", () => {
+    const memory = new MemoryLogger();
+    const records = memory.records;
+    memory.onStepBegin(0, {});
+    memory.clear();
+    expect(memory.records).to.equal(records).and.to.have.length(0);
+  });
+});
+
+class ValueError extends Error {}

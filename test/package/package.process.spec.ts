@@ -1,0 +1,95 @@
+/**
+ * The packed package, installed into a fresh project the way a user would: the issue's example compiled under
+ * both decorator conventions, as a CommonJS and as an ES module consumer.
+ */
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const repo = path.resolve(__dirname, "../..");
+const tsc = path.join(repo, "node_modules/typescript/bin/tsc");
+
+const example = `
+import { telemetry, onStep, onEpoch, MemoryLogger } from "trainer-telemetry";
+
+const memory = new MemoryLogger();
+
+@telemetry({ loggers: [memory] })
+class Trainer {
+  @onEpoch() async fitEpoch(epoch: number) { for (let s = 0; s < 3; s++) await this.trainStep(epoch * 3 + s); return { valAcc: 0.9 }; }
+  @onStep() async trainStep(step: number) { return { loss: 1 / (step + 1) }; }
+}
+new Trainer().fitEpoch(0).then(() => console.log(JSON.stringify(memory.records)));
+`;
+
+const expected = [
+  { tag: "epoch_begin", epoch: 0 },
+  { tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { loss: 1 } },
+  { tag: "step_begin", step: 1 }, { tag: "step_end", step: 1, context: { loss: 0.5 } },
+  { tag: "step_begin", step: 2 }, { tag: "step_end", step: 2, context: { loss: 1 / 3 } },
+  { tag: "epoch_end", epoch: 0, context: { valAcc: 0.9 } },
+];
+
+function run(command: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${stdout ?? ""}${stderr ?? ""}`);
+  }
+}
+
+describe("the packed package in a new project", function () {
+  this.timeout(180_000);
+  let project: string;
+
+  before(() => {
+    project = fs.mkdtempSync(path.join(os.tmpdir(), "tt-consumer-"));
+    run("npm", ["run", "build"], repo);
+    const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", project], repo)) as Array<{ filename: string }>;
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", path.join(project, packed[0].filename)], project);
+  });
+
+  after(() => fs.rmSync(project, { recursive: true, force: true }));
+
+  for (const [convention, decoratorOptions] of [
+    ["legacy", { experimentalDecorators: true, emitDecoratorMetadata: true }],
+    ["standard", { experimentalDecorators: false, emitDecoratorMetadata: false }],
+  ] as const) {
+    for (const [moduleKind, file] of [["CommonJS", "example.ts"], ["ES module", "example.mts"]] as const) {
+      it(`runs the issue's example as a ${moduleKind} consumer with ${convention} decorators`, () => {
+        const dir = path.join(project, `${convention}-${moduleKind.replace(" ", "")}`);
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, file), example);
+        fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
+          compilerOptions: {
+            target: "ES2022", module: "nodenext", moduleResolution: "nodenext", lib: ["ES2023", "ESNext.Decorators"],
+            strict: true, typeRoots: [path.join(repo, "node_modules/@types")], types: ["node"], outDir: "out", ...decoratorOptions,
+          },
+          include: [file],
+        }));
+        run(process.execPath, [tsc, "-p", "tsconfig.json"], dir);
+        const output = run(process.execPath, [path.join(dir, "out", file.replace(/\.(m?)ts$/, ".$1js"))], dir);
+        expect(JSON.parse(output)).to.deep.equal(expected);
+      });
+    }
+  }
+
+  it("gives require and import the same module instance with the same named exports", () => {
+    const script = `
+      import { createRequire } from "node:module";
+      import * as esm from "trainer-telemetry";
+      const cjs = createRequire(import.meta.url)("trainer-telemetry");
+      const names = Object.keys(cjs).filter((k) => k !== "__esModule").sort();
+      const missing = names.filter((k) => esm[k] !== cjs[k]);
+      console.log(JSON.stringify({ names: names.length, missing }));
+    `;
+    fs.writeFileSync(path.join(project, "check.mjs"), script);
+    const result = JSON.parse(run(process.execPath, ["check.mjs"], project));
+    expect(result.missing).to.deep.equal([]);
+    expect(result.names).to.be.greaterThan(10);
+  });
+});
