@@ -17,6 +17,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ["test/**/*.js"],
+    languageOptions: { globals: { describe: "readonly", it: "readonly", before: "readonly", after: "readonly", beforeEach: "readonly", afterEach: "readonly" } },
+  },
+  {
     files: ["**/*.cjs", "**/*.js"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

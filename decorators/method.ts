@@ -2,7 +2,6 @@
  * `@onStep`, `@onEpoch`, `@onTrain`: method decorators for both conventions, handing off to the shared wrapper.
  * @packageDocumentation
  */
-import { flushLoggers } from "../src/dispatch";
 import { METHOD_KINDS, wrapMethod, type MethodKindInfo, type MethodTelemetryOptions } from "../src/method-wrapper";
 import { safeString } from "../src/report";
 import { isStandardContext, memberName, type StandardContext } from "./convention";
@@ -34,8 +33,8 @@ function checkMethodOptions(options: MethodTelemetryOptions | undefined, decorat
   return options;
 }
 
-/** Builds the decorator for one kind of method; `afterCall` runs after each call's end or error event. */
-export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemetryOptions | undefined, afterCall?: (trainer: object) => void): TelemetryMethodDecorator {
+/** Builds the decorator for one kind of method. */
+export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemetryOptions | undefined): TelemetryMethodDecorator {
   const { decorator } = kindInfo;
   // `@onStep` without parentheses hands us the method (TC39) or the class prototype (legacy) as "options".
   if (typeof options === "function" || (typeof options === "object" && options !== null && Object.prototype.hasOwnProperty.call(options, "constructor"))) {
@@ -56,7 +55,7 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
     if (context.static) {
       throw new TypeError(`${decorator} cannot decorate '${name}': it is static, and telemetry reports calls per trainer instance. Make it an instance method.`);
     }
-    return wrapMethod(value as (...a: unknown[]) => unknown, kindInfo, name, checked, afterCall);
+    return wrapMethod(value as (...a: unknown[]) => unknown, kindInfo, name, checked);
   }
 
   function decorateLegacy(target: object, key: string | symbol, descriptor: PropertyDescriptor | undefined): PropertyDescriptor {
@@ -75,7 +74,7 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
     if (typeof descriptor.value !== "function") {
       throw new TypeError(`${decorator} cannot decorate ${where}: it is not a method. Put ${decorator}() on a method of the trainer class.`);
     }
-    return { ...descriptor, value: wrapMethod(descriptor.value, kindInfo, memberName(key), checked, afterCall) };
+    return { ...descriptor, value: wrapMethod(descriptor.value, kindInfo, memberName(key), checked) };
   }
 
   return decorate as TelemetryMethodDecorator;
@@ -127,9 +126,5 @@ export function onEpoch(options?: MethodTelemetryOptions): TelemetryMethodDecora
  * ```
  */
 export function onTrain(options?: Pick<MethodTelemetryOptions, "context">): TelemetryMethodDecorator {
-  return methodDecorator(METHOD_KINDS.train, options, flushAfterRun);
-}
-
-function flushAfterRun(trainer: object): void {
-  void flushLoggers(trainer);
+  return methodDecorator(METHOD_KINDS.train, options);
 }

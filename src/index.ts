@@ -22,3 +22,5 @@ export { type MethodTelemetryOptions } from "./method-wrapper";
 export { type TelemetryFault, type TelemetryFaultHandler } from "./report";
 export { MemoryLogger } from "./loggers/memory";
 export { type TelemetryRecord } from "./loggers/records";
+export { instrument, type InstrumentOptions, type MethodSelection } from "./instrument";
+export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions } from "./middleware/index";

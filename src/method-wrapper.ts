@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
-import { dispatch, isThenable } from "./dispatch";
+import { dispatch, flushLoggers, isThenable } from "./dispatch";
 import { fastStateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./report";
 
@@ -32,13 +32,15 @@ export interface MethodKindInfo {
   readonly decorator: string;
   /** Whether calls carry a step/epoch number (a run does not). */
   readonly indexed: boolean;
+  /** Whether every logger is flushed after a call ends or fails: a run that returns has its records on disk. */
+  readonly flushAfterCall: boolean;
 }
 
 /** The kinds of instrumented method. */
 export const METHOD_KINDS: Readonly<Record<MethodKind, MethodKindInfo>> = {
-  step: { kind: "step", beginTag: "step_begin", endTag: "step_end", decorator: "@onStep", indexed: true },
-  epoch: { kind: "epoch", beginTag: "epoch_begin", endTag: "epoch_end", decorator: "@onEpoch", indexed: true },
-  train: { kind: "train", beginTag: "train_begin", endTag: "train_end", decorator: "@onTrain", indexed: false },
+  step: { kind: "step", beginTag: "step_begin", endTag: "step_end", decorator: "@onStep", indexed: true, flushAfterCall: false },
+  epoch: { kind: "epoch", beginTag: "epoch_begin", endTag: "epoch_end", decorator: "@onEpoch", indexed: true, flushAfterCall: false },
+  train: { kind: "train", beginTag: "train_begin", endTag: "train_end", decorator: "@onTrain", indexed: false, flushAfterCall: true },
 };
 
 /** Marks a wrapper with the method it wraps: `instrument()` uses it to refuse wrapping twice. */
@@ -64,9 +66,6 @@ function firstSighting(error: unknown): boolean {
   return true;
 }
 
-/** Called after a call ended or failed; `@onTrain` uses it to flush the loggers. */
-export type AfterCall = (trainer: object) => void;
-
 /**
  * Wraps a method so that each call reports begin, end and error to the loggers of its trainer instance.
  * The wrapper returns and throws exactly what the method does; with no logger listening it only forwards.
@@ -75,16 +74,14 @@ export type AfterCall = (trainer: object) => void;
  * @param kindInfo - one of {@link METHOD_KINDS}.
  * @param methodName - for records and messages.
  * @param options - `index` and `context` overrides.
- * @param afterCall - run after the end or error event of a call (used by `@onTrain` to flush).
  */
 export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   original: F,
   kindInfo: MethodKindInfo,
   methodName: string,
   options: MethodTelemetryOptions = {},
-  afterCall?: AfterCall,
 ): F {
-  const { kind, beginTag, endTag } = kindInfo;
+  const { kind, beginTag, endTag, flushAfterCall } = kindInfo;
   const indexOption = options.index;
   const contextOption = options.context;
   /** Identity of this method for the per-instance counters. */
@@ -126,14 +123,14 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       context = isPlainObject(result) ? result : {};
     }
     dispatch(state, new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin));
-    if (afterCall !== undefined) afterCall(state.trainer);
+    if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
   function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
     if (firstSighting(error)) {
       dispatch(state, new TelemetryEvent("error", kind, begin.index, {}, state.trainer, methodName, begin, error));
     }
-    if (afterCall !== undefined) afterCall(state.trainer);
+    if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
   const instrumented = function (this: any, ...args: any[]): any {

@@ -1,0 +1,9 @@
+/**
+ * The built-in middleware: each is a factory returning a `(event, next) => void`.
+ * @packageDocumentation
+ */
+export { timing } from "./timing";
+export { sample, type SampleOptions } from "./sample";
+export { redact, REDACTED } from "./redact";
+export { stepInEpoch } from "./step-in-epoch";
+export { runInfo, createRunId, type RunInfoOptions } from "./run-info";

@@ -1,0 +1,168 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  createRunId, MemoryLogger, onEpoch, onStep, redact, runInfo, sample, stepInEpoch, telemetry, timing,
+} from "../src/index";
+import { convention } from "./helpers";
+
+const busyWait = (ms: number) => { const until = performance.now() + ms; while (performance.now() < until); };
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe(`built-in middleware (${convention} convention)`, () => {
+  describe("timing()", () => {
+    it("adds duration_ms from the begin of the same call to end and error records only", async () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [timing()] })
+      class Trainer {
+        @onEpoch() async fitEpoch(epoch: number) { await this.trainStep(epoch); busyWait(4); return {}; }
+        @onStep() async trainStep(_step: number) { busyWait(2); return { loss: 1 }; }
+        @onStep() failingStep(_step: number) { busyWait(1); throw new Error("nan"); }
+      }
+      const trainer = new Trainer();
+      await trainer.fitEpoch(0);
+      expect(() => trainer.failingStep(1)).to.throw("nan");
+      const [epochBegin, stepBegin, stepEnd, epochEnd, , error] = memory.records;
+      expect(epochBegin).to.not.have.property("duration_ms");
+      expect(stepBegin).to.not.have.property("duration_ms");
+      expect(stepEnd.duration_ms).to.be.a("number").and.at.least(2);
+      expect(epochEnd.duration_ms).to.be.at.least(6);
+      expect(epochEnd.duration_ms as number).to.be.greaterThan(stepEnd.duration_ms as number);
+      expect(error).to.include({ tag: "error", type: "Error", message: "nan" });
+      expect(error.duration_ms).to.be.at.least(1);
+    });
+  });
+
+  describe("sample({ every })", () => {
+    it("passes one step in n with its begin and end together; epochs and errors always pass", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [sample({ every: 3 })] })
+      class Trainer {
+        @onEpoch() fitEpoch(epoch: number) { for (let s = 0; s < 7; s++) this.trainStep(epoch * 7 + s); return {}; }
+        @onStep() trainStep(step: number): object { if (step === 4) throw new Error("bad batch 4"); return { step }; }
+      }
+      const trainer = new Trainer();
+      const originalStep = trainer.trainStep.bind(trainer);
+      trainer.trainStep = (step: number) => { try { return originalStep(step); } catch { return {}; } };
+      trainer.fitEpoch(0);
+      expect(memory.records.map((r) => `${r.tag}:${r.step ?? r.epoch ?? r.message}`)).to.deep.equal([
+        "epoch_begin:0",
+        "step_begin:0", "step_end:0",
+        "step_begin:3", "step_end:3",
+        "error:bad batch 4",
+        "step_begin:6", "step_end:6",
+        "epoch_end:0",
+      ]);
+    });
+
+    it("counts per trainer instance and refuses a bad `every`", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [sample({ every: 2 })] })
+      class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+      const a = new Trainer();
+      const b = new Trainer();
+      a.trainStep(0); b.trainStep(0); a.trainStep(1); b.trainStep(1);
+      expect(memory.records.filter((r) => r.tag === "step_end")).to.have.length(2);
+      expect(() => sample({ every: 0 })).to.throw(TypeError, /every must be an integer ≥ 1/);
+      expect(() => sample({ every: 1.5 })).to.throw(TypeError);
+    });
+  });
+
+  describe("redact(keys)", () => {
+    it("replaces matching keys at any depth with [Redacted] and leaves the trainer's result untouched", () => {
+      const memory = new MemoryLogger();
+      const result = { loss: 0.1, apiKey: "sk-1", auth: { refreshToken: "rt", user: "ann" }, batches: [{ apiKey: "sk-2" }], tags: new Map([["apiKey", "sk-3"]]) };
+      @telemetry({ loggers: [memory], use: [redact(["apiKey", /token/i])] })
+      class Trainer { @onStep() trainStep(_step: number) { return result; } }
+      expect(new Trainer().trainStep(0)).to.equal(result);
+      expect(result.apiKey).to.equal("sk-1");
+      expect(result.auth.refreshToken).to.equal("rt");
+      const context = memory.records[1].context as Record<string, any>;
+      expect(context.loss).to.equal(0.1);
+      expect(context.apiKey).to.equal("[Redacted]");
+      expect(context.auth).to.deep.equal({ refreshToken: "[Redacted]", user: "ann" });
+      expect(context.batches).to.deep.equal([{ apiKey: "[Redacted]" }]);
+      expect(context.tags.get("apiKey")).to.equal("[Redacted]");
+    });
+
+    it("handles circular and very deep contexts without throwing or leaking a deep secret", () => {
+      const memory = new MemoryLogger();
+      const circular: Record<string, unknown> = { password: "p" };
+      circular.self = circular;
+      let deep: Record<string, unknown> = { password: "deep secret" };
+      for (let i = 0; i < 5000; i++) deep = { next: deep };
+      @telemetry({ loggers: [memory], use: [redact(["password"])] })
+      class Trainer { @onStep() trainStep(step: number) { return step === 0 ? circular : deep; } }
+      const trainer = new Trainer();
+      trainer.trainStep(0);
+      trainer.trainStep(1);
+      const first = memory.records[1].context as Record<string, unknown>;
+      expect(first.password).to.equal("[Redacted]");
+      expect(JSON.stringify(memory.records[3].context)).to.not.contain("deep secret");
+    });
+  });
+
+  describe("stepInEpoch()", () => {
+    it("adds the running epoch to step records, per trainer, across await, with two trainers at once", async () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [stepInEpoch()] })
+      class Trainer {
+        constructor(readonly name: string) {}
+        @onEpoch() async fitEpoch(_epoch: number) {
+          for (let s = 0; s < 3; s++) { await tick(); await this.trainStep(s); }
+          return {};
+        }
+        @onStep() async trainStep(step: number) { await tick(); return { trainer: this.name, step }; }
+      }
+      const a = new Trainer("a");
+      const b = new Trainer("b");
+      await Promise.all([a.fitEpoch(1), b.fitEpoch(7)]);
+      const stepEnds = memory.records.filter((r) => r.tag === "step_end");
+      expect(stepEnds).to.have.length(6);
+      for (const record of stepEnds) {
+        const { trainer } = record.context as { trainer: string };
+        expect(record.epoch, `step of trainer ${trainer}`).to.equal(trainer === "a" ? 1 : 7);
+      }
+      const interleaved = stepEnds.map((r) => (r.context as { trainer: string }).trainer).join("");
+      expect(interleaved).to.not.equal("aaabbb");
+      expect(memory.records.filter((r) => r.tag.startsWith("epoch")).every((r) => !("epoch" in r) || typeof r.epoch === "number")).to.equal(true);
+    });
+
+    it("adds nothing to steps outside an epoch", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [stepInEpoch()] })
+      class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+      new Trainer().trainStep(0);
+      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 0 });
+    });
+  });
+
+  describe("runInfo()", () => {
+    it("emits one run_begin before the first event of each instance", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [runInfo({ runId: (trainer: { id: string }) => `run-${trainer.id}` })] })
+      class Trainer { constructor(readonly id: string) {} @onStep() trainStep(step: number) { return { step }; } }
+      const before = Date.now() / 1000;
+      const a = new Trainer("a");
+      a.trainStep(0); a.trainStep(1);
+      new Trainer("b").trainStep(0);
+      const runs = memory.records.filter((r) => r.tag === "run_begin");
+      expect(runs.map((r) => r.run_id)).to.deep.equal(["run-a", "run-b"]);
+      expect(memory.records[0].tag).to.equal("run_begin");
+      expect(runs[0]).to.include({ pid: process.pid, hostname: os.hostname(), node_version: process.version });
+      expect(runs[0].package_version).to.equal(JSON.parse(fs.readFileSync(path.join(__dirname, "../package.json"), "utf8")).version);
+      expect(runs[0].start_time).to.be.within(before, Date.now() / 1000);
+    });
+
+    it("generates sortable run ids when none is given", () => {
+      const id = createRunId(new Date("2026-11-26T04:13:00Z"));
+      expect(id).to.match(/^20261126-041300-[0-9a-f]{6}$/);
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [runInfo()] })
+      class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+      new Trainer().trainStep(0);
+      expect(memory.records[0].run_id).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
+    });
+  });
+});

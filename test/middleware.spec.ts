@@ -1,0 +1,76 @@
+import { expect } from "chai";
+import { MemoryLogger, onEpoch, onStep, telemetry, type Middleware, type TelemetryFault } from "../src/index";
+import { convention } from "./helpers";
+
+const mark = (name: string, log: string[]): Middleware => function named(event, next) { log.push(`${name}:${event.tag}`); next(); };
+
+describe(`middleware chain (${convention} convention)`, () => {
+  it("runs middleware in array order, a parent class's before a subclass's, then the loggers", () => {
+    const log: string[] = [];
+    const spy = { onStepBegin: () => { log.push("logger"); } };
+    @telemetry({ loggers: [spy], use: [mark("p1", log), mark("p2", log)] })
+    class Base { @onStep() trainStep(_step: number) { return {}; } }
+    @telemetry({ use: [mark("c1", log)] })
+    class Child extends Base {}
+    new Child().trainStep(0);
+    expect(log.slice(0, 4)).to.deep.equal(["p1:step_begin", "p2:step_begin", "c1:step_begin", "logger"]);
+  });
+
+  it("lets a middleware drop an event by not calling next, and duplicate it by calling next twice", () => {
+    const memory = new MemoryLogger();
+    const dropBegins: Middleware = (event, next) => { if (!event.tag.endsWith("_begin")) next(); };
+    const doubleEnds: Middleware = (event, next) => { next(); if (event.tag === "step_end") next(); };
+    @telemetry({ loggers: [memory], use: [dropBegins, doubleEnds] })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_end", "step_end"]);
+  });
+
+  it("lets a middleware hand a different event to next", () => {
+    const memory = new MemoryLogger();
+    const renumber: Middleware = (event, next) => { const copy = event.clone(); copy.index = event.index + 1000; next(copy); };
+    @telemetry({ loggers: [memory], use: [renumber] })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(1);
+    expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 1001 });
+  });
+
+  it("isolates a middleware that throws: reported once, the event reaches the loggers as it was before it", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const broken: Middleware = function brokenMiddleware(event) { event.context = { poisoned: true }; event.set("half", 1); throw new Error("middleware bug"); };
+    @telemetry({ loggers: [memory], use: [broken], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 0.5 }; } }
+    const trainer = new Trainer();
+    expect(trainer.trainStep(0)).to.deep.equal({ loss: 0.5 });
+    expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { loss: 0.5 } }]);
+    expect(faults).to.have.length(2);
+    expect(faults[0]).to.include({ source: "middleware", where: "brokenMiddleware" });
+    expect(faults[0].message).to.contain("brokenMiddleware").and.contain("'Trainer'").and.contain("middleware bug");
+  });
+
+  it("does not deliver twice when a middleware throws after calling next", () => {
+    const memory = new MemoryLogger();
+    const lateThrow: Middleware = (_event, next) => { next(); throw new Error("after next"); };
+    @telemetry({ loggers: [memory], use: [lateThrow], onLoggerError: () => undefined })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
+  });
+
+  it("keeps seed fields when a middleware adds a field of the same name", () => {
+    const memory = new MemoryLogger();
+    const clash: Middleware = (event, next) => { event.set("step", 99); event.set("context", "x"); event.set("extra", true); next(); };
+    @telemetry({ loggers: [memory], use: [clash] })
+    class Trainer { @onEpoch() fitEpoch(_epoch: number) { return { acc: 1 }; } @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(4);
+    expect(memory.records).to.deep.equal([
+      { tag: "step_begin", step: 4, context: "x", extra: true },
+      { tag: "step_end", step: 4, context: { loss: 1 }, extra: true },
+    ]);
+  });
+
+  it("rejects a middleware that is not a function, naming the likely mistake", () => {
+    expect(() => telemetry({ use: [{} as any] })).to.throw(TypeError, /options\.use\[0\] must be a middleware function.*Did you forget to call it/);
+  });
+});
