@@ -39,41 +39,53 @@ export type Tag =
  * ```
  */
 export class TelemetryEvent {
-  /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
-  private tsSeconds = Number.NaN;
+  // Fields are declared and assigned in the constructor, in one order, rather than initialised as class fields:
+  // two of these are made per training step, and plain stores keep that cheap and the shape stable.
 
+  /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `train_begin`, `train_end`, `error`, or a middleware's tag. */
+  declare tag: Tag;
+  /** What the decorated method is a unit of. */
+  declare readonly kind: MethodKind;
+  /** The step or epoch number (0 for `train`). */
+  declare index: number;
+  /**
+   * The hook's context: `{}` at begin (plus what middleware add), the method's result or the `context` option
+   * at end. Middleware that change it replace it, never mutate it: at end it may be the trainer's own result,
+   * and at begin it is a shared, frozen empty object.
+   */
+  declare context: Context;
+  /** The trainer instance whose method was called. */
+  declare readonly trainer: object;
+  /** The decorated method's name. */
+  declare readonly method: string;
+  /** The begin event of the same call (itself for a begin event): where a call's start is kept. */
+  declare readonly begin: TelemetryEvent;
+  /** What was thrown or rejected, on `error` events; `undefined` otherwise (and when `undefined` was thrown). */
+  declare error: unknown;
   /**
    * Extra record fields added by middleware (`duration_ms`, `epoch`, …), written beside the seed's fields.
    * `undefined` until a middleware adds one, so the common path allocates nothing.
    */
-  fields: Context | undefined = undefined;
+  declare fields: Context | undefined;
+  /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
+  private declare tsSeconds: number;
 
-  constructor(
-    /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `train_begin`, `train_end`, `error`, or a middleware's tag. */
-    public tag: Tag,
-    /** What the decorated method is a unit of. */
-    public readonly kind: MethodKind,
-    /** The step or epoch number (0 for `train`). */
-    public index: number,
-    /**
-     * The hook's context: `{}` at begin (plus what middleware add), the method's result or the `context` option
-     * at end. Middleware that change it replace it rather than mutate it: at end it may be the trainer's own result.
-     */
-    public context: Context,
-    /** The trainer instance whose method was called. */
-    public readonly trainer: object,
-    /** The decorated method's name. */
-    public readonly method: string,
-    /** The begin event of the same call; the begin event points to itself. */
-    begin: TelemetryEvent | undefined,
-    /** What was thrown or rejected, on `error` events; `undefined` otherwise (and when `undefined` was thrown). */
-    public error: unknown = undefined,
-  ) {
-    this.begin = begin ?? this;
+  /**
+   * @param begin - the begin event of the same call; `undefined` makes this event a begin event.
+   * @param error - what was thrown, for `error` events.
+   */
+  constructor(tag: Tag, kind: MethodKind, index: number, context: Context, trainer: object, method: string, begin: TelemetryEvent | undefined, error?: unknown) {
+    this.tag = tag;
+    this.kind = kind;
+    this.index = index;
+    this.context = context;
+    this.trainer = trainer;
+    this.method = method;
+    this.begin = begin === undefined ? this : begin;
+    this.error = error;
+    this.fields = undefined;
+    this.tsSeconds = Number.NaN;
   }
-
-  /** The begin event of the same call (itself for a begin event): where a call's start is kept. */
-  readonly begin: TelemetryEvent;
 
   /**
    * When the event happened, in UNIX seconds with millisecond resolution. The clock is read once, on first access,

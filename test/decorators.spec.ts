@@ -189,6 +189,19 @@ describe(`decorators (${convention} convention)`, () => {
       expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 12 });
     });
 
+    it("hands options.index and options.context a real array of the arguments", () => {
+      const memory = new MemoryLogger();
+      const seen: unknown[] = [];
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onStep({ index: (args) => { seen.push(Array.isArray(args)); return args.length; }, context: (_r, args) => ({ args: args.map(String) }) })
+        trainStep(_a: number, _b: string) { return {}; }
+      }
+      new Trainer().trainStep(1, "b");
+      expect(seen).to.deep.equal([true]);
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 2 }, { tag: "step_end", step: 2, context: { args: ["1", "b"] } }]);
+    });
+
     it("throws a TypeError naming the class, the method and the fix when options.index returns a bad index", () => {
       @telemetry({ loggers: [new MemoryLogger()] })
       class Trainer { @onStep({ index: () => -1.5 }) trainStep() { return {}; } }
@@ -221,7 +234,7 @@ describe(`decorators (${convention} convention)`, () => {
       expect(memory.records[1]).to.deep.equal({ tag: "step_end", step: 0, context: { loss: 0.75, batch: "b0", lr: 0.1 } });
     });
 
-    it("gives begin hooks a fresh {} context and end hooks the result", () => {
+    it("gives begin hooks an empty context and end hooks the result", () => {
       const contexts: unknown[] = [];
       const spy: Callback = { onStepBegin: (_s, c) => { contexts.push(c); }, onStepEnd: (_s, c) => { contexts.push(c); } };
       const result = { loss: 2 };
