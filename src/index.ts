@@ -24,3 +24,8 @@ export { MemoryLogger } from "./loggers/memory";
 export { type TelemetryRecord } from "./loggers/records";
 export { instrument, type InstrumentOptions, type MethodSelection } from "./instrument";
 export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions } from "./middleware/index";
+export { ProgressLogger, type ProgressLoggerOptions, type ProgressStream } from "./loggers/progress";
+export {
+  summarizeJsonl, formatSummary, SummaryInputError,
+  type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
+} from "./cli/summary";

@@ -1,0 +1,432 @@
+import { expect } from "chai";
+import { execFile, spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import * as ts from "typescript";
+import { EXIT_CODES, main, type CliIo } from "../src/cli/main";
+import { formatSummary, percentile, summarizeJsonl, SummaryInputError, type Summary } from "../src/cli/summary";
+
+const root = join(__dirname, "..");
+const fixtures = join(__dirname, "fixtures", "summary");
+const fixture = (name: string) => join("test", "fixtures", "summary", name);
+const bin = join(root, "bin", "trainer-telemetry.js");
+const run = promisify(execFile);
+
+/** Runs `main()` in-process with streams that collect what it writes. */
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
+  const previous = process.cwd();
+  process.chdir(root); // fixture paths are relative to the repository, as a user would type them
+  try {
+    return { code: await main(argv, io), stdout, stderr };
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+
+/** Runs the real `bin/trainer-telemetry.js` in a child process. */
+async function spawnBin(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...argv], { cwd: root, encoding: "utf8" });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("trainer-telemetry summary", () => {
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), "tt-summary-"));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  describe("summarizeJsonl()", () => {
+    let summary: Summary;
+    before(async () => {
+      summary = await summarizeJsonl(join(fixtures, "two-epochs.jsonl"));
+    });
+
+    it("counts lines, records and tags, and keeps the run_begin payloads", () => {
+      expect(summary.lines).to.equal(24);
+      expect(summary.records).to.equal(24);
+      expect(summary.tags).to.deep.equal({ run_begin: 1, train_begin: 1, epoch_begin: 2, step_begin: 8, step_end: 7, epoch_end: 2, error: 2, train_end: 1 });
+      expect([summary.firstTs, summary.lastTs]).to.deep.equal([1700000000, 1700000003]);
+      expect(summary.runs).to.deep.equal([
+        { run_id: "r1", start_time: 1700000000, pid: 4242, hostname: "gpu-box", node_version: "v20.20.2", package_version: "0.1.0" },
+      ]);
+      expect(summary.notes).to.deep.equal([]);
+    });
+
+    it("gives each epoch its steps, first/last/mean of each numeric step metric, its own metrics and duration", () => {
+      expect(summary.epochs.map((e) => [e.epoch, e.run, e.line, e.ended, e.steps, e.durationMs, e.errors])).to.deep.equal([
+        [0, "r1", 3, true, 4, 1000, 0],
+        [1, "r1", 13, true, 3, 1500, 1],
+      ]);
+      const [first, second] = summary.epochs;
+      expect(first.stepMetrics).to.deep.equal({
+        loss: { count: 4, first: 2, last: 0.5, mean: 1, min: 0.5, max: 2, nonFinite: 0 },
+        lr: { count: 4, first: 0.5, last: 0.25, mean: 0.375, min: 0.25, max: 0.5, nonFinite: 0 },
+      });
+      expect(first.epochMetrics).to.deep.equal({ valAcc: 0.75, valLoss: "NaN" });
+      // "Infinity" is a non-finite value: it is the first value, and it stays out of the mean.
+      expect(second.stepMetrics.loss).to.deep.equal({ count: 3, first: Infinity, last: 0.75, mean: 0.5, min: 0.25, max: 0.75, nonFinite: 1 });
+      // BigInts written as integer strings count as numbers.
+      expect(second.stepMetrics.tokens).to.deep.equal({ count: 2, first: 1000, last: 3000, mean: 2000, min: 1000, max: 3000, nonFinite: 0 });
+      expect(second.epochMetrics).to.deep.equal({ valAcc: 0.875 });
+      expect(summary.trainEnd).to.deep.equal({ best: 0.875 });
+    });
+
+    it("takes step durations from step_begin/step_end timestamps matched by step number", () => {
+      // Epoch 0: 250, 500, 125, 125 ms. Epoch 1: 500, 125, 250 ms (step 6 threw and has no end).
+      const [first, second] = summary.epochs;
+      expect(first.stepDurations!.count).to.equal(4);
+      expect(first.stepDurations!.p50Ms).to.equal(187.5);
+      expect(first.stepDurations!.p95Ms).to.be.closeTo(462.5, 1e-9);
+      expect(first.stepDurations!.maxMs).to.equal(500);
+      expect(first.stepDurations!.meanMs).to.equal(250);
+      expect(second.stepDurations!.p50Ms).to.equal(250);
+      expect(second.stepDurations!.p95Ms).to.be.closeTo(475, 1e-9);
+      expect(summary.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500, meanMs: 1875 / 7 });
+      expect(summary.stepDurations!.p95Ms).to.be.closeTo(500, 1e-9);
+      expect(summary.stepDurationSources).to.deep.equal({ durationMs: 0, timestamps: 7 });
+    });
+
+    it("lists the errors with the epoch and step that were open, or only the line when none was", () => {
+      expect(summary.errorCount).to.equal(2);
+      expect(summary.errors).to.deep.equal([
+        { line: 19, ts: 1700000001.75, type: "RuntimeError", message: "CUDA out of memory", epoch: 1, step: 6, run: "r1" },
+        { line: 24, ts: 1700000003, type: "ValueError", message: "after training", epoch: null, step: null, run: "r1" },
+      ]);
+    });
+
+    it("prefers duration_ms over timestamps, and puts steps without any epoch record in one group", async () => {
+      const result = await summarizeJsonl(join(fixtures, "duration-ms.jsonl"));
+      expect(result.epochs).to.have.length(1);
+      expect(result.epochs[0]).to.deep.include({ epoch: null, run: null, steps: 20, ended: false, durationMs: null, epochMetrics: null });
+      // duration_ms is 1..20 (shuffled); the timestamps say 500 ms each and are ignored.
+      expect(result.stepDurations!.p50Ms).to.equal(10.5);
+      expect(result.stepDurations!.p95Ms).to.be.closeTo(19.05, 1e-9);
+      expect(result.stepDurations!.maxMs).to.equal(20);
+      expect(result.stepDurationSources).to.deep.equal({ durationMs: 20, timestamps: 0 });
+      expect(result.epochs[0].stepMetrics.loss).to.deep.include({ count: 20, first: 1, last: 1 / 20 });
+    });
+
+    it("leaves out a cut last line and says so in a note", async () => {
+      const result = await summarizeJsonl(join(fixtures, "cut-last-line.jsonl"));
+      expect(result.lines).to.equal(4);
+      expect(result.records).to.equal(3);
+      expect(result.steps).to.equal(1);
+      expect(result.notes).to.have.length(1);
+      expect(result.notes[0]).to.match(/^line 4 is cut short/);
+    });
+
+    it("rejects a file that is not JSONL, naming the file and the line", async () => {
+      const path = join(fixtures, "not-jsonl.csv");
+      const error = await summarizeJsonl(path).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(SummaryInputError);
+      expect(error).to.deep.include({ file: path, line: 1 });
+      expect((error as Error).message).to.equal(`${path}:1: not a trainer-telemetry JSONL file: line 1 is not JSON ` +
+        '(it reads: epoch,step,loss); every line should be a JSON object like {"ts": 1700000000.1, "tag": "step_end", ...}');
+    });
+
+    it("rejects JSON that is not a record: an array, or an object without a string tag", async () => {
+      const array = join(scratch, "array.jsonl");
+      writeFileSync(array, "[1, 2]\n");
+      await expectRejection(summarizeJsonl(array), /array\.jsonl:1: not a trainer-telemetry JSONL file: line 1 is not a JSON object/);
+      const untagged = join(scratch, "untagged.jsonl");
+      writeFileSync(untagged, '{"ts": 1, "tag": "step_begin", "step": 0}\n{"ts": 2, "tag": 7}\n{"ts": 3, "tag": "step_begin", "step": 1}\n');
+      await expectRejection(summarizeJsonl(untagged), /untagged\.jsonl:2: line 2 has no string "tag" field/);
+    });
+
+    it("fails on a bad line in the middle, or skips and counts it with skipBadLines", async () => {
+      const path = join(fixtures, "bad-middle.jsonl");
+      await expectRejection(summarizeJsonl(path),
+        /bad-middle\.jsonl:3: line 3 is not valid JSON \(Unexpected non-whitespace character after JSON at position 52\) .*--skip-bad-lines/);
+      const result = await summarizeJsonl(path, { skipBadLines: true });
+      expect(result).to.deep.include({ records: 3, skippedLines: 1, steps: 2 });
+      expect(result.notes).to.deep.equal(["1 line that did not parse was skipped"]);
+    });
+
+    it("treats a bad last line that ends with a line break as bad, not as cut", async () => {
+      const path = join(scratch, "bad-last.jsonl");
+      writeFileSync(path, '{"ts": 1, "tag": "step_begin", "step": 0}\n{"ts": 2, "tag": "step_e\n');
+      await expectRejection(summarizeJsonl(path), /bad-last\.jsonl:2: line 2 is not valid JSON/);
+    });
+
+    it("says which file cannot be read and why", async () => {
+      await expectRejection(summarizeJsonl(join(scratch, "missing.jsonl")), /^cannot read .*missing\.jsonl: no such file$/);
+      await expectRejection(summarizeJsonl(scratch), /^cannot read .*: it is a directory, not a file$/);
+    });
+
+    it("stops at a line longer than 32 MiB instead of buffering a file with no line breaks", async () => {
+      const path = join(scratch, "one-long-line.jsonl");
+      writeFileSync(path, `{"ts": 1, "tag": "x", "pad": "${"x".repeat(33 * 1024 * 1024)}"}\n`);
+      await expectRejection(summarizeJsonl(path), /no line break in the 32 MiB before byte \d+: this is not a JSONL file/);
+    });
+
+    it("accepts CRLF line ends, a byte-order mark, blank lines, and records without ts", async () => {
+      const path = join(scratch, "crlf.jsonl");
+      writeFileSync(path, '\ufeff{"tag": "step_begin", "step": 0}\r\n\r\n  \r\n{"tag": "step_end", "step": 0, "context": {"loss": 1}, "duration_ms": 4}\r\n');
+      const result = await summarizeJsonl(path);
+      expect(result).to.deep.include({ lines: 4, records: 2, steps: 1, firstTs: null, notes: [] });
+      expect(result.stepDurations!.p50Ms).to.equal(4);
+    });
+
+    it("keeps runs appended to one file apart, epoch by epoch", async () => {
+      const path = join(scratch, "two-runs.jsonl");
+      const once = readFileSync(join(fixtures, "two-epochs.jsonl"), "utf8");
+      writeFileSync(path, once + once.replace('"run_id": "r1"', '"run_id": "r2"'));
+      const result = await summarizeJsonl(path);
+      expect(result.epochs.map((e) => [e.run, e.epoch, e.steps])).to.deep.equal([["r1", 0, 4], ["r1", 1, 3], ["r2", 0, 4], ["r2", 1, 3]]);
+      expect(result.errors.map((e) => [e.run, e.line])).to.deep.equal([["r1", 19], ["r1", 24], ["r2", 43], ["r2", 48]]);
+    });
+
+    it("marks an epoch that never ended, and keeps only maxErrors errors while counting all", async () => {
+      const path = join(scratch, "interrupted.jsonl");
+      const lines = ['{"ts": 0, "tag": "epoch_begin", "epoch": 0}'];
+      for (let i = 0; i < 5; i++) {
+        lines.push(`{"ts": ${i}, "tag": "step_begin", "step": ${i}}`, `{"ts": ${i}, "tag": "error", "type": "E", "message": "m${i}"}`);
+      }
+      writeFileSync(path, `${lines.join("\n")}\n`);
+      const result = await summarizeJsonl(path, { maxErrors: 2 });
+      expect(result.epochs.map((e) => [e.epoch, e.ended, e.steps, e.errors])).to.deep.equal([[0, false, 0, 5]]);
+      expect(result.errorCount).to.equal(5);
+      expect(result.errors.map((e) => [e.step, e.message])).to.deep.equal([[0, "m0"], [1, "m1"]]);
+      expect(formatSummary(result)).to.include("… and 3 more");
+    });
+
+    it("interpolates percentiles linearly, like numpy.percentile", () => {
+      expect(percentile([1, 2, 3, 4], 0.5)).to.equal(2.5);
+      expect(percentile([10], 0.95)).to.equal(10);
+      expect(percentile(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), 0.95)).to.equal(10.5);
+      expect(Number.isNaN(percentile([], 0.5))).to.equal(true);
+    });
+  });
+
+  describe("formatSummary()", () => {
+    it("prints a table per epoch, the step-duration percentiles and the errors", async () => {
+      const summary = await summarizeJsonl(join(fixtures, "two-epochs.jsonl"));
+      expect(formatSummary({ ...summary, file: fixture("two-epochs.jsonl") })).to.equal(TWO_EPOCHS_TEXT);
+    });
+  });
+
+  describe("main() (in-process)", () => {
+    it("prints the text summary on stdout and exits 0", async () => {
+      const result = await cli("summary", fixture("two-epochs.jsonl"));
+      expect(result.code).to.equal(EXIT_CODES.ok);
+      expect(result.stdout).to.equal(TWO_EPOCHS_TEXT);
+      expect(result.stderr).to.equal("");
+    });
+
+    it("--json prints the summary as JSON, with non-finite numbers as strings", async () => {
+      const result = await cli("summary", "--json", fixture("two-epochs.jsonl"));
+      expect(result.code).to.equal(0);
+      const json = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(Object.keys(json)).to.deep.equal(["file", "lines", "records", "tags", "firstTs", "lastTs", "runs", "epochs", "steps",
+        "stepDurations", "stepDurationSources", "trainEnd", "errorCount", "errors", "skippedLines", "notes"]);
+      const epochs = json.epochs as Array<Record<string, any>>;
+      expect(Object.keys(epochs[0])).to.deep.equal(["epoch", "run", "line", "ended", "durationMs", "steps", "stepMetrics", "epochMetrics", "stepDurations", "errors"]);
+      expect(epochs[1].stepMetrics.loss).to.deep.equal({ count: 3, first: "Infinity", last: 0.75, mean: 0.5, min: 0.25, max: 0.75, nonFinite: 1 });
+      expect(epochs[0].epochMetrics).to.deep.equal({ valAcc: 0.75, valLoss: "NaN" });
+      expect(json.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500 });
+      expect(json.errors).to.have.length(2);
+    });
+
+    it("prints a note on stderr for a cut last line and still exits 0", async () => {
+      const result = await cli("summary", fixture("cut-last-line.jsonl"));
+      expect(result.code).to.equal(0);
+      expect(result.stdout).to.include("1 step");
+      expect(result.stderr).to.equal(`trainer-telemetry: note: ${fixture("cut-last-line.jsonl")}: line 4 is cut short (the file ends ` +
+        "without a line break inside it; the writer was still writing or was killed): it was left out\n");
+    });
+
+    it("exits 1 on a file that is not JSONL, or has a bad line, naming the file and the line", async () => {
+      const csv = await cli("summary", fixture("not-jsonl.csv"));
+      expect(csv.code).to.equal(EXIT_CODES.badInput);
+      expect(csv.stdout).to.equal("");
+      expect(csv.stderr).to.match(/^trainer-telemetry: test\/fixtures\/summary\/not-jsonl\.csv:1: not a trainer-telemetry JSONL file/);
+      const bad = await cli("summary", fixture("bad-middle.jsonl"));
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.match(/^trainer-telemetry: test\/fixtures\/summary\/bad-middle\.jsonl:3: line 3 is not valid JSON/);
+      const skipped = await cli("summary", "--skip-bad-lines", fixture("bad-middle.jsonl"));
+      expect(skipped.code).to.equal(0);
+      expect(skipped.stdout).to.include("1 bad line skipped");
+      expect(skipped.stderr).to.equal(`trainer-telemetry: note: ${fixture("bad-middle.jsonl")}: 1 line that did not parse was skipped\n`);
+      const missing = await cli("summary", "nope.jsonl");
+      expect(missing).to.deep.equal({ code: 1, stdout: "", stderr: "trainer-telemetry: cannot read nope.jsonl: no such file\n" });
+    });
+
+    it("exits 2 on usage errors, pointing to --help", async () => {
+      for (const argv of [[], ["summarise", "x"], ["--frobnicate"], ["summary"], ["summary", "a", "b"], ["summary", "--jsn", "a"]]) {
+        const result = await cli(...argv);
+        expect(result.code, argv.join(" ")).to.equal(EXIT_CODES.usage);
+        expect(result.stdout).to.equal("");
+        expect(result.stderr).to.match(/^trainer-telemetry: .+\nRun 'trainer-telemetry --help' for usage\.\n$/);
+      }
+      expect((await cli("summary", "--jsn", "a")).stderr).to.include("unknown option '--jsn' for summary");
+    });
+
+    it("--help prints usage on stdout and exits 0; so do 'help' and 'summary --help'", async () => {
+      for (const argv of [["--help"], ["-h"], ["help"]]) {
+        const result = await cli(...argv);
+        expect(result).to.deep.include({ code: 0, stderr: "" });
+        expect(result.stdout).to.match(/^Usage: trainer-telemetry <command> \[options\]/).and.include("summary <file.jsonl>");
+      }
+      const summaryHelp = await cli("summary", "--help");
+      expect(summaryHelp.code).to.equal(0);
+      expect(summaryHelp.stdout).to.match(/^Usage: trainer-telemetry summary \[options\] <file\.jsonl>/).and.include("--skip-bad-lines");
+      expect((await cli("--version")).stdout).to.equal(`${(JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version}\n`);
+    });
+  });
+
+  describe("bin/trainer-telemetry.js (a child process)", () => {
+    it("summarizes a file: the same text as in-process, exit 0", async () => {
+      const child = await spawnBin("summary", fixture("two-epochs.jsonl"));
+      expect(child).to.deep.equal({ ...(await cli("summary", fixture("two-epochs.jsonl"))), code: 0 });
+    });
+
+    it("exits 1 with the message on stderr for a non-JSONL file, 2 for a usage error, 0 for --help", async () => {
+      const csv = await spawnBin("summary", fixture("not-jsonl.csv"));
+      expect(csv.code).to.equal(1);
+      expect(csv.stderr).to.match(/not-jsonl\.csv:1: not a trainer-telemetry JSONL file/);
+      const usage = await spawnBin("summary");
+      expect(usage.code).to.equal(2);
+      expect(usage.stderr).to.include("summary needs a file");
+      const help = await spawnBin("--help");
+      expect(help.code).to.equal(0);
+      expect(help.stdout).to.include("Usage: trainer-telemetry");
+    });
+
+    it("ends quietly when the reader goes away (| head)", async () => {
+      const child = spawn(process.execPath, [bin, "summary", "--json", fixture("two-epochs.jsonl")], { cwd: root });
+      child.stdout.destroy(); // the pipe's reader is gone: writing to it fails with EPIPE
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+      expect(stderr).to.equal("");
+      expect(code).to.equal(0);
+    });
+  });
+
+  describe("streaming", () => {
+    it("summarizes a ~50 MB file in a 16 MB heap, its RSS growing by far less than the file's size", async function () {
+      this.timeout(30_000);
+      const steps = generateLargeFile(join(scratch, "large.jsonl"));
+      const size = statSync(join(scratch, "large.jsonl")).size;
+      expect(size).to.be.within(45e6, 60e6);
+
+      // Plain node on the compiled module: ts-node and TypeScript alone would weigh more than the file.
+      const compiled = join(scratch, "summary.js");
+      const source = readFileSync(join(root, "src", "cli", "summary.ts"), "utf8");
+      writeFileSync(compiled, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
+      const probe = `
+        const { summarizeJsonl } = require(${JSON.stringify(compiled)});
+        const baseline = process.memoryUsage().rss;
+        summarizeJsonl(process.argv[1]).then((s) => {
+          const epoch0 = s.epochs[0];
+          process.stdout.write(JSON.stringify({
+            steps: s.steps, epochs: s.epochs.length, lines: s.lines, stepsInEpoch0: epoch0.steps,
+            lossMean: epoch0.stepMetrics.loss.mean, p50: s.stepDurations.p50Ms, p95: s.stepDurations.p95Ms,
+            max: s.stepDurations.maxMs, baseline, peak: process.resourceUsage().maxRSS * 1024,
+          }));
+        });`;
+      // A 16 MB cap on the old generation: holding the file's lines or records would not fit, streaming does.
+      // A 1 MB young generation: V8 otherwise lets it grow to 16-32 MB of dead line strings between scavenges,
+      // which is GC slack, not what the summary keeps, and would drown the measurement.
+      const flags = ["--max-old-space-size=16", "--max-semi-space-size=1"];
+      const started = Date.now();
+      const { stdout } = await run(process.execPath, [...flags, "-e", probe, join(scratch, "large.jsonl")], { encoding: "utf8" });
+      const seconds = (Date.now() - started) / 1000;
+      const result = JSON.parse(stdout) as Record<string, number>;
+      expect(result).to.deep.include({ steps, epochs: 5, lines: steps * 2 + 13, stepsInEpoch0: steps / 5, max: 100 });
+      expect(result.lossMean).to.be.closeTo(0.4995, 1e-9);
+      expect(result.p50).to.equal(50.5);
+      expect(result.p95).to.be.closeTo(95.05, 1e-6);
+      const growth = result.peak - result.baseline;
+      console.log(`      ${(size / 1e6).toFixed(1)} MB, ${steps} steps in ${seconds.toFixed(1)} s: peak RSS ${(result.peak / 1e6).toFixed(1)} MB ` +
+        `(${(result.baseline / 1e6).toFixed(1)} MB before reading, +${(growth / 1e6).toFixed(1)} MB)`);
+      // What is kept is 8 bytes a step (1.7 MB here); the rest is stream buffers and heap that V8 keeps around.
+      expect(growth, "RSS growth while summarizing").to.be.below(size / 2);
+    });
+  });
+});
+
+/** What `trainer-telemetry summary test/fixtures/summary/two-epochs.jsonl` prints. */
+const TWO_EPOCHS_TEXT = [
+  "summary of test/fixtures/summary/two-epochs.jsonl",
+  "  24 lines, 24 records, 2 epochs, 7 steps, 2 errors, spanning 3 s",
+  "",
+  "run r1 (started 2023-11-14T22:13:20.000Z, on gpu-box, pid 4242)",
+  "",
+  "epoch 0: 4 steps, 1 s",
+  "  step metric  first  last   mean",
+  "  loss             2   0.5      1",
+  "  lr             0.5  0.25  0.375",
+  "  epoch metrics  valAcc=0.75  valLoss=NaN",
+  "  step duration  p50 187.5 ms  p95 462.5 ms  max 500 ms",
+  "",
+  "epoch 1: 3 steps, 1.5 s, 1 error",
+  "  step metric     first   last   mean",
+  "  loss         Infinity   0.75    0.5  1 non-finite",
+  "  lr              0.125  0.125  0.125",
+  "  tokens           1000   3000   2000",
+  "  epoch metrics  valAcc=0.875",
+  "  step duration  p50 250 ms  p95 475 ms  max 500 ms",
+  "",
+  "step durations (7 steps; from timestamps: 7)",
+  "  p50 250 ms  p95 500 ms  max 500 ms",
+  "",
+  "train end  best=0.875",
+  "",
+  "errors (2)",
+  "  line 19  epoch 1, step 6            RuntimeError: CUDA out of memory",
+  "  line 24  outside any epoch or step  ValueError: after training",
+  "",
+].join("\n");
+
+async function expectRejection(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error, "should have been rejected").to.be.instanceOf(SummaryInputError);
+  expect((error as Error).message).to.match(message);
+}
+
+/**
+ * Writes 5 epochs of 42,000 steps: loss cycles through 0, 0.001 … 0.999 (mean 0.4995), duration_ms through 1 … 100
+ * (so the percentiles are known: p50 50.5, p95 95.05, max 100). Returns the number of steps.
+ */
+function generateLargeFile(path: string): number {
+  const epochs = 5;
+  const perEpoch = 42_000;
+  const fd = openSync(path, "w");
+  try {
+    let ts = 1_700_000_000;
+    let step = 0;
+    writeSync(fd, `{"ts": ${ts}, "tag": "run_begin", "run_id": "big", "start_time": ${ts}, "pid": 1, "hostname": "h", "node_version": "v20", "package_version": "0.1.0"}\n`);
+    writeSync(fd, `{"ts": ${ts}, "tag": "train_begin"}\n`);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      let chunk = `{"ts": ${ts}, "tag": "epoch_begin", "epoch": ${epoch}}\n`;
+      for (let i = 0; i < perEpoch; i++, step++) {
+        chunk += `{"ts": ${ts.toFixed(3)}, "tag": "step_begin", "step": ${step}, "epoch": ${epoch}}\n`;
+        ts += 0.05;
+        chunk += `{"ts": ${ts.toFixed(3)}, "tag": "step_end", "step": ${step}, "context": {"loss": ${(step % 1000) / 1000}, ` +
+          `"lr": 0.001, "acc": ${(step % 7) / 7}, "phase": "train"}, "epoch": ${epoch}, "duration_ms": ${(step % 100) + 1}}\n`;
+        if (chunk.length > 1 << 20) {
+          writeSync(fd, chunk);
+          chunk = "";
+        }
+      }
+      writeSync(fd, `${chunk}{"ts": ${ts}, "tag": "epoch_end", "epoch": ${epoch}, "context": {"valAcc": 0.5}}\n`);
+    }
+    writeSync(fd, `{"ts": ${ts}, "tag": "train_end", "context": {}}\n`);
+    return step;
+  } finally {
+    closeSync(fd);
+  }
+}
