@@ -29,3 +29,5 @@ export {
   summarizeJsonl, formatSummary, SummaryInputError,
   type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
 } from "./cli/summary";
+export { TelemetryLogger, type TelemetryLoggerOptions, type TelemetryLoggerStats } from "./loggers/telemetry";
+export { stringifyValue, toJsonLine, MAX_DEPTH } from "./serialize";

@@ -1,0 +1,561 @@
+/**
+ * `TelemetryLogger`: the Python original's buffered JSONL logger.
+ * @packageDocumentation
+ */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Callback, Context, TelemetryEvent } from "../events";
+import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
+import { safeString } from "../report";
+import { portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
+import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
+
+/** Options of {@link TelemetryLogger}. */
+export interface TelemetryLoggerOptions {
+  /**
+   * The JSONL file to append to, as a path or a `file:` URL. A relative path is resolved against `process.cwd()`
+   * when the logger is made. Missing parent folders are created on the first write.
+   * @defaultValue `"telemetry.jsonl"`
+   */
+  path?: string | URL;
+  /**
+   * Write the buffer once it holds this many records. `1` writes every record as it comes; values below 1 become 1
+   * (with a warning), fractions are truncated, as the Python original's `max(1, int(flush_interval))`.
+   * @defaultValue `1`
+   */
+  flushInterval?: number;
+  /**
+   * Write the buffer at the latest this many milliseconds after its oldest record came, even if no further record
+   * comes (an unref'd timer: it never keeps the process alive). `0` writes every record as it comes;
+   * `Infinity` (or anything above 2^31 − 1) turns the time limit off. Negative values become 0 (with a warning).
+   * @defaultValue `5000`
+   */
+  flushMs?: number;
+}
+
+/** What a {@link TelemetryLogger} has done so far, from {@link TelemetryLogger.stats}. */
+export interface TelemetryLoggerStats {
+  /** Records written to the file. */
+  written: number;
+  /** Records lost: a write failed (the warning names the error), or they came after `close()`. */
+  dropped: number;
+  /** Successful writes to the file; each writes every record buffered at that moment. */
+  flushes: number;
+}
+
+const DEFAULT_PATH = "telemetry.jsonl";
+const DEFAULT_FLUSH_INTERVAL = 1;
+const DEFAULT_FLUSH_MS = 5000;
+/** setTimeout's limit: longer delays would fire after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const NEWLINE = 0x0a;
+const LINE_END = Buffer.from("\n");
+/** Lines are encoded into the write buffer in slices of about this many UTF-16 units (see `JsonlFile.staged`). */
+const STAGE_CHARS = 16384;
+/** A write buffer grown beyond this by a burst is released after the write. */
+const MAX_KEPT_STAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Appends records to a JSONL file, one JSON object a line, exactly as the Python original's `TelemetryLogger`
+ * writes them: `{"ts": <UNIX seconds>, "tag": ..., ...payload}`, with the payloads of {@link MemoryLogger}
+ * (`step_begin {step}`, `step_end {step, context}`, `epoch_begin {epoch}`, `epoch_end {epoch, context}`,
+ * `error {type, message}`, `train_begin {}`, `train_end {context}`, and other tags with their fields) and the
+ * fields added by middleware you turned on.
+ *
+ * Records are buffered and written in one write per flush: when `flushInterval` records are buffered, when the
+ * oldest is `flushMs` old, on {@link TelemetryLogger.flush}, on {@link TelemetryLogger.close}, and when the process
+ * ends in any way that can be caught (normal end, `process.exit()`, uncaught exception, unhandled rejection,
+ * SIGINT, SIGTERM). The file is opened on the first write: a logger that never records creates no file.
+ *
+ * Write errors (a full disk, a path that is a folder, no permission) never reach the training code: they are
+ * reported once as a `TelemetryWarning` and the lost records are counted in {@link TelemetryLogger.stats}.
+ *
+ * @example
+ * ```ts
+ * const jsonl = new TelemetryLogger({ path: "runs/exp1/telemetry.jsonl", flushInterval: 50 });
+ * @telemetry({ loggers: [jsonl] })
+ * class Trainer { @onStep() trainStep(step: number) { return { loss: 0.5 }; } }
+ * // runs/exp1/telemetry.jsonl: {"ts":1712345678.123,"tag":"step_end","step":0,"context":{"loss":0.5}}
+ * ```
+ */
+export class TelemetryLogger implements Callback {
+  /** The absolute path of the JSONL file. */
+  readonly path: string;
+
+  private readonly file: JsonlFile;
+
+  /**
+   * @param options - {@link TelemetryLoggerOptions}, or the file's path alone (`new TelemetryLogger("a.jsonl")`).
+   * @throws TypeError when `path` is not a non-empty string or `file:` URL, or a numeric option is not a number.
+   */
+  constructor(options: TelemetryLoggerOptions | string | URL = {}) {
+    const settings: TelemetryLoggerOptions = typeof options === "string" || options instanceof URL ? { path: options } : options;
+    if (settings === null || typeof settings !== "object") {
+      throw new TypeError(`TelemetryLogger: options must be an object like { path: "telemetry.jsonl", flushInterval: 50 } ` +
+        `or a path string; got ${describe(settings)}.`);
+    }
+    this.path = resolvePath(settings.path);
+    const flushInterval = checkFlushInterval(settings.flushInterval);
+    const flushMs = checkFlushMs(settings.flushMs);
+    this.file = new JsonlFile(this.path, flushInterval, flushMs);
+    flushOnExit(this.file);
+    abandoned.register(this, this.file, this.file);
+  }
+
+  /** Records `{"ts", "tag": "step_begin", step}`. */
+  onStepBegin(step: number, _context?: Context, event?: TelemetryEvent): void {
+    if (event !== undefined && event.fields !== undefined) {
+      this.writeRecord(withFields({ tag: "step_begin", step: truncate(step) }, event), event.ts);
+      return;
+    }
+    const ts = event === undefined ? Date.now() / 1000 : event.ts;
+    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"step_begin","step":' + indexJson(step) + "}\n", ts);
+  }
+
+  /** Records `{"ts", "tag": "step_end", step, context}`; the context is serialized now, so later changes to it do not show. */
+  onStepEnd(step: number, context: Context, event?: TelemetryEvent): void {
+    if (event !== undefined && event.fields !== undefined) {
+      this.writeRecord(withFields({ tag: "step_end", step: truncate(step), context: safeCopy(context) }, event), event.ts);
+      return;
+    }
+    const ts = event === undefined ? Date.now() / 1000 : event.ts;
+    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"step_end","step":' + indexJson(step) + ',"context":' + contextJson(context) + "}\n", ts);
+  }
+
+  /** Records `{"ts", "tag": "epoch_begin", epoch}`. */
+  onEpochBegin(epoch: number, _context?: Context, event?: TelemetryEvent): void {
+    if (event !== undefined && event.fields !== undefined) {
+      this.writeRecord(withFields({ tag: "epoch_begin", epoch: truncate(epoch) }, event), event.ts);
+      return;
+    }
+    const ts = event === undefined ? Date.now() / 1000 : event.ts;
+    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"epoch_begin","epoch":' + indexJson(epoch) + "}\n", ts);
+  }
+
+  /** Records `{"ts", "tag": "epoch_end", epoch, context}`; the context is serialized now. */
+  onEpochEnd(epoch: number, context: Context, event?: TelemetryEvent): void {
+    if (event !== undefined && event.fields !== undefined) {
+      this.writeRecord(withFields({ tag: "epoch_end", epoch: truncate(epoch), context: safeCopy(context) }, event), event.ts);
+      return;
+    }
+    const ts = event === undefined ? Date.now() / 1000 : event.ts;
+    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"epoch_end","epoch":' + indexJson(epoch) + ',"context":' + contextJson(context) + "}\n", ts);
+  }
+
+  /** Records `{"ts", "tag": "train_begin"}` (a tag the Python original did not have). */
+  onTrainBegin(_context?: Context, event?: TelemetryEvent): void {
+    this.writeRecord(withFields({ tag: "train_begin" }, event), event?.ts);
+  }
+
+  /** Records `{"ts", "tag": "train_end", context}`. */
+  onTrainEnd(context: Context, event?: TelemetryEvent): void {
+    this.writeRecord(withFields({ tag: "train_end", context: safeCopy(context) }, event), event?.ts);
+  }
+
+  /** Records `{"ts", "tag": "error", type, message}`: the thrown value's class name and message. */
+  onError(error: unknown, _context?: Context, event?: TelemetryEvent): void {
+    this.writeRecord(withFields(errorRecord(error), event), event?.ts);
+  }
+
+  /** Records events with tags of their own (`run_begin`): `{"ts", tag, context?, ...fields}`. */
+  onEvent(event: TelemetryEvent): void {
+    let record: TelemetryRecord;
+    try {
+      record = genericRecord(event);
+    } catch (error) {
+      // A context whose keys cannot be listed (a revoked Proxy): keep the event, mark the context.
+      record = withFields({ tag: safeString(event.tag), context: thrownContext(error) }, event);
+    }
+    this.writeRecord(record, event.ts);
+  }
+
+  /** Writes every buffered record now, synchronously, in one write. Does nothing when the buffer is empty or after `close()`. */
+  flush(): void {
+    this.file.flushSync();
+  }
+
+  /**
+   * Flushes, closes the file and stops the timer. Later records are dropped (counted in `stats().dropped`, with one
+   * warning). Calling it again does nothing.
+   */
+  close(): void {
+    if (this.file.closed) return;
+    this.file.close();
+    abandoned.unregister(this.file);
+  }
+
+  /** Counts of records written and dropped, and of writes, since the logger was made. */
+  stats(): TelemetryLoggerStats {
+    const { written, dropped, flushes } = this.file;
+    return { written, dropped, flushes };
+  }
+
+  /** Writes a record built by the shared record helpers: `ts` first, then its fields in order. */
+  private writeRecord(record: TelemetryRecord, eventTs: number | undefined): void {
+    const ts = eventTs === undefined ? Date.now() / 1000 : eventTs;
+    let line = '{"ts":' + numberJson(ts);
+    for (const key of Object.keys(record)) {
+      if (key === "ts") continue; // a middleware field named ts: this logger's clock reading is the record's ts
+      const json = stringifyValue(record[key]);
+      if (json !== undefined) line += "," + JSON.stringify(key) + ":" + json;
+    }
+    this.file.push(line + "}\n", ts);
+  }
+}
+
+/**
+ * A logger dropped without `close()` (and so collected) still has its records written and its file closed:
+ * the file object is held by the exit registry, not by the logger.
+ */
+const abandoned = new FinalizationRegistry<JsonlFile>((file) => file.close());
+
+/**
+ * The buffer and the file of one logger. Kept apart from {@link TelemetryLogger} so that the exit registry and the
+ * timer, which hold it, do not keep the logger itself alive.
+ */
+class JsonlFile implements ExitFlushable {
+  /** Serialized lines not yet staged, each ending in `\n`, oldest first. */
+  private readonly lines: string[] = [];
+  /** UTF-16 length of {@link JsonlFile.lines} together. */
+  private lineChars = 0;
+  /**
+   * Encoded lines of a big buffer, ahead of {@link JsonlFile.lines}. Joining a thousand lines at once makes a string
+   * of over 100 kB, which V8 allocates as a large object: measured, that doubled the cost per record at
+   * flushInterval 1000. Encoding slices of {@link STAGE_CHARS} into one reused Buffer keeps every string small and
+   * still gives one write.
+   */
+  private staged: Buffer | undefined = undefined;
+  private stagedBytes = 0;
+  private stagedCount = 0;
+  /** `ts` of the oldest buffered line, in UNIX seconds. */
+  private oldestTs = 0;
+  private readonly flushSeconds: number;
+  private fd = -1;
+  /** The file ends in a cut line (an earlier crash, or our own partial write): the next write starts with `\n`. */
+  private needsNewline = false;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private timerArmed = false;
+  private readonly onTimer = (): void => {
+    this.timerArmed = false;
+    this.flushSync();
+  };
+  private warnedIo = false;
+  private warnedClosed = false;
+  closed = false;
+  written = 0;
+  dropped = 0;
+  flushes = 0;
+
+  constructor(readonly path: string, private readonly flushInterval: number, private readonly flushMs: number) {
+    this.flushSeconds = flushMs / 1000;
+  }
+
+  push(line: string, ts: number): void {
+    if (this.closed) {
+      this.dropAfterClose();
+      return;
+    }
+    const count = this.lines.push(line) + this.stagedCount;
+    if (count === 1) this.oldestTs = ts;
+    // The age test covers a training loop that never yields, where the timer cannot fire.
+    if (count >= this.flushInterval || ts - this.oldestTs >= this.flushSeconds) {
+      this.flushSync();
+      return;
+    }
+    if ((this.lineChars += line.length) >= STAGE_CHARS) this.stage();
+    if (!this.timerArmed && this.flushMs <= MAX_TIMER_MS) this.armTimer();
+  }
+
+  /**
+   * Arms the timer for the buffer's oldest record. It is not disarmed when a full buffer is written: the next
+   * firing then writes a younger buffer early, which costs one write and saves a timer reset per flush.
+   */
+  private armTimer(): void {
+    this.timerArmed = true;
+    if (this.timer === undefined) {
+      this.timer = setTimeout(this.onTimer, this.flushMs);
+      this.timer.unref();
+    } else {
+      this.timer.refresh();
+    }
+  }
+
+  /** Moves {@link JsonlFile.lines} into {@link JsonlFile.staged}, encoded. */
+  private stage(): void {
+    const lines = this.lines;
+    const text = portableJson(lines.length === 1 ? lines[0] : lines.join(""));
+    // Lines are JSON text, so every lone surrogate is escaped: 3 bytes per UTF-16 unit is the most UTF-8 needs.
+    const needed = this.stagedBytes + text.length * 3;
+    let staged = this.staged;
+    if (staged === undefined || staged.length < needed) {
+      const bigger = Buffer.allocUnsafe(Math.max(needed, 2 * (staged?.length ?? 0), STAGE_CHARS * 4));
+      if (staged !== undefined) staged.copy(bigger, 0, 0, this.stagedBytes);
+      this.staged = staged = bigger;
+    }
+    this.stagedBytes += staged.write(text, this.stagedBytes, "utf8");
+    this.stagedCount += lines.length;
+    lines.length = 0;
+    this.lineChars = 0;
+  }
+
+  flushSync(): void {
+    const lines = this.lines;
+    if (this.stagedCount === 0) {
+      const count = lines.length;
+      if (count === 0) return;
+      const chunk = count === 1 ? lines[0] : lines.join("");
+      lines.length = 0;
+      this.lineChars = 0;
+      this.write(portableJson(chunk), count);
+      return;
+    }
+    if (lines.length > 0) this.stage();
+    const count = this.stagedCount;
+    const bytes = this.staged!.subarray(0, this.stagedBytes);
+    this.stagedCount = 0;
+    this.stagedBytes = 0;
+    this.write(bytes, count);
+    // A burst that needed megabytes should not keep them for the rest of the run.
+    if (this.staged!.length > MAX_KEPT_STAGE_BYTES) this.staged = undefined;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flushSync();
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.fd >= 0) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // Every record already went through write(); a failing close has nothing left to lose.
+      }
+      this.fd = -1;
+    }
+    cancelFlushOnExit(this);
+  }
+
+  /**
+   * One write of whole lines (looping only on a partial write), so appenders in other processes never split a
+   * record. `data` holds `count` lines.
+   */
+  private write(data: string | Buffer, count: number): void {
+    let bytes = typeof data === "string" ? undefined : data;
+    let prefixed = false;
+    let done = 0;
+    try {
+      if (this.fd < 0) this.open();
+      if (this.needsNewline) {
+        prefixed = true;
+        if (bytes === undefined) data = "\n" + (data as string);
+        else data = bytes = Buffer.concat([LINE_END, bytes]);
+      }
+      if (bytes === undefined) {
+        const text = data as string;
+        done = fs.writeSync(this.fd, text);
+        const total = Buffer.byteLength(text);
+        if (done < total) bytes = Buffer.from(text);
+      }
+      if (bytes !== undefined) {
+        while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+      }
+      this.needsNewline = false;
+      this.written += count;
+      this.flushes++;
+    } catch (error) {
+      let complete = 0;
+      if (done > 0) {
+        bytes ??= Buffer.from(data as string);
+        complete = Math.max(0, linesIn(bytes, done) - (prefixed ? 1 : 0));
+        this.needsNewline = bytes[done - 1] !== NEWLINE;
+        this.written += complete;
+      }
+      this.dropped += count - complete;
+      this.ioFailed(error, count - complete);
+    }
+  }
+
+  private open(): void {
+    const folder = nodePath.dirname(this.path);
+    try {
+      fs.mkdirSync(folder, { recursive: true });
+    } catch (error) {
+      // mkdir says EEXIST when the parent is a regular file, which reads as if nothing were wrong.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, "${folder}" exists but is not a folder`), { code: "ENOTDIR" });
+    }
+    const fd = fs.openSync(this.path, "a");
+    this.needsNewline ||= endsInCutLine(fd, this.path);
+    this.fd = fd;
+  }
+
+  private ioFailed(error: unknown, lost: number): void {
+    if (this.warnedIo) return;
+    this.warnedIo = true;
+    process.emitWarning(
+      `TelemetryLogger could not write to "${this.path}": ${safeString(error)}. ${lost} record${lost === 1 ? " was" : "s were"} dropped; ` +
+      "training goes on, later writes are retried and their losses counted in stats().dropped without another warning.",
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WRITE_FAILED" },
+    );
+  }
+
+  private dropAfterClose(): void {
+    this.dropped++;
+    if (this.warnedClosed) return;
+    this.warnedClosed = true;
+    process.emitWarning(
+      `TelemetryLogger("${this.path}") got a record after close(); it was dropped. ` +
+      "Close the logger after the last event (or remove it from the trainer); later drops are counted in stats().dropped.",
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" },
+    );
+  }
+}
+
+/**
+ * Whether a file we append to ends without `\n` (cut by an earlier crash). Another process may be in the middle of
+ * appending to it, which also leaves a last byte that is not `\n` for a moment: a file is taken as cut only if it
+ * still ends that way after {@link CUT_LINE_CHECKS} looks over about 10 ms (paid once, and only by a file that
+ * really is cut). Unreadable files are taken as whole.
+ */
+function endsInCutLine(fd: number, path: string): boolean {
+  try {
+    if (!fs.fstatSync(fd).isFile()) return false;
+    // A separate read-only descriptor: the append descriptor is write-only, and may be all we are allowed.
+    const reader = fs.openSync(path, "r");
+    try {
+      const last = Buffer.alloc(1);
+      for (let check = 1; ; check++) {
+        const size = fs.fstatSync(reader).size;
+        if (size === 0 || (fs.readSync(reader, last, 0, 1, size - 1) === 1 && last[0] === NEWLINE)) return false;
+        if (check === CUT_LINE_CHECKS) return true;
+        Atomics.wait(PAUSE, 0, 0, CUT_LINE_PAUSE_MS);
+      }
+    } finally {
+      fs.closeSync(reader);
+    }
+  } catch {
+    return false;
+  }
+}
+
+const CUT_LINE_CHECKS = 20;
+const CUT_LINE_PAUSE_MS = 0.5;
+/** Something to `Atomics.wait` on: the only synchronous sleep, and the first write must stay synchronous. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** How many `\n` the first `end` bytes hold: the records a partial write got out whole. */
+function linesIn(bytes: Buffer, end: number): number {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  return lines;
+}
+
+/** The step or epoch as the seed's `int(step)`: truncated, and never a throw for an odd value passed by hand. */
+function truncate(index: unknown): unknown {
+  if (typeof index === "number") return Math.trunc(index);
+  if (typeof index === "bigint") return index;
+  try {
+    return Math.trunc(index as number);
+  } catch {
+    return index;
+  }
+}
+
+function indexJson(index: unknown): string {
+  if (typeof index === "number") return numberJson(Math.trunc(index));
+  return stringifyValue(truncate(index)) ?? "null";
+}
+
+/**
+ * The context's JSON as `copyContext` would make it (the seed's `dict(context)`): a plain object is written as it is,
+ * which is what a shallow copy would write; anything else is copied first, as MemoryLogger records it.
+ */
+function contextJson(context: unknown): string {
+  if (context === null || context === undefined) return "{}";
+  try {
+    if (typeof context === "object") {
+      const proto: unknown = Object.getPrototypeOf(context);
+      if (proto === Object.prototype || proto === null) return stringifyValue(context) ?? "{}";
+    }
+    return stringifyValue(copyContext(context as Context)) ?? "{}";
+  } catch (error) {
+    return thrownJson(error);
+  }
+}
+
+/** `copyContext` that cannot throw (a Proxy's traps can): the failure becomes the marker string. */
+function safeCopy(context: Context): unknown {
+  try {
+    return copyContext(context);
+  } catch (error) {
+    return thrownContext(error);
+  }
+}
+
+function thrownContext(error: unknown): string {
+  return JSON.parse(thrownJson(error)) as string;
+}
+
+function resolvePath(path: unknown): string {
+  if (path === undefined) return nodePath.resolve(DEFAULT_PATH);
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(`TelemetryLogger: path must be a file path or a file: URL; got the ${path.protocol} URL ${path.href}. ` +
+        'Pass a path such as { path: "runs/exp1/telemetry.jsonl" }.');
+    }
+    return fileURLToPath(path);
+  }
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`TelemetryLogger: path must be a non-empty string (the JSONL file to append to); got ${describe(path)}. ` +
+      'Pass a path such as { path: "runs/exp1/telemetry.jsonl" }.');
+  }
+  return nodePath.resolve(path);
+}
+
+function checkFlushInterval(value: unknown): number {
+  if (value === undefined) return DEFAULT_FLUSH_INTERVAL;
+  if (typeof value !== "number") {
+    throw new TypeError(`TelemetryLogger: flushInterval must be a number of records (1 writes every record); got ${describe(value)}. ` +
+      "Pass e.g. { flushInterval: 50 }.");
+  }
+  if (Number.isNaN(value)) {
+    warnOption(`flushInterval is NaN; using the default, ${DEFAULT_FLUSH_INTERVAL}.`);
+    return DEFAULT_FLUSH_INTERVAL;
+  }
+  const records = Math.trunc(value);
+  if (records < 1) {
+    warnOption(`flushInterval ${value} is below 1; using 1 (every record is written as it comes).`);
+    return 1;
+  }
+  return records;
+}
+
+function checkFlushMs(value: unknown): number {
+  if (value === undefined) return DEFAULT_FLUSH_MS;
+  if (typeof value !== "number") {
+    throw new TypeError(`TelemetryLogger: flushMs must be a number of milliseconds (Infinity turns the time limit off); got ${describe(value)}. ` +
+      "Pass e.g. { flushMs: 5000 }.");
+  }
+  if (Number.isNaN(value)) {
+    warnOption(`flushMs is NaN; using the default, ${DEFAULT_FLUSH_MS} ms.`);
+    return DEFAULT_FLUSH_MS;
+  }
+  if (value < 0) {
+    warnOption(`flushMs ${value} is negative; using 0 (every record is written as it comes).`);
+    return 0;
+  }
+  return value;
+}
+
+function warnOption(message: string): void {
+  process.emitWarning(`TelemetryLogger: ${message}`, { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_BAD_OPTION" });
+}
+
+/** A value for an error message: its type and, for primitives, itself. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" || typeof value === "function") return `a ${typeof value} (${safeString(value)})`;
+  return `${typeof value} ${safeString(value)}`;
+}

@@ -1,0 +1,295 @@
+/**
+ * JSON for telemetry lines: any value a trainer returns becomes valid JSON on one line, without ever throwing.
+ *
+ * The common context (`{ loss: 0.25, lr: 0.001 }`) takes the native `JSON.stringify`; anything it would get wrong
+ * or throw on (NaN, BigInt, Map, cycles, throwing getters, very deep nesting) takes a slower walker instead.
+ * @packageDocumentation
+ */
+import { types } from "node:util";
+import { describeError } from "./events";
+import { safeString } from "./report";
+
+/**
+ * How many levels of objects and arrays a value may nest (the value itself is level 1). Deeper objects and arrays
+ * are written as {@link MAX_DEPTH_MARKER}. 100 keeps every line within the nesting limits of common readers
+ * (jq 1.6 rejects 256 levels, Python's `json` module about 1,000).
+ */
+export const MAX_DEPTH = 100;
+
+/** Written in place of an object or array nested deeper than {@link MAX_DEPTH}. */
+export const MAX_DEPTH_MARKER = "[MaxDepth]";
+
+/** Written in place of an object that contains itself (a cycle); an object seen twice but not in a cycle is written twice. */
+export const CIRCULAR_MARKER = "[Circular]";
+
+/** Starts the string written in place of a value whose getter, `toJSON` or Proxy trap threw: `"[Thrown: TypeError: boom]"`. */
+export const THROWN_MARKER_PREFIX = "[Thrown: ";
+
+const OBJECT_PROTOTYPE = Object.prototype;
+
+/**
+ * The JSON text of a value, like `JSON.stringify(value)`, but never throwing and never losing a value silently:
+ *
+ * - `NaN`, `Infinity`, `-Infinity` → the strings `"NaN"`, `"Infinity"`, `"-Infinity"` (JSON has no such numbers,
+ *   and `JSON.stringify` would write `null`, hiding a diverged loss).
+ * - BigInt → a JSON number when it is a safe integer (|n| ≤ 2^53 − 1), else a string of its decimal digits, so no
+ *   reader rounds it.
+ * - typed arrays → arrays of numbers (same rules); `Set` → array; `Map` → object whose keys are `String(key)`
+ *   (the first of two keys with the same string wins).
+ * - `Error` → `{type, message, stack, cause?, ...own enumerable fields}`, `type` being the class name.
+ * - `Date` and anything else with `toJSON` → what `toJSON()` returns (an ISO string for a `Date`).
+ * - A cycle → `"[Circular]"`; nesting deeper than {@link MAX_DEPTH} → `"[MaxDepth]"`; a getter, `toJSON` or Proxy
+ *   trap that throws → `"[Thrown: <Type>: <message>]"`.
+ * - Everything else as `JSON.stringify` writes it: `undefined`, functions and symbols are left out of objects and
+ *   become `null` in arrays; other objects are written with their own enumerable properties.
+ *
+ * Returns `undefined` where `JSON.stringify` does: for `undefined`, a function or a symbol.
+ *
+ * @example
+ * ```ts
+ * stringifyValue({ loss: NaN, seen: 2n ** 64n }); // '{"loss":"NaN","seen":"18446744073709551616"}'
+ * ```
+ */
+export function stringifyValue(value: unknown): string | undefined {
+  if (typeof value === "object" && value !== null) {
+    try {
+      // The fast path: a tree of plain objects, arrays, finite numbers, strings, booleans and null is exactly what
+      // the native serializer gets right, and checking that costs less than a replacer function would.
+      plainTreeBudget = PLAIN_TREE_BUDGET;
+      if (isPlainTree(value, 1)) return JSON.stringify(value);
+    } catch {
+      // A getter or Proxy trap threw during the check: the walker writes a marker for it.
+    }
+    return walk(value, "", []);
+  }
+  return walk(value, "", []);
+}
+
+/**
+ * One JSONL line for a record: its JSON text (as {@link stringifyValue} writes it, made {@link portableJson}) and `\n`.
+ *
+ * @example
+ * ```ts
+ * toJsonLine({ ts: 1.5, tag: "step_end", step: 3, context: { loss: 0.25 } });
+ * // '{"ts":1.5,"tag":"step_end","step":3,"context":{"loss":0.25}}\n'
+ * ```
+ */
+export function toJsonLine(record: object): string {
+  return portableJson(stringifyValue(record) ?? "null") + "\n";
+}
+
+/**
+ * Makes JSON text made by `JSON.stringify` (or {@link stringifyValue}) readable, one record a line, by every
+ * common JSONL reader, without changing what a reader gets except for invalid UTF-16:
+ *
+ * - U+2028, U+2029 and U+0085 become `\u2028`, `\u2029`, `\u0085`. JSON allows them raw inside strings (the only
+ *   place they can be), but Python's `str.splitlines()` and JavaScript line readers end a line at them.
+ * - A lone surrogate, which `JSON.stringify` writes as `\ud800`, becomes `\ufffd` (U+FFFD, the replacement
+ *   character), as a UTF-8 encoder would make of it: jq 1.6 rejects a line holding such an escape.
+ */
+export function portableJson(text: string): string {
+  // Searches before any regex: almost no line has any of these, and a plain search is the cheapest way to know.
+  if (text.indexOf("\u2028") !== -1 || text.indexOf("\u2029") !== -1 || text.indexOf("\u0085") !== -1) {
+    text = text.replace(/[\u2028\u2029\u0085]/g, (separator) => "\\u" + separator.charCodeAt(0).toString(16).padStart(4, "0"));
+  }
+  // JSON.stringify escapes surrogates only when they are lone (pairs stay raw), so every unescaped-backslash
+  // `\ud800`-`\udfff` escape is a lone one.
+  if (text.indexOf("\\ud") !== -1) text = text.replace(LONE_SURROGATE_ESCAPE, "$1\\ufffd");
+  return text;
+}
+
+/** A `\udXXX` surrogate escape whose backslash is not itself escaped (an even run of backslashes before it). */
+const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+/** A JSON number, or the name of a non-finite number as a string. */
+export function numberJson(value: number): string {
+  // `x - x` is 0 for every finite number and NaN otherwise: one subtraction instead of Number.isFinite's call.
+  return value - value === 0 ? "" + value : '"' + value + '"';
+}
+
+/** A BigInt as a JSON number when no reader can round it, else as a string of its digits. */
+export function bigintJson(value: bigint): string {
+  return value <= MAX_SAFE && value >= MIN_SAFE ? value.toString() : '"' + value.toString() + '"';
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+/** The JSON string of the marker written for a value that threw while being read. */
+export function thrownJson(error: unknown): string {
+  return JSON.stringify(THROWN_MARKER_PREFIX + safeString(error) + "]");
+}
+
+/**
+ * How many objects and arrays the fast-path check visits before it leaves the value to the walker. Without it, an
+ * object that refers to itself twice (`a.x = a.y = a`) would send the check down 2^MAX_DEPTH paths; the walker
+ * stops at the first repeat of an ancestor.
+ */
+const PLAIN_TREE_BUDGET = 1024;
+let plainTreeBudget = 0;
+
+/**
+ * Whether the native serializer writes `value` exactly as the walker would: plain objects and arrays only,
+ * finite numbers, strings, booleans, null, no `toJSON`, nesting within {@link MAX_DEPTH}. Cycles fail the depth test.
+ */
+function isPlainTree(value: object, depth: number): boolean {
+  if (--plainTreeBudget < 0) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      switch (typeof item) {
+        case "number": if (item - item !== 0) return false; break;
+        case "string": case "boolean": break;
+        case "object": if (item !== null && (depth >= MAX_DEPTH || !isPlainTree(item, depth + 1))) return false; break;
+        default: return false; // undefined, function, symbol (the native writes null) and bigint (it throws)
+      }
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== OBJECT_PROTOTYPE && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  for (const key in value) {
+    const item: unknown = (value as Record<string, unknown>)[key];
+    switch (typeof item) {
+      case "number": if (item - item !== 0) return false; break;
+      case "string": case "boolean": break;
+      case "object": if (item !== null && (depth >= MAX_DEPTH || !isPlainTree(item, depth + 1))) return false; break;
+      default: return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The safe serializer, following the steps of `JSON.stringify` (toJSON, then the type) with the rules of
+ * {@link stringifyValue}. Recursion is bounded by {@link MAX_DEPTH}, so it cannot overflow the stack.
+ * `ancestors` holds the objects being written, outermost first: a cycle is an object that is its own ancestor.
+ */
+function walk(value: unknown, key: string, ancestors: object[]): string | undefined {
+  if (typeof value === "object" && value !== null) {
+    try {
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") value = toJSON.call(value, key);
+    } catch (error) {
+      return thrownJson(error);
+    }
+  }
+  switch (typeof value) {
+    case "string": return JSON.stringify(value);
+    case "number": return numberJson(value);
+    case "boolean": return value ? "true" : "false";
+    case "bigint": return bigintJson(value);
+    case "object": return value === null ? "null" : objectJson(value, ancestors);
+    default: return undefined;
+  }
+}
+
+function objectJson(value: object, ancestors: object[]): string {
+  if (ancestors.length >= MAX_DEPTH) return '"' + MAX_DEPTH_MARKER + '"';
+  if (ancestors.includes(value)) return '"' + CIRCULAR_MARKER + '"';
+  ancestors.push(value);
+  try {
+    if (Array.isArray(value)) return itemsJson(value, ancestors);
+    if (types.isTypedArray(value)) return typedArrayJson(value);
+    if (types.isBoxedPrimitive(value)) return walk(value.valueOf(), "", ancestors) ?? "null";
+    if (types.isMap(value)) return mapJson(value as Map<unknown, unknown>, ancestors);
+    if (types.isSet(value)) return itemsJson(Array.from(Set.prototype.values.call(value)), ancestors);
+    if (types.isNativeError(value) || value instanceof Error) return errorJson(value as Error, ancestors);
+    return fieldsJson(value, Object.keys(value), "{", ancestors);
+  } catch (error) {
+    return thrownJson(error);
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function itemsJson(items: ArrayLike<unknown>, ancestors: object[]): string {
+  let out = "[";
+  for (let i = 0; i < items.length; i++) {
+    let item: unknown;
+    try {
+      item = items[i];
+    } catch (error) {
+      out += (i === 0 ? "" : ",") + thrownJson(error);
+      continue;
+    }
+    out += (i === 0 ? "" : ",") + (walk(item, String(i), ancestors) ?? "null");
+  }
+  return out + "]";
+}
+
+function typedArrayJson(array: ArrayLike<number | bigint>): string {
+  let out = "[";
+  for (let i = 0; i < array.length; i++) {
+    const item = array[i];
+    out += (i === 0 ? "" : ",") + (typeof item === "bigint" ? bigintJson(item) : numberJson(item));
+  }
+  return out + "]";
+}
+
+/**
+ * Writes `{"k":v,...}` after `opening` (`{` or an already started object); a property whose getter throws gets the
+ * marker, one whose value JSON leaves out (undefined, function, symbol) is skipped.
+ */
+function fieldsJson(value: object, keys: readonly string[], opening: string, ancestors: object[]): string {
+  let out = opening;
+  let first = opening === "{";
+  for (const key of keys) {
+    let json: string | undefined;
+    try {
+      json = walk((value as Record<string, unknown>)[key], key, ancestors);
+    } catch (error) {
+      json = thrownJson(error);
+    }
+    if (json === undefined) continue;
+    out += (first ? "" : ",") + JSON.stringify(key) + ":" + json;
+    first = false;
+  }
+  return out + "}";
+}
+
+function mapJson(map: Map<unknown, unknown>, ancestors: object[]): string {
+  let out = "{";
+  let first = true;
+  const seen = new Set<string>();
+  // The Map.prototype method, not the instance's: a subclass or an own `entries` cannot change what is read.
+  for (const [key, item] of Map.prototype.entries.call(map) as IterableIterator<[unknown, unknown]>) {
+    const name = typeof key === "string" ? key : safeString(key);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const json = walk(item, name, ancestors);
+    if (json === undefined) continue;
+    out += (first ? "" : ",") + JSON.stringify(name) + ":" + json;
+    first = false;
+  }
+  return out + "}";
+}
+
+function errorJson(error: Error, ancestors: object[]): string {
+  const { type, message } = describeError(error);
+  let out = '{"type":' + JSON.stringify(type) + ',"message":' + JSON.stringify(message);
+  const written = new Set(["type", "message"]);
+  let stack: unknown;
+  try {
+    stack = error.stack;
+  } catch {
+    stack = undefined;
+  }
+  if (typeof stack === "string") {
+    out += ',"stack":' + JSON.stringify(stack);
+    written.add("stack");
+  }
+  if ("cause" in error) {
+    let cause: unknown;
+    try {
+      cause = error.cause;
+    } catch (thrown) {
+      cause = THROWN_MARKER_PREFIX + safeString(thrown) + "]";
+    }
+    const json = walk(cause, "cause", ancestors);
+    if (json !== undefined) out += ',"cause":' + json;
+    written.add("cause");
+  }
+  return fieldsJson(error, Object.keys(error).filter((key) => !written.has(key)), out, ancestors);
+}

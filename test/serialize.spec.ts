@@ -1,0 +1,180 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { TelemetryEvent } from "../src/events";
+import { TelemetryLogger } from "../src/loggers/telemetry";
+import { MAX_DEPTH, portableJson, stringifyValue, toJsonLine } from "../src/serialize";
+import { PythonReader, readJsonl, readWithJq, tempDir } from "./fixtures/jsonl-readers";
+
+/**
+ * Every case checks the exact text the serializer makes, then writes it through a TelemetryLogger and checks that
+ * the line in the file is exactly that text and that jq and Python's json module read the file.
+ */
+describe("serialize: every line is valid JSON whatever the context holds", () => {
+  let dir: string;
+  let cleanup: () => void;
+  let files = 0;
+  let python: PythonReader;
+
+  before(() => (python = new PythonReader()));
+  after(() => python.close());
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  /** Writes `{step_end, context}` to a fresh file; checks the line's exact text and that jq and Python agree with JSON.parse. */
+  async function expectWritten(context: Record<string, unknown>, contextJson: string): Promise<void> {
+    expect(stringifyValue(context)).to.equal(contextJson);
+    const file = path.join(dir, `case-${files++}.jsonl`);
+    const logger = new TelemetryLogger({ path: file, flushInterval: 10 });
+    const event = new TelemetryEvent("step_end", "step", 7, context, {}, "trainStep", undefined);
+    logger.onStepEnd(7, context, event);
+    logger.close();
+    const line = portableJson(`{"ts":${event.ts},"tag":"step_end","step":7,"context":${contextJson}}`);
+    const records = readJsonl(file);
+    expect(records).to.have.length(1);
+    expect(fs.readFileSync(file, "utf8")).to.equal(line + "\n");
+    expect(await python.read(file)).to.deep.equal(records);
+    expect(readWithJq(file)).to.deep.equal(records);
+  }
+
+  it("writes a plain context exactly as JSON.stringify does", async () => {
+    const context = { loss: 0.25, lr: 1e-4, phase: "train", ok: true, none: null, per_class: [0.5, 0.75], nested: { f1: 0.9 } };
+    await expectWritten(context, JSON.stringify(context));
+  });
+
+  it("writes a cycle as \"[Circular]\" and an object seen twice without a cycle in full both times", async () => {
+    const shared = { v: 1 };
+    const context: Record<string, unknown> = { loss: 1, a: shared, b: shared, list: [] as unknown[] };
+    context.self = context;
+    (context.list as unknown[]).push(context.list, 2);
+    await expectWritten(context, '{"loss":1,"a":{"v":1},"b":{"v":1},"list":["[Circular]",2],"self":"[Circular]"}');
+  });
+
+  it("writes BigInt as a JSON number when it is a safe integer and as a string of digits otherwise", async () => {
+    const context = { small: 42n, lowest: -(2n ** 53n - 1n), big: 2n ** 64n, tooLow: -(2n ** 63n) };
+    await expectWritten(context, '{"small":42,"lowest":-9007199254740991,"big":"18446744073709551616","tooLow":"-9223372036854775808"}');
+  });
+
+  it("writes NaN and the infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\", never a bare NaN or null", async () => {
+    const context = { loss: NaN, up: Infinity, down: -Infinity, history: [1.5, NaN], zero: -0 };
+    await expectWritten(context, '{"loss":"NaN","up":"Infinity","down":"-Infinity","history":[1.5,"NaN"],"zero":0}');
+  });
+
+  it("writes typed arrays as arrays of numbers (BigInt64Array by the BigInt rule, a Buffer by its toJSON)", async () => {
+    const context = {
+      f32: new Float32Array([0.5, NaN]),
+      i8: new Int8Array([-1, 2]),
+      u8c: new Uint8ClampedArray([255]),
+      i64: new BigInt64Array([1n, -(2n ** 63n)]),
+      f64: new Float64Array([Infinity, 0.1]),
+      bytes: Buffer.from("hi"),
+    };
+    await expectWritten(context,
+      '{"f32":[0.5,"NaN"],"i8":[-1,2],"u8c":[255],"i64":[1,"-9223372036854775808"],"f64":["Infinity",0.1],' +
+      '"bytes":{"type":"Buffer","data":[104,105]}}');
+  });
+
+  it("writes an Error as {type, message, stack, cause, ...its own fields}", async () => {
+    const cause = new RangeError("lr too high");
+    const error = Object.assign(new TypeError("bad batch", { cause }), { code: "E_BATCH" });
+    const q = JSON.stringify;
+    const causeJson = `{"type":"RangeError","message":"lr too high","stack":${q(cause.stack)}}`;
+    await expectWritten({ error }, `{"error":{"type":"TypeError","message":"bad batch","stack":${q(error.stack)},"cause":${causeJson},"code":"E_BATCH"}}`);
+  });
+
+  it("writes a Map as an object keyed by String(key) and a Set as an array", async () => {
+    const context = { counts: new Map<unknown, unknown>([["cat", 3], [2, "two"], [{}, NaN]]), labels: new Set(["cat", "dog"]), empty: new Map() };
+    await expectWritten(context, '{"counts":{"cat":3,"2":"two","[object Object]":"NaN"},"labels":["cat","dog"],"empty":{}}');
+  });
+
+  it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {
+    await expectWritten({ at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), never: new Date(NaN) }, '{"at":"2024-01-02T03:04:05.006Z","never":null}');
+  });
+
+  it("writes a getter or toJSON that throws as a \"[Thrown: ...]\" marker and keeps the other fields", async () => {
+    const context = {
+      loss: 0.5,
+      get broken(): number {
+        throw new Error("getter failed");
+      },
+      weights: { toJSON: () => { throw new RangeError("toJSON failed"); } },
+    };
+    await expectWritten(context, '{"loss":0.5,"broken":"[Thrown: Error: getter failed]","weights":"[Thrown: RangeError: toJSON failed]"}');
+  });
+
+  it("writes a revoked Proxy as a marker instead of throwing", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    let message = "";
+    try {
+      void (proxy as { toJSON?: unknown }).toJSON;
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    await expectWritten({ p: proxy, ok: 1 }, `{"p":"[Thrown: TypeError: ${message}]","ok":1}`);
+  });
+
+  it(`cuts objects and arrays 10,000 levels deep at ${MAX_DEPTH} levels with "[MaxDepth]"`, async () => {
+    let deepObject: Record<string, unknown> = {};
+    const objectRoot = deepObject;
+    let deepArray: unknown[] = [];
+    const arrayRoot = deepArray;
+    for (let i = 0; i < 10_000; i++) {
+      deepObject = deepObject.a = {};
+      deepArray.push((deepArray = []));
+    }
+    // The context is level 1, so its fields may hold MAX_DEPTH - 1 levels.
+    const written = MAX_DEPTH - 1;
+    await expectWritten({ obj: objectRoot, arr: arrayRoot },
+      `{"obj":${'{"a":'.repeat(written)}"[MaxDepth]"${"}".repeat(written)},"arr":${"[".repeat(written)}"[MaxDepth]"${"]".repeat(written)}}`);
+  });
+
+  it("writes newlines and U+2028, U+2029, U+0085 escaped, so a record stays one physical line", async () => {
+    const context = { text: "a\nb\r\tc", separators: "\u2028\u2029\u0085", pair: "😀é" };
+    expect(toJsonLine(context)).to.equal('{"text":"a\\nb\\r\\tc","separators":"\\u2028\\u2029\\u0085","pair":"😀é"}\n');
+    await expectWritten(context, '{"text":"a\\nb\\r\\tc","separators":"\u2028\u2029\u0085","pair":"😀é"}');
+  });
+
+  it("writes a lone surrogate as U+FFFD (\\ufffd), as UTF-8 encoders do, since jq 1.6 rejects \\ud800", async () => {
+    const context = { lone: "\ud800x\udc00", [`key\udbff`]: 1, backslash: "\\ud800 is text", both: "\\\ud800" };
+    // The serializer keeps JSON.stringify's escapes; the written line has the replacement character.
+    expect(stringifyValue(context)).to.equal('{"lone":"\\ud800x\\udc00","key\\udbff":1,"backslash":"\\\\ud800 is text","both":"\\\\\\ud800"}');
+    expect(toJsonLine(context)).to.equal('{"lone":"\\ufffdx\\ufffd","key\\ufffd":1,"backslash":"\\\\ud800 is text","both":"\\\\\\ufffd"}\n');
+    await expectWritten(context, '{"lone":"\\ud800x\\udc00","key\\udbff":1,"backslash":"\\\\ud800 is text","both":"\\\\\\ud800"}');
+    expect(JSON.parse(toJsonLine(context))).to.deep.equal({ lone: "\ufffdx\ufffd", "key\ufffd": 1, backslash: "\\ud800 is text", both: "\\\ufffd" });
+  });
+
+  it("leaves out undefined, functions and symbols in objects and writes them as null in arrays, like JSON.stringify", async () => {
+    const context = { gone: undefined, fn: () => 1, sym: Symbol("s"), list: [undefined, () => 1, Symbol("s")], kept: 1 };
+    await expectWritten(context, '{"list":[null,null,null],"kept":1}');
+  });
+
+  it("writes class instances and objects without a prototype by their own enumerable fields, and boxed primitives by value", async () => {
+    class Metrics { constructor(public loss = 0.5, private readonly hidden = NaN) {} }
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { x: 1 });
+    await expectWritten({ m: new Metrics(), bare, boxed: [Object(1), Object("s"), Object(false), Object(3n)] },
+      '{"m":{"loss":0.5,"hidden":"NaN"},"bare":{"x":1},"boxed":[1,"s",false,3]}');
+  });
+
+  it("gives the same text on the fast path and the safe path", () => {
+    // Same plain content, once alone (native JSON.stringify) and once next to a NaN (the walker does everything).
+    const plain = { loss: 0.1, lr: 3e-4, tags: ["a", "b\n"], nested: { deeper: [{ x: 1 }, null, true] }, "1": "int key" };
+    const fast = stringifyValue(plain)!;
+    const slow = stringifyValue({ ...plain, z: NaN })!;
+    expect(slow).to.equal(fast.slice(0, -1) + ',"z":"NaN"}');
+  });
+
+  it("handles an object that refers to itself many times without exploring every path", () => {
+    const knot: Record<string, unknown> = {};
+    for (let i = 0; i < 8; i++) knot[`k${i}`] = knot;
+    expect(stringifyValue(knot)).to.equal(`{${Array.from({ length: 8 }, (_, i) => `"k${i}":"[Circular]"`).join(",")}}`);
+  });
+
+  it("returns undefined for what JSON.stringify leaves out, and never throws for a top-level oddity", () => {
+    expect(stringifyValue(undefined)).to.equal(undefined);
+    expect(stringifyValue(() => 1)).to.equal(undefined);
+    expect(stringifyValue(10n ** 30n)).to.equal('"1000000000000000000000000000000"');
+    expect(stringifyValue(NaN)).to.equal('"NaN"');
+    expect(toJsonLine({ a: NaN })).to.equal('{"a":"NaN"}\n');
+  });
+});

@@ -1,0 +1,476 @@
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { onEpoch, onStep, onTrain, telemetry } from "../decorators/index";
+import { TelemetryEvent, type Context } from "../src/events";
+import { pendingExitFlushes } from "../src/exit";
+import { MemoryLogger } from "../src/loggers/memory";
+import { TelemetryLogger } from "../src/loggers/telemetry";
+import type { Middleware } from "../src/registry";
+import { PythonReader, readJsonl, readWithJq, tempDir } from "./fixtures/jsonl-readers";
+
+/** Records the warnings the code under test emits, instead of printing them. */
+function captureWarnings(): { warnings: { message: string; type?: string; code?: string }[]; restore: () => void } {
+  const warnings: { message: string; type?: string; code?: string }[] = [];
+  const original = process.emitWarning;
+  process.emitWarning = ((message: string | Error, options?: { type?: string; code?: string }) => {
+    warnings.push({ message: String(message), type: options?.type, code: options?.code });
+  }) as typeof process.emitWarning;
+  return { warnings, restore: () => (process.emitWarning = original) };
+}
+
+/** An event as the dispatcher passes it, with its clock already read so the test knows the `ts` to expect. */
+function eventFor(tag: string, index: number, context: Context, error?: unknown): TelemetryEvent {
+  const kind = tag.startsWith("epoch") ? "epoch" : tag.startsWith("train") ? "train" : "step";
+  return new TelemetryEvent(tag, kind, index, context, {}, "trainStep", undefined, error);
+}
+
+describe("TelemetryLogger", () => {
+  let dir: string;
+  let cleanup: () => void;
+  let capture: ReturnType<typeof captureWarnings>;
+  let python: PythonReader;
+  const open: TelemetryLogger[] = [];
+
+  /** A logger writing into the test's folder; closed after the test even if the test fails. */
+  function logger(options: ConstructorParameters<typeof TelemetryLogger>[0] = {}): TelemetryLogger {
+    const made = new TelemetryLogger(typeof options === "object" && !(options instanceof URL) && options.path === undefined
+      ? { path: path.join(dir, "telemetry.jsonl"), ...options }
+      : options);
+    open.push(made);
+    return made;
+  }
+
+  before(() => (python = new PythonReader()));
+  after(() => python.close());
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir());
+    capture = captureWarnings();
+  });
+  afterEach(() => {
+    for (const made of open.splice(0)) made.close();
+    capture.restore();
+    cleanup();
+  });
+
+  describe("records", () => {
+    it("writes the seed's records, one JSON object a line, ts first, as the Python original does", async () => {
+      const jsonl = logger();
+      const file = jsonl.path;
+      const events = [
+        eventFor("train_begin", 0, {}),
+        eventFor("epoch_begin", 0, {}),
+        eventFor("step_begin", 3, {}),
+        eventFor("step_end", 3, { loss: 0.5, lr: 0.001 }),
+        eventFor("error", 4, {}, new RangeError("loss diverged")),
+        eventFor("epoch_end", 0, { val_acc: 0.9 }),
+        eventFor("train_end", 0, { epochs: 1 }),
+        eventFor("run_begin", 0, { host: "gpu-1" }),
+      ];
+      const [trainBegin, epochBegin, stepBegin, stepEnd, error, epochEnd, trainEnd, runBegin] = events;
+      jsonl.onTrainBegin({}, trainBegin);
+      jsonl.onEpochBegin(0, {}, epochBegin);
+      jsonl.onStepBegin(3.7, { ignored: true }, stepBegin);
+      jsonl.onStepEnd(3, { loss: 0.5, lr: 0.001 }, stepEnd);
+      jsonl.onError(error.error, {}, error);
+      jsonl.onEpochEnd(0, { val_acc: 0.9 }, epochEnd);
+      jsonl.onTrainEnd({ epochs: 1 }, trainEnd);
+      jsonl.onEvent(runBegin);
+      jsonl.close();
+      expect(fs.readFileSync(file, "utf8")).to.equal([
+        `{"ts":${trainBegin.ts},"tag":"train_begin"}`,
+        `{"ts":${epochBegin.ts},"tag":"epoch_begin","epoch":0}`,
+        `{"ts":${stepBegin.ts},"tag":"step_begin","step":3}`,
+        `{"ts":${stepEnd.ts},"tag":"step_end","step":3,"context":{"loss":0.5,"lr":0.001}}`,
+        `{"ts":${error.ts},"tag":"error","type":"RangeError","message":"loss diverged"}`,
+        `{"ts":${epochEnd.ts},"tag":"epoch_end","epoch":0,"context":{"val_acc":0.9}}`,
+        `{"ts":${trainEnd.ts},"tag":"train_end","context":{"epochs":1}}`,
+        `{"ts":${runBegin.ts},"tag":"run_begin","context":{"host":"gpu-1"}}`,
+        "",
+      ].join("\n"));
+      const records = readJsonl(file);
+      expect(await python.read(file)).to.deep.equal(records);
+      expect(readWithJq(file)).to.deep.equal(records);
+    });
+
+    it("takes ts from the event, so every logger of an event writes the same clock reading", () => {
+      const first = logger({ path: path.join(dir, "a.jsonl") });
+      const second = logger({ path: path.join(dir, "b.jsonl") });
+      const event = eventFor("step_end", 1, { loss: 1 });
+      first.onStepEnd(1, { loss: 1 }, event);
+      second.onStepEnd(1, { loss: 1 }, event);
+      const [a] = readJsonl(first.path);
+      const [b] = readJsonl(second.path);
+      expect(a.ts).to.equal(event.ts).and.to.equal(b.ts);
+    });
+
+    it("reads the clock (UNIX seconds, a float) when a hook is called by hand without an event", () => {
+      const jsonl = logger();
+      const before = Date.now() / 1000;
+      jsonl.onStepBegin(0, {});
+      const after = Date.now() / 1000;
+      const [record] = readJsonl(jsonl.path);
+      expect(record.ts).to.be.a("number").within(before, after);
+      expect(record).to.deep.equal({ ts: record.ts, tag: "step_begin", step: 0 });
+    });
+
+    it("writes what MemoryLogger records, plus ts first, for a decorated trainer with middleware fields", async () => {
+      const jsonl = logger({ flushInterval: 100 });
+      const memory = new MemoryLogger();
+      const enrich: Middleware = (event, next) => {
+        event.set("duration_ms", 1.5);
+        event.set("step", 999); // a seed field: both loggers keep the seed's value
+        event.set("context", "not the context");
+        if (event.tag === "train_begin") {
+          const custom = event.clone();
+          custom.tag = "run_begin";
+          custom.set("host", "gpu-1");
+          next(custom);
+        }
+        next();
+      };
+      @telemetry({ loggers: [jsonl, memory], use: [enrich] })
+      class Trainer {
+        @onTrain() async fit(): Promise<Context> {
+          await this.fitEpoch(0);
+          try {
+            this.trainStep(2, true);
+          } catch {
+            // the error record is what this test wants
+          }
+          return { epochs: 1 };
+        }
+        @onEpoch() async fitEpoch(epoch: number): Promise<Context> {
+          this.trainStep(epoch * 2, false);
+          this.trainStep(epoch * 2 + 1, false);
+          return { val_acc: 0.75, per_class: new Map([["cat", 0.5]]) };
+        }
+        @onStep() trainStep(step: number, fail: boolean): Context {
+          if (fail) throw new TypeError("bad batch");
+          return { loss: 1 / (step + 1), nan: NaN };
+        }
+      }
+      await new Trainer().fit();
+      jsonl.flush();
+      const written = readJsonl(jsonl.path);
+      expect(written.map((record) => Object.keys(record)[0])).to.satisfy((keys: string[]) => keys.every((key) => key === "ts"));
+      const withoutTs = written.map(({ ts: _ts, ...record }) => record);
+      // The JSONL file holds the JSON form of the same records (a Map and NaN as JSON writes them here).
+      expect(withoutTs).to.deep.equal(JSON.parse(JSON.stringify(memory.records, (_key, value: unknown) =>
+        value instanceof Map ? Object.fromEntries(value) : typeof value === "number" && Number.isNaN(value) ? "NaN" : value)));
+      expect(withoutTs.map((record) => record.tag)).to.deep.equal([
+        "run_begin", "train_begin", "epoch_begin", "step_begin", "step_end", "step_begin", "step_end", "epoch_end",
+        "step_begin", "error", "train_end",
+      ]);
+      expect(await python.read(jsonl.path)).to.deep.equal(written);
+    });
+
+    it("does not let a middleware field named ts replace the record's ts", () => {
+      const jsonl = logger();
+      const event = eventFor("step_begin", 1, {});
+      event.set("ts", "middleware's");
+      jsonl.onStepBegin(1, {}, event);
+      expect(fs.readFileSync(jsonl.path, "utf8")).to.equal(`{"ts":${event.ts},"tag":"step_begin","step":1}\n`);
+    });
+
+    it("writes the context as it was when recorded, not as it is when flushed", () => {
+      const jsonl = logger({ flushInterval: 10 });
+      const context: Record<string, unknown> = { loss: 1, history: [1] };
+      jsonl.onStepEnd(0, context);
+      context.loss = 2;
+      (context.history as number[]).push(2);
+      jsonl.flush();
+      expect(readJsonl(jsonl.path)[0].context).to.deep.equal({ loss: 1, history: [1] });
+    });
+
+    it("describes any thrown value like the seed's type(e).__name__ and str(e)", () => {
+      const jsonl = logger();
+      jsonl.onError(new (class ValueError extends Error {})("bad value"), {});
+      jsonl.onError("plain string", {});
+      jsonl.onError(undefined, {});
+      expect(readJsonl(jsonl.path).map(({ ts: _ts, ...record }) => record)).to.deep.equal([
+        { tag: "error", type: "ValueError", message: "bad value" },
+        { tag: "error", type: "String", message: "plain string" },
+        { tag: "error", type: "undefined", message: "undefined" },
+      ]);
+    });
+
+    it("never throws from a hook, whatever it is given by hand", () => {
+      const jsonl = logger();
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      const fields = eventFor("step_end", 1, {});
+      fields.set("weights", proxy);
+      expect(() => {
+        jsonl.onStepEnd(1, proxy as Context);
+        jsonl.onStepEnd(1, proxy as Context, fields);
+        jsonl.onStepBegin(5n as unknown as number, {});
+        jsonl.onEpochEnd(NaN, null as unknown as Context);
+        jsonl.onTrainEnd(proxy as Context);
+        jsonl.onEvent(Object.assign(eventFor("custom", 0, {}), { context: proxy }));
+      }).not.to.throw();
+      const records = readJsonl(jsonl.path);
+      expect(records).to.have.length(6);
+      expect(records[0].context).to.match(/^\[Thrown: TypeError: /);
+      expect(records[1].weights).to.match(/^\[Thrown: TypeError: /);
+      expect(records[2].step).to.equal(5);
+      expect(records[3]).to.include({ epoch: "NaN" }).and.to.deep.include({ context: {} });
+    });
+
+    it("is readable together with lines the Python original wrote to the same file", async () => {
+      const file = path.join(dir, "shared.jsonl");
+      execFileSync("python3", ["-c", [
+        "import json, sys, time",
+        "with open(sys.argv[1], 'a', encoding='utf-8') as f:",
+        "    f.write(json.dumps({'ts': time.time(), 'tag': 'step_end', 'step': 0, 'context': {'loss': 1.0}}) + '\\n')",
+      ].join("\n"), file]);
+      const jsonl = logger({ path: file });
+      jsonl.onStepEnd(1, { loss: 0.5 });
+      const records = readJsonl(file);
+      expect(records.map((record) => [record.tag, record.step])).to.deep.equal([["step_end", 0], ["step_end", 1]]);
+      expect(await python.read(file)).to.deep.equal(records);
+    });
+  });
+
+  describe("buffering and flushing", () => {
+    it("writes once flushInterval records are buffered, in one go", () => {
+      const jsonl = logger({ flushInterval: 3 });
+      jsonl.onStepBegin(0, {});
+      jsonl.onStepEnd(0, { loss: 1 });
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 0, flushes: 0 });
+      jsonl.onStepBegin(1, {});
+      expect(readJsonl(jsonl.path).map((record) => record.tag)).to.deep.equal(["step_begin", "step_end", "step_begin"]);
+      expect(jsonl.stats()).to.deep.equal({ written: 3, dropped: 0, flushes: 1 });
+    });
+
+    it("writes every record by default (flushInterval 1), like the Python original", () => {
+      const jsonl = logger();
+      jsonl.onStepBegin(0, {});
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      jsonl.onStepEnd(0, {});
+      expect(readJsonl(jsonl.path)).to.have.length(2);
+      expect(jsonl.stats().flushes).to.equal(2);
+    });
+
+    it("turns a flushInterval below 1 into 1 with a warning, and truncates fractions like int()", () => {
+      const everyRecord = logger({ path: path.join(dir, "zero.jsonl"), flushInterval: 0 });
+      everyRecord.onStepBegin(0, {});
+      expect(readJsonl(everyRecord.path)).to.have.length(1);
+      expect(capture.warnings).to.have.length(1);
+      expect(capture.warnings[0]).to.include({ type: "TelemetryWarning" });
+      expect(capture.warnings[0].message).to.contain("flushInterval 0 is below 1");
+      const two = logger({ path: path.join(dir, "fraction.jsonl"), flushInterval: 2.9 });
+      two.onStepBegin(0, {});
+      expect(fs.existsSync(two.path)).to.equal(false);
+      two.onStepBegin(1, {});
+      expect(readJsonl(two.path)).to.have.length(2);
+    });
+
+    it("writes a quiet buffer once flushMs has passed, with no further record", async () => {
+      const jsonl = logger({ flushInterval: 1000, flushMs: 50 });
+      jsonl.onStepEnd(0, { loss: 1 });
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+      for (let waited = 0; waited < 3000 && !fs.existsSync(jsonl.path); waited += 25) await sleep(25);
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      jsonl.onStepEnd(1, { loss: 2 });
+      for (let waited = 0; waited < 3000 && readJsonl(jsonl.path).length < 2; waited += 25) await sleep(25);
+      expect(readJsonl(jsonl.path)).to.have.length(2);
+    });
+
+    it("writes once the oldest record is flushMs old even when the training loop never yields to the timer", () => {
+      const jsonl = logger({ flushInterval: 1000, flushMs: 20 });
+      jsonl.onStepEnd(0, { loss: 1 });
+      const start = Date.now();
+      while (Date.now() - start < 60) {
+        // a synchronous training step that hogs the event loop
+      }
+      jsonl.onStepEnd(1, { loss: 2 });
+      expect(readJsonl(jsonl.path)).to.have.length(2);
+    });
+
+    it("turns a negative flushMs into 0 with a warning: every record is written as it comes", () => {
+      const jsonl = logger({ flushInterval: 100, flushMs: -5 });
+      jsonl.onStepBegin(0, {});
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      expect(capture.warnings.map((warning) => warning.message)).to.deep.equal(["TelemetryLogger: flushMs -5 is negative; using 0 (every record is written as it comes)."]);
+    });
+
+    it("flush() writes the buffer now, synchronously, and does nothing when it is empty", () => {
+      const jsonl = logger({ flushInterval: 100 });
+      jsonl.flush();
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+      jsonl.onStepBegin(0, {});
+      jsonl.onStepBegin(1, {});
+      jsonl.flush();
+      expect(readJsonl(jsonl.path)).to.have.length(2);
+      jsonl.flush();
+      expect(jsonl.stats()).to.deep.equal({ written: 2, dropped: 0, flushes: 1 });
+    });
+
+    it("writes a buffer of thousands of records, several hundred kilobytes and multi-byte text, in one flush", () => {
+      const jsonl = logger({ flushInterval: 5000 });
+      for (let step = 0; step < 5000; step++) jsonl.onStepEnd(step, { loss: 1 / (step + 1), note: step % 7 === 0 ? "ünïcødé 😀 \u2028" : "ascii" });
+      const records = readJsonl(jsonl.path);
+      expect(records.map((record) => record.step)).to.deep.equal(Array.from({ length: 5000 }, (_, step) => step));
+      expect(records[7].context).to.deep.equal({ loss: 1 / 8, note: "ünïcødé 😀 \u2028" });
+      expect(jsonl.stats()).to.deep.equal({ written: 5000, dropped: 0, flushes: 1 });
+    });
+  });
+
+  describe("the file", () => {
+    it("takes the path alone as shorthand, a file: URL, and creates missing parent folders", () => {
+      const nested = path.join(dir, "runs", "exp1", "telemetry.jsonl");
+      const shorthand = logger(nested);
+      expect(shorthand.path).to.equal(nested);
+      shorthand.onStepBegin(0, {});
+      expect(readJsonl(nested)).to.have.length(1);
+      const fromUrl = logger({ path: pathToFileURL(path.join(dir, "url.jsonl")) });
+      fromUrl.onStepBegin(0, {});
+      expect(readJsonl(path.join(dir, "url.jsonl"))).to.have.length(1);
+    });
+
+    it("defaults to telemetry.jsonl in the working folder, resolved when the logger is made", () => {
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        const jsonl = new TelemetryLogger();
+        open.push(jsonl);
+        expect(jsonl.path).to.equal(path.join(fs.realpathSync(dir), "telemetry.jsonl"));
+      } finally {
+        process.chdir(cwd);
+      }
+    });
+
+    it("creates no file for a logger that never records", () => {
+      const jsonl = logger();
+      jsonl.flush();
+      jsonl.close();
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+    });
+
+    it("appends to an existing file", () => {
+      const file = path.join(dir, "existing.jsonl");
+      fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n');
+      const jsonl = logger(file);
+      jsonl.onStepBegin(1, {});
+      expect(readJsonl(file).map((record) => record.step)).to.deep.equal([0, 1]);
+    });
+
+    it("starts on a new line when an earlier crash cut the file's last line", () => {
+      const file = path.join(dir, "cut.jsonl");
+      fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
+      const jsonl = logger({ path: file, flushInterval: 3000 });
+      for (let step = 1; step <= 3000; step++) jsonl.onStepBegin(step, {});
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      expect(lines[1]).to.equal('{"ts": 1.6, "tag": "step_e');
+      expect(lines.slice(2, -1).map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal(Array.from({ length: 3000 }, (_, i) => i + 1));
+    });
+
+    it("rejects a path that is not a non-empty string or file: URL with a TypeError that names TelemetryLogger and the fix", () => {
+      const bad: unknown[] = [42, "", { toString: () => "x.jsonl" }, new URL("https://example.com/x.jsonl")];
+      for (const value of bad) {
+        expect(() => new TelemetryLogger({ path: value as string })).to.throw(TypeError, /^TelemetryLogger: path must be .*Pass a path such as/);
+      }
+      expect(() => new TelemetryLogger({ flushInterval: "50" as unknown as number })).to.throw(TypeError, /TelemetryLogger: flushInterval must be a number/);
+      expect(() => new TelemetryLogger({ flushMs: "5s" as unknown as number })).to.throw(TypeError, /TelemetryLogger: flushMs must be a number of milliseconds/);
+      expect(() => new TelemetryLogger(null as unknown as string)).to.throw(TypeError, /TelemetryLogger: options must be an object/);
+    });
+  });
+
+  describe("close() and stats()", () => {
+    it("close() flushes and releases the file; calling it again does nothing", () => {
+      const jsonl = logger({ flushInterval: 100 });
+      jsonl.onStepBegin(0, {});
+      jsonl.close();
+      jsonl.close();
+      jsonl.flush();
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      expect(jsonl.stats()).to.deep.equal({ written: 1, dropped: 0, flushes: 1 });
+    });
+
+    it("counts records after close() as dropped and warns once, without throwing", async () => {
+      const jsonl = logger();
+      jsonl.close();
+      jsonl.onStepBegin(0, {});
+      jsonl.onStepEnd(0, {});
+      jsonl.onError(new Error("x"), {});
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 3, flushes: 0 });
+      expect(capture.warnings).to.have.length(1);
+      expect(capture.warnings[0]).to.include({ type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" });
+      expect(capture.warnings[0].message).to.contain(jsonl.path).and.contain("after close()");
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+    });
+
+    it("flushes on exit while open and stops once closed (the process hooks go with the last open logger)", () => {
+      const before = { pending: pendingExitFlushes(), sigint: process.listenerCount("SIGINT"), exit: process.listenerCount("exit") };
+      const first = logger({ path: path.join(dir, "a.jsonl") });
+      const second = logger({ path: path.join(dir, "b.jsonl") });
+      expect(pendingExitFlushes()).to.equal(before.pending + 2);
+      if (before.pending === 0) {
+        expect(process.listenerCount("SIGINT")).to.equal(before.sigint + 1);
+        expect(process.listenerCount("exit")).to.equal(before.exit + 1);
+      }
+      first.close();
+      second.close();
+      expect(pendingExitFlushes()).to.equal(before.pending);
+      expect(process.listenerCount("SIGINT")).to.equal(before.sigint);
+      expect(process.listenerCount("exit")).to.equal(before.exit);
+    });
+  });
+
+  describe("write errors never reach the training code", () => {
+    function expectOneWarning(jsonl: TelemetryLogger, error: RegExp): void {
+      expect(capture.warnings).to.have.length(1);
+      expect(capture.warnings[0]).to.include({ type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WRITE_FAILED" });
+      expect(capture.warnings[0].message).to.contain(`"${jsonl.path}"`).and.match(error);
+    }
+
+    it("warns once and counts the drops when the path is a folder", () => {
+      const jsonl = logger({ path: dir });
+      expect(() => {
+        jsonl.onStepBegin(0, {});
+        jsonl.onStepEnd(0, { loss: 1 });
+      }).not.to.throw();
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 2, flushes: 0 });
+      expectOneWarning(jsonl, /EISDIR/);
+    });
+
+    it("warns once when a parent of the path is a regular file, and writes once the path works again", () => {
+      const blocker = path.join(dir, "runs");
+      fs.writeFileSync(blocker, "not a folder");
+      const jsonl = logger({ path: path.join(blocker, "telemetry.jsonl"), flushInterval: 2 });
+      for (let step = 0; step < 4; step++) jsonl.onStepBegin(step, {});
+      expectOneWarning(jsonl, /ENOTDIR/);
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 4, flushes: 0 });
+      fs.rmSync(blocker);
+      jsonl.onStepBegin(4, {});
+      jsonl.onStepBegin(5, {});
+      expect(readJsonl(jsonl.path).map((record) => record.step)).to.deep.equal([4, 5]);
+      expect(jsonl.stats()).to.deep.equal({ written: 2, dropped: 4, flushes: 1 });
+      expect(capture.warnings).to.have.length(1);
+    });
+
+    it("warns once when it may not create the file", () => {
+      const jsonl = logger({ path: "/sys/trainer-telemetry-test.jsonl" });
+      jsonl.onStepBegin(0, {});
+      jsonl.close();
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 1, flushes: 0 });
+      expectOneWarning(jsonl, /EACCES|EPERM|EROFS/);
+    });
+
+    it("warns once when the disk is full (/dev/full)", () => {
+      const jsonl = logger({ path: "/dev/full", flushInterval: 2 });
+      for (let step = 0; step < 6; step++) jsonl.onStepEnd(step, { loss: step });
+      jsonl.close();
+      expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 6, flushes: 0 });
+      expectOneWarning(jsonl, /ENOSPC/);
+    });
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
