@@ -1,0 +1,51 @@
+/** `npm start`'s example trainer, run as a user runs it: it must learn, and its JSONL must be complete. */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "..");
+
+function runExample(args: string[]) {
+  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "examples/train-classifier.ts", ...args], {
+    cwd: root, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: "tsconfig.json" },
+  });
+}
+
+describe("the example trainer (npm start)", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "tt-example-")); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("learns (the epoch loss falls) and writes a complete JSONL, then prints its summary", () => {
+    const out = path.join(dir, "run", "telemetry.jsonl");
+    const result = runExample(["--epochs", "6", "--out", out, "--flush-interval", "1000", "--no-progress"]);
+    expect(result.status, result.stderr).to.equal(0);
+    const records = fs.readFileSync(out, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+
+    expect(records[0].tag).to.equal("run_begin");
+    expect(records[1].tag).to.equal("train_begin");
+    expect(records.at(-1)).to.include({ tag: "train_end" });
+    const epochEnds = records.filter((r) => r.tag === "epoch_end");
+    expect(epochEnds.map((r) => r.epoch)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    const stepBegins = records.filter((r) => r.tag === "step_begin").map((r) => r.step);
+    const stepEnds = records.filter((r) => r.tag === "step_end");
+    expect(stepEnds.map((r) => r.step)).to.deep.equal(stepBegins);
+    expect(stepBegins).to.deep.equal([...Array(stepBegins.length).keys()]);
+    expect(stepEnds.every((r) => typeof r.duration_ms === "number" && typeof r.epoch === "number")).to.equal(true);
+    expect(records.filter((r) => r.tag === "error")).to.deep.equal([]);
+
+    const [first, last] = [epochEnds[0].context, epochEnds.at(-1).context];
+    expect(last.loss).to.be.lessThan(first.loss * 0.6);
+    expect(last.valAccuracy).to.be.greaterThan(0.8);
+    expect(result.stdout).to.contain(`Telemetry: ${out}`).and.contain(`summary of ${out}`).and.contain("epoch 5:");
+  });
+
+  it("refuses a bad flag value with a clear message and a non-zero exit", () => {
+    const result = runExample(["--epochs", "zero", "--out", path.join(dir, "x.jsonl")]);
+    expect(result.status).to.not.equal(0);
+    expect(result.stderr).to.contain("--epochs must be a positive integer; got 'zero'");
+  });
+});
