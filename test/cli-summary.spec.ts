@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import * as ts from "typescript";
 import { EXIT_CODES, main, type CliIo } from "../src/cli/main";
@@ -323,9 +323,15 @@ describe("trainer-telemetry summary", () => {
       expect(size).to.be.within(45e6, 60e6);
 
       // Plain node on the compiled module: ts-node and TypeScript alone would weigh more than the file.
-      const compiled = join(scratch, "summary.js");
-      const source = readFileSync(join(root, "src", "cli", "summary.ts"), "utf8");
-      writeFileSync(compiled, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
+      // The module and what it imports, laid out as in src/ so its relative imports resolve.
+      const transpile = (from: string, to: string) => {
+        const source = readFileSync(join(root, "src", from), "utf8");
+        mkdirSync(join(scratch, "src", dirname(to)), { recursive: true });
+        writeFileSync(join(scratch, "src", to), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
+      };
+      transpile("cli/summary.ts", "cli/summary.js");
+      transpile("format.ts", "format.js");
+      const compiled = join(scratch, "src", "cli", "summary.js");
       const probe = `
         const { summarizeJsonl } = require(${JSON.stringify(compiled)});
         const baseline = process.memoryUsage().rss;

@@ -8,6 +8,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { formatNumber } from "../format";
 
 /** Statistics of one numeric context key over the `step_end` records of one epoch. */
 export interface MetricStats {
@@ -773,15 +774,6 @@ function formatPairs(values: Record<string, unknown>): string {
     .join("  ");
 }
 
-/** Four significant digits, as the progress logger prints them; integers below a million in full. */
-function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  const magnitude = Math.abs(value);
-  if (Number.isInteger(value) && magnitude < 1e6) return String(value);
-  // Very large or small values in exponent form: 1.845e+19, not twenty digits of which four mean anything.
-  if (magnitude >= 1e6 || magnitude < 1e-4) return value.toExponential(3).replace(/\.?0+e/, "e");
-  return String(Number(value.toPrecision(4)));
-}
 
 /** A duration in ms at a readable unit: `187.5 ms`, `4.25 s`, `12 min 03 s`, `2 h 05 min`. */
 export function formatDuration(ms: number): string {

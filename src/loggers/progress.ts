@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { describeError, type Callback, type Context, type TelemetryEvent } from "../events";
+import { formatNumber } from "../format";
 
 /** The part of a writable stream {@link ProgressLogger} uses: `process.stderr`, a file stream, or a test double. */
 export interface ProgressStream {
@@ -338,15 +339,6 @@ function formatValue(value: unknown, explicit: boolean): string | undefined {
   return undefined;
 }
 
-/** Four significant digits (`0.4512`, `1.235e-7`, `1.235e+5`); integers below a million in full (`1200`). */
-function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  const magnitude = Math.abs(value);
-  if (Number.isInteger(value) && magnitude < 1e6) return String(value);
-  // Very large or small values in exponent form: 1.845e+19, not twenty digits of which four mean anything.
-  if (magnitude >= 1e6 || magnitude < 1e-4) return value.toExponential(3).replace(/\.?0+e/, "e");
-  return String(Number(value.toPrecision(4)));
-}
 
 /** `118 steps/s`, or `4.2 s/step` for slow steps, where a rate of 0.24 would say little. */
 function formatRate(stepsPerSecond: number): string {
