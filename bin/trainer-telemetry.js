@@ -7,7 +7,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.join(__dirname, "..");
-const compiled = path.join(root, "dist", "src", "cli", "main.js");
+const compiled = path.join(root, "dist", "cli.cjs");
 const source = path.join(root, "src", "cli", "main.ts");
 
 function resolvable(name) {

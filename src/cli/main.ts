@@ -5,8 +5,7 @@
  * so the specs run it in-process; `run()` is the thin layer the `bin/` entry calls.
  * @packageDocumentation
  */
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { ownPackageVersion } from "../package-info";
 import { formatSummary, summarizeJsonl, SummaryInputError, type Summary } from "./summary";
 
 /**
@@ -95,7 +94,7 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT_CODES.ok;
   }
   if (command === "-v" || command === "--version") {
-    io.stdout.write(`${packageVersion()}\n`);
+    io.stdout.write(`${ownPackageVersion()}\n`);
     return EXIT_CODES.ok;
   }
   if (command === "summary") return summaryCommand(rest, io);
@@ -134,19 +133,6 @@ async function summaryCommand(args: readonly string[], io: CliIo): Promise<numbe
 export function summaryToJson(summary: Summary): string {
   return JSON.stringify(summary, (_key, value: unknown) =>
     (typeof value === "number" && !Number.isFinite(value) ? String(value) : value), 2);
-}
-
-/** The version in the package's own package.json, found from here both in `src/cli/` and in `dist/src/cli/`. */
-function packageVersion(): string {
-  for (let dir = __dirname, i = 0; i < 5; dir = dirname(dir), i++) {
-    try {
-      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
-      if (manifest.name === "trainer-telemetry" && typeof manifest.version === "string") return manifest.version;
-    } catch {
-      // Not here: keep walking up.
-    }
-  }
-  return "unknown";
 }
 
 /**

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import type * as Readline from "node:readline";
 import { formatNumber } from "../format";
 
 /** Statistics of one numeric context key over the `step_end` records of one epoch. */
@@ -196,6 +196,10 @@ export function summarizeJsonl(path: string, options: SummaryOptions = {}): Prom
   const summarizer = new Summarizer(path, options);
   return new Promise<Summary>((resolve, reject) => {
     const input = createReadStream(path);
+    // Loaded here, not at the top: the package index re-exports this module, and readline is import time nobody
+    // else needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load, which a top-level import cannot be
+    const { createInterface } = require("node:readline") as typeof Readline;
     const lines = createInterface({ input, crlfDelay: Infinity });
     let settled = false;
     let lastByte = -1;

@@ -1,8 +1,6 @@
-import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
 import { TelemetryEvent } from "../events";
+import { ownPackageVersion } from "../package-info";
 import type { Middleware } from "../registry";
 
 /** Options of {@link runInfo}. */
@@ -17,27 +15,10 @@ export interface RunInfoOptions {
  */
 export function createRunId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
-}
-
-let packageVersion: string | undefined;
-
-/** This package's version, from its package.json (found upwards from here: the path differs in src/ and dist/). */
-export function ownPackageVersion(): string {
-  if (packageVersion !== undefined) return packageVersion;
-  packageVersion = "unknown";
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    try {
-      const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (manifest.name === "trainer-telemetry") {
-        packageVersion = String(manifest.version);
-        break;
-      }
-    } catch {
-      // No package.json at this level: keep looking upwards.
-    }
-  }
-  return packageVersion;
+  // Math.random, not node:crypto: the id only has to differ between runs started in the same second, and
+  // loading crypto cost ~10 ms of the package's import time.
+  const suffix = Math.floor(Math.random() * 0x1000000).toString(16).padStart(6, "0");
+  return `${stamp}-${suffix}`;
 }
 
 /**

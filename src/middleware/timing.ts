@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import type { TelemetryEvent } from "../events";
 import type { Middleware } from "../registry";
 

@@ -78,6 +78,15 @@ describe("the packed package in a new project", function () {
     }
   }
 
+  it("installs the trainer-telemetry command, which runs from the bundle", () => {
+    const bin = path.join(project, "node_modules", ".bin", "trainer-telemetry");
+    const version = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")).version;
+    expect(run(bin, ["--version"], project).trim()).to.equal(version);
+    const file = path.join(project, "run.jsonl");
+    fs.writeFileSync(file, '{"ts": 1.0, "tag": "step_begin", "step": 0}\n{"ts": 1.5, "tag": "step_end", "step": 0, "context": {"loss": 2}}\n');
+    expect(JSON.parse(run(bin, ["summary", "--json", file], project)).steps).to.equal(1);
+  });
+
   it("gives require and import the same module instance with the same named exports", () => {
     const script = `
       import { createRequire } from "node:module";

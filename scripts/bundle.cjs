@@ -1,0 +1,23 @@
+// Bundles the library and the CLI into one CommonJS file each (dist/index.cjs, dist/cli.cjs).
+// Why esbuild: a package of ~30 small modules spends most of its import time resolving and reading files
+// (measured: ~45 ms for dist/src/index.js against ~15 ms for one bundled file, in the same session); the
+// public API and the .d.ts (from tsc) are unchanged. reflect-metadata stays external: it is a polyfill of a
+// global, and a user who imports it too must get the same copy.
+const esbuild = require("esbuild");
+const path = require("node:path");
+
+const root = path.join(__dirname, "..");
+esbuild.buildSync({
+  absWorkingDir: root,
+  entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node18",
+  external: ["reflect-metadata"],
+  sourcemap: "linked",
+  tsconfig: "tsconfig.build.json",
+  logLevel: "warning",
+});

@@ -1,0 +1,29 @@
+/**
+ * Facts about this package itself, for records (`run_begin`) and the CLI's `--version`.
+ * @packageDocumentation
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+let version: string | undefined;
+
+/**
+ * This package's version, from its own package.json: found by walking up from this file, because the file sits
+ * at different depths in the source (`src/`) and in the bundle (`dist/`). `"unknown"` if it cannot be read.
+ */
+export function ownPackageVersion(): string {
+  if (version !== undefined) return version;
+  version = "unknown";
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
+      if (manifest.name === "trainer-telemetry" && typeof manifest.version === "string") {
+        version = manifest.version;
+        break;
+      }
+    } catch {
+      // No package.json at this level: keep looking upwards.
+    }
+  }
+  return version;
+}
