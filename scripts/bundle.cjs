@@ -7,17 +7,24 @@ const esbuild = require("esbuild");
 const path = require("node:path");
 
 const root = path.join(__dirname, "..");
-esbuild.buildSync({
-  absWorkingDir: root,
-  entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".cjs" },
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node18",
-  external: ["reflect-metadata"],
-  sourcemap: "linked",
-  tsconfig: "tsconfig.build.json",
-  logLevel: "warning",
-});
+
+/** Bundles into `outdir` (default dist/): the benchmark's smoke spec bundles into a scratch folder the same way. */
+function bundle(outdir = path.join(root, "dist")) {
+  esbuild.buildSync({
+    absWorkingDir: root,
+    entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts" },
+    outdir,
+    outExtension: { ".js": ".cjs" },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node18",
+    external: ["reflect-metadata"],
+    sourcemap: "linked",
+    tsconfig: "tsconfig.build.json",
+    logLevel: "warning",
+  });
+}
+
+module.exports = { bundle };
+if (require.main === module) bundle(process.argv[2] && path.resolve(process.argv[2]));

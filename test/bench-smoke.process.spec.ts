@@ -1,0 +1,87 @@
+/**
+ * The benchmark still runs: `bench/run.ts --smoke` (every case at tiny sizes) against a fresh build, in a child
+ * process. Its numbers are not checked (tiny sizes on a CI machine mean nothing); that it finishes, exits 0 and
+ * reports every case is.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build script, not a typed module
+const { bundle } = require("../scripts/bundle.cjs") as { bundle(outdir: string): void };
+
+const repo = path.resolve(__dirname, "..");
+
+/** Every case the benchmark reports, in table order. */
+const CASE_IDS = [
+  "sync.none", "sync.noop1", "sync.noop3", "async.none", "async.noop1", "memory",
+  "jsonl.1", "jsonl.100", "jsonl.1000", "pino.sync", "pino.async", "import",
+];
+
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; output: string } {
+  const child = spawnSync(process.execPath, args, { cwd: repo, env, encoding: "utf8" });
+  return { status: child.status, output: `${child.stdout ?? ""}${child.stderr ?? ""}${child.error ?? ""}` };
+}
+
+describe("the benchmark (smoke run)", function () {
+  this.timeout(180_000);
+  let scratch: string;
+  let results: string;
+  let bench: { status: number | null; output: string };
+  const committedResults = path.join(repo, "bench", "results.json");
+  const stamp = () => fs.existsSync(committedResults) ? fs.statSync(committedResults).mtimeMs : null;
+  let stampBefore: number | null;
+
+  before(() => {
+    // The build under test goes to a scratch folder inside the repository (so that it resolves the repository's
+    // node_modules), never to dist/, which other tasks use; scripts/bundle.cjs makes it as it makes dist/.
+    fs.mkdirSync(path.join(repo, ".tmp"), { recursive: true });
+    scratch = fs.mkdtempSync(path.join(repo, ".tmp", "bench-smoke-"));
+    bundle(path.join(scratch, "dist"));
+    results = path.join(scratch, "results.json");
+    stampBefore = stamp();
+    bench = run(["-r", "ts-node/register/transpile-only", "bench/run.ts", "--smoke", "--out", results], {
+      ...process.env,
+      TS_NODE_PROJECT: path.join(repo, "tsconfig.json"),
+      BENCH_DIST: path.join(scratch, "dist"),
+    });
+  });
+
+  after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  it("exits 0 and prints the table", () => {
+    expect(bench.status, bench.output).to.equal(0);
+    expect(bench.output).to.match(/^case\s+median\s+spread/m);
+    expect(bench.output).to.include("targets:");
+  });
+
+  it("writes results JSON with every case, each with a median, a spread and its ratios", () => {
+    const report = JSON.parse(fs.readFileSync(results, "utf8")) as {
+      mode: string;
+      cases: Array<{
+        id: string;
+        candidate: { medianNs: number; p25Ns: number; p75Ns: number };
+        comparisons: Array<{ ratio: number; throughputRatio: number; baseline: { medianNs: number } }>;
+      }>;
+      checks: Array<{ name: string; pass: boolean }>;
+    };
+    expect(report.mode).to.equal("smoke");
+    expect(report.cases.map((c) => c.id)).to.deep.equal(CASE_IDS);
+    for (const result of report.cases) {
+      expect(result.candidate.medianNs, result.id).to.be.a("number").and.be.greaterThan(0);
+      expect(result.candidate.p75Ns, result.id).to.be.at.least(result.candidate.p25Ns);
+      expect(result.comparisons.length, result.id).to.be.greaterThan(0);
+      for (const comparison of result.comparisons) {
+        expect(comparison.baseline.medianNs, result.id).to.be.greaterThan(0);
+        expect(Number.isFinite(comparison.ratio), result.id).to.equal(true);
+        expect(Number.isFinite(comparison.throughputRatio), result.id).to.equal(true);
+      }
+    }
+    expect(report.checks.length).to.be.greaterThan(0);
+  });
+
+  it("writes where --out says, leaving bench/results.json alone", () => {
+    expect(stamp()).to.equal(stampBefore);
+  });
+});
