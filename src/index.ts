@@ -30,4 +30,4 @@ export {
   type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
 } from "./cli/summary";
 export { TelemetryLogger, type TelemetryLoggerOptions, type TelemetryLoggerStats } from "./loggers/telemetry";
-export { stringifyValue, toJsonLine, MAX_DEPTH } from "./serialize";
+export { stringifyValue, toJsonLine, portableJson, MAX_DEPTH, MAX_DEPTH_MARKER, CIRCULAR_MARKER, THROWN_MARKER_PREFIX } from "./serialize";

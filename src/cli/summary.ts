@@ -117,7 +117,12 @@ export interface Summary {
   /** Durations of all steps in the file, or `null` if no step had one. */
   stepDurations: DurationStats | null;
   /** Where the step durations came from: `duration_ms` fields, or `step_begin`/`step_end` timestamps. */
-  stepDurationSources: { durationMs: number; timestamps: number };
+  stepDurationSources: {
+    /** Steps whose duration came from a `duration_ms` field (the `timing()` middleware). */
+    durationMs: number;
+    /** Steps whose duration came from their begin and end `ts`. */
+    timestamps: number;
+  };
   /** The context of the last `train_end` record (scalars only), or `null`. */
   trainEnd: Record<string, unknown> | null;
   /** Total number of `error` records. */
@@ -148,6 +153,7 @@ export interface SummaryOptions {
  * `trainer-telemetry` exits with code 1 on it.
  */
 export class SummaryInputError extends Error {
+  /** `"SummaryInputError"`, so stack traces and `error.name` say what failed. */
   override name = "SummaryInputError";
 
   constructor(
