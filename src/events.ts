@@ -67,6 +67,11 @@ export class TelemetryEvent {
    * `undefined` until a middleware adds one, so the common path allocates nothing.
    */
   declare fields: Context | undefined;
+  /**
+   * The number of the call in this process, in the order calls began (1, 2, …), on begin events; 0 on others (read
+   * `event.begin.call`). It tells nested calls apart from earlier ones: a call with a higher number began later.
+   */
+  declare call: number;
   /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
   private declare tsSeconds: number;
 
@@ -84,6 +89,7 @@ export class TelemetryEvent {
     this.begin = begin === undefined ? this : begin;
     this.error = error;
     this.fields = undefined;
+    this.call = 0;
     this.tsSeconds = Number.NaN;
   }
 
@@ -124,6 +130,7 @@ export class TelemetryEvent {
     const copy = new TelemetryEvent(this.tag, this.kind, this.index, this.context, this.trainer, this.method,
       this.begin === this ? undefined : this.begin, this.error);
     copy.tsSeconds = this.tsSeconds;
+    copy.call = this.call;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
   }

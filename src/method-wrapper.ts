@@ -52,23 +52,32 @@ export const WRAPPED_ORIGINAL = Symbol.for("trainer-telemetry.wrapped-original")
  */
 const EMPTY_CONTEXT: Context = Object.freeze({});
 
-/** Values already recorded as `error` by an inner call: the outer calls they pass through stay quiet. */
-const recordedErrors = new WeakSet<object>();
-/**
- * Non-object throws (`throw "oops"`) cannot go in a WeakSet; they are remembered until the next macrotask,
- * which covers their propagation through nested sync calls and awaits.
- */
-const recordedPrimitives = new Set<unknown>();
+/** How many instrumented calls have begun in this process: numbers each call, in the order calls begin. */
+let callsBegun = 0;
 
-function firstSighting(error: unknown): boolean {
-  if (error !== null && (typeof error === "object" || typeof error === "function")) {
-    if (recordedErrors.has(error)) return false;
-    recordedErrors.add(error);
-    return true;
+/** A thrown object → the number of the call that last recorded it as an `error` event. */
+const recordedObjects = new WeakMap<object, number>();
+/**
+ * The same for non-object throws (`throw "oops"`), which a WeakMap cannot hold; forgotten at the next macrotask,
+ * which covers their propagation through nested sync calls and awaits, so that messages made per throw do not pile up.
+ */
+const recordedPrimitives = new Map<unknown, number>();
+
+/**
+ * Whether the call numbered `call` should record `error`. Not when a call that began after it (so inside it) already
+ * did: the error is passing through on its way out, and is recorded once, where it was first seen. The same value
+ * thrown again later, by a call that began later (a cached error object, a repeated string), is recorded again.
+ */
+function shouldRecord(error: unknown, call: number): boolean {
+  const isObject = error !== null && (typeof error === "object" || typeof error === "function");
+  const recordedBy = isObject ? recordedObjects.get(error) : recordedPrimitives.get(error);
+  if (recordedBy !== undefined && recordedBy > call) return false;
+  if (isObject) {
+    recordedObjects.set(error, call);
+  } else {
+    if (recordedPrimitives.size === 0) setImmediate(() => recordedPrimitives.clear()).unref();
+    recordedPrimitives.set(error, call);
   }
-  if (recordedPrimitives.has(error)) return false;
-  if (recordedPrimitives.size === 0) setImmediate(() => recordedPrimitives.clear()).unref();
-  recordedPrimitives.add(error);
   return true;
 }
 
@@ -136,7 +145,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   }
 
   function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
-    if (firstSighting(error)) {
+    if (shouldRecord(error, begin.call)) {
       dispatch(state, new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error));
     }
     if (flushAfterCall) void flushLoggers(state.trainer);
@@ -154,6 +163,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
     const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
     const begin = new TelemetryEvent(beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, trainer, methodName, undefined);
+    begin.call = ++callsBegun;
     dispatch(state, begin);
     let result: unknown;
     try {

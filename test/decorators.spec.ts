@@ -147,13 +147,25 @@ describe(`decorators (${convention} convention)`, () => {
       ]);
     });
 
+    it("records the same error object thrown again by later calls (a cached error), once per call", () => {
+      const memory = new MemoryLogger();
+      const stop = new Error("stop early");
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onEpoch() fitEpoch(epoch: number) { for (let s = 0; s < 3; s++) { try { this.trainStep(epoch * 3 + s); } catch { /* next batch */ } } return {}; }
+        @onStep() trainStep(_step: number) { throw stop; }
+      }
+      new Trainer().fitEpoch(0);
+      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(3);
+      expect(memory.records.at(-1)).to.deep.equal({ tag: "epoch_end", epoch: 0, context: {} });
+    });
+
     it("records the same string thrown again in a later, separate call", async () => {
       const memory = new MemoryLogger();
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep() trainStep(_step: number) { throw "flaky"; } }
       const trainer = new Trainer();
       expect(() => trainer.trainStep(0)).to.throw();
-      await new Promise((resolve) => setTimeout(resolve, 5));
       expect(() => trainer.trainStep(1)).to.throw();
       expect(memory.records.filter((r) => r.tag === "error")).to.have.length(2);
     });
