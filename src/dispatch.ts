@@ -33,7 +33,10 @@ function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position
       message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(error)}. ` +
         "The event went on without it; fix the middleware (this warning is shown once).",
     }, state.onLoggerError, middleware);
-    if (!passedOn) runMiddleware(state, before, position + 1);
+    if (!passedOn) {
+      event.restore(before);
+      runMiddleware(state, event, position + 1);
+    }
   }
 }
 
@@ -50,6 +53,7 @@ const HOOK_OF_TAG: Readonly<Record<string, keyof Callback>> = {
 
 /** Every logger gets the event, in registration order; one that throws or rejects does not stop the others. */
 function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
+  if (event.alreadyRecorded) return;
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {

@@ -72,6 +72,16 @@ export class TelemetryEvent {
    * `event.begin.call`). It tells nested calls apart from earlier ones: a call with a higher number began later.
    */
   declare call: number;
+  /**
+   * On begin events: the begin event of the instrumented call from whose synchronous part this call was made
+   * (an epoch calling its first step), if any. Calls made after an `await` have none.
+   */
+  declare parent: TelemetryEvent | undefined;
+  /**
+   * On `error` events: true when a call inside this one already recorded the same value. Such an event goes through
+   * the middleware (so that per-call state, like the running epoch, can close) and reaches no logger.
+   */
+  declare alreadyRecorded: boolean;
   /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
   private declare tsSeconds: number;
 
@@ -90,6 +100,8 @@ export class TelemetryEvent {
     this.error = error;
     this.fields = undefined;
     this.call = 0;
+    this.parent = undefined;
+    this.alreadyRecorded = false;
     this.tsSeconds = Number.NaN;
   }
 
@@ -125,12 +137,27 @@ export class TelemetryEvent {
     (this.fields ??= {})[name] = value;
   }
 
-  /** A shallow copy: the dispatcher gives it to the rest of the chain when a middleware throws halfway. */
+  /**
+   * Puts back what a middleware may change (tag, index, context, error, fields) from a {@link TelemetryEvent.clone}:
+   * the dispatcher does this when a middleware throws halfway, so the chain goes on with the same event object
+   * (per-call state keyed by `event.begin` stays valid).
+   */
+  restore(from: TelemetryEvent): void {
+    this.tag = from.tag;
+    this.index = from.index;
+    this.context = from.context;
+    this.error = from.error;
+    this.fields = from.fields === undefined ? undefined : { ...from.fields };
+  }
+
+  /** A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own. */
   clone(): TelemetryEvent {
     const copy = new TelemetryEvent(this.tag, this.kind, this.index, this.context, this.trainer, this.method,
       this.begin === this ? undefined : this.begin, this.error);
     copy.tsSeconds = this.tsSeconds;
     copy.call = this.call;
+    copy.parent = this.parent;
+    copy.alreadyRecorded = this.alreadyRecorded;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
   }

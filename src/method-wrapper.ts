@@ -55,28 +55,49 @@ const EMPTY_CONTEXT: Context = Object.freeze({});
 /** How many instrumented calls have begun in this process: numbers each call, in the order calls begin. */
 let callsBegun = 0;
 
-/** A thrown object → the number of the call that last recorded it as an `error` event. */
-const recordedObjects = new WeakMap<object, number>();
+/**
+ * The begin event of the instrumented call whose synchronous part is running now (set around the original method,
+ * restored after it returns or throws): a call made from there is its child, which is how an override calling
+ * `super` and an error passing outwards are recognised. Calls made after an `await` have no known parent.
+ */
+let runningCall: TelemetryEvent | undefined;
+
+/** step < epoch < train: an error recorded by a step need not be recorded again by the epoch it fails. */
+const KIND_DEPTH: Readonly<Record<string, number>> = { step: 0, epoch: 1, train: 2 };
+
+/** A thrown object → the begin event of the call that last recorded it as an `error` event. */
+const recordedObjects = new WeakMap<object, TelemetryEvent>();
 /**
  * The same for non-object throws (`throw "oops"`), which a WeakMap cannot hold; forgotten at the next macrotask,
  * which covers their propagation through nested sync calls and awaits, so that messages made per throw do not pile up.
  */
-const recordedPrimitives = new Map<unknown, number>();
+const recordedPrimitives = new Map<unknown, TelemetryEvent>();
+
+/** Whether `call` is `ancestor` or was made, synchronously, from inside it. */
+function isWithin(call: TelemetryEvent | undefined, ancestor: TelemetryEvent): boolean {
+  for (; call !== undefined; call = call.parent) if (call === ancestor) return true;
+  return false;
+}
 
 /**
- * Whether the call numbered `call` should record `error`. Not when a call that began after it (so inside it) already
- * did: the error is passing through on its way out, and is recorded once, where it was first seen. The same value
- * thrown again later, by a call that began later (a cached error object, a repeated string), is recorded again.
+ * Whether the call that began with `begin` should record `error`. Not when a call inside it already did (the error
+ * is on its way out: recorded once, where it was first seen): a call made from its synchronous part, or a call of an
+ * inner kind (a step inside an epoch) on the same trainer that began after it. Any other earlier recording (the same
+ * cached error thrown again, a concurrent call failing with the same value) does not count: better a second record
+ * than a lost one.
  */
-function shouldRecord(error: unknown, call: number): boolean {
+function shouldRecord(error: unknown, begin: TelemetryEvent): boolean {
   const isObject = error !== null && (typeof error === "object" || typeof error === "function");
-  const recordedBy = isObject ? recordedObjects.get(error) : recordedPrimitives.get(error);
-  if (recordedBy !== undefined && recordedBy > call) return false;
+  const recorder = isObject ? recordedObjects.get(error) : recordedPrimitives.get(error);
+  if (recorder !== undefined && recorder.call > begin.call && (isWithin(recorder.parent, begin) ||
+      (recorder.trainer === begin.trainer && KIND_DEPTH[recorder.kind] < KIND_DEPTH[begin.kind]))) {
+    return false;
+  }
   if (isObject) {
-    recordedObjects.set(error, call);
+    recordedObjects.set(error, begin);
   } else {
     if (recordedPrimitives.size === 0) setImmediate(() => recordedPrimitives.clear()).unref();
-    recordedPrimitives.set(error, call);
+    recordedPrimitives.set(error, begin);
   }
   return true;
 }
@@ -145,8 +166,13 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   }
 
   function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
-    if (shouldRecord(error, begin.call)) {
-      dispatch(state, new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error));
+    const first = shouldRecord(error, begin);
+    // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end),
+    // marked so that no logger records it twice.
+    if (first || state.middleware.length !== 0) {
+      const event = new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error);
+      event.alreadyRecorded = !first;
+      dispatch(state, event);
     }
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
@@ -161,20 +187,33 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     const state = fastStateOf(trainer);
     if (!state.active) return original.apply(trainer, arguments as never);
 
+    const parent = runningCall;
+    // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one.
+    if (parent !== undefined && parent.trainer === trainer && parent.method === methodName && parent.kind === kind) {
+      return original.apply(trainer, arguments as never);
+    }
+
     const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
     const begin = new TelemetryEvent(beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, trainer, methodName, undefined);
     begin.call = ++callsBegun;
+    begin.parent = parent;
+    // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
+    if (state.middleware.length !== 0) void begin.ts;
     dispatch(state, begin);
     let result: unknown;
+    runningCall = begin;
     try {
       result = original.apply(trainer, arguments as never);
     } catch (error) {
+      runningCall = parent;
       fail(state, begin, error);
       throw error;
     }
+    runningCall = parent;
     if (isThenable(result)) {
-      // Chained with .then, not an async wrapper: a plain Promise comes back, and custom thenables
-      // (lazy query builders) are not run twice.
+      // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
+      // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
+      // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
       return result.then(
         (value) => { end(state, begin, value, args); return value; },
         (error: unknown) => { fail(state, begin, error); throw error; },

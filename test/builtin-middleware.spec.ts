@@ -126,7 +126,20 @@ describe(`built-in middleware (${convention} convention)`, () => {
       }
       const interleaved = stepEnds.map((r) => (r.context as { trainer: string }).trainer).join("");
       expect(interleaved).to.not.equal("aaabbb");
-      expect(memory.records.filter((r) => r.tag.startsWith("epoch")).every((r) => !("epoch" in r) || typeof r.epoch === "number")).to.equal(true);
+    });
+
+    it("forgets an epoch that failed through one of its steps", async () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [stepInEpoch()] })
+      class Trainer {
+        @onEpoch() async fitEpoch(_epoch: number) { await this.trainStep(0); }
+        @onStep() async trainStep(step: number) { if (step === 0) throw new Error("bad batch"); return {}; }
+      }
+      const trainer = new Trainer();
+      await trainer.fitEpoch(3).catch(() => undefined);
+      await trainer.trainStep(99);
+      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(1);
+      expect(memory.records.at(-1)).to.deep.equal({ tag: "step_end", step: 99, context: {} });
     });
 
     it("adds nothing to steps outside an epoch", () => {

@@ -119,13 +119,31 @@ describe(`decorators (${convention} convention)`, () => {
       expect(memory.records.map((r) => r.tag)).to.deep.equal(["epoch_begin", "step_begin", "error"]);
     });
 
-    it("records an error once through an override that calls super", () => {
+    it("records one step, and an error once, through an override that calls super", () => {
       const memory = new MemoryLogger();
       @telemetry({ loggers: [memory] })
-      class Base { @onStep() trainStep(_step: number): unknown { throw new Error("base failed"); } }
+      class Base { @onStep() trainStep(step: number): unknown { if (step > 0) throw new Error("base failed"); return { loss: 1 }; } }
       class Child extends Base { @onStep() override trainStep(step: number) { return super.trainStep(step); } }
-      expect(() => new Child().trainStep(0)).to.throw("base failed");
-      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(1);
+      const child = new Child();
+      expect(child.trainStep(0)).to.deep.equal({ loss: 1 });
+      expect(() => child.trainStep(1)).to.throw("base failed");
+      expect(memory.records).to.deep.equal([
+        { tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { loss: 1 } },
+        { tag: "step_begin", step: 1 }, { tag: "error", type: "Error", message: "base failed" },
+      ]);
+    });
+
+    it("records each of two concurrent calls that reject with the same error object", async () => {
+      const memory = new MemoryLogger();
+      const outOfMemory = new Error("OOM");
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onStep() async trainStep(_step: number, delayMs: number) { await new Promise((r) => setTimeout(r, delayMs)); throw outOfMemory; }
+      }
+      const trainer = new Trainer();
+      const settled = await Promise.allSettled([trainer.trainStep(0, 30), trainer.trainStep(1, 5)]);
+      expect(settled.map((s) => s.status)).to.deep.equal(["rejected", "rejected"]);
+      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(2);
     });
 
     it("records non-Error throws: a string, undefined, null and a plain object", () => {

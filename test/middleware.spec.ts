@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onStep, telemetry, type Middleware, type TelemetryFault } from "../src/index";
-import { convention } from "./helpers";
+import { MemoryLogger, onEpoch, onStep, sample, telemetry, timing, type Middleware, type TelemetryFault } from "../src/index";
+import { convention, warningsDuring } from "./helpers";
 
 const mark = (name: string, log: string[]): Middleware => function named(event, next) { log.push(`${name}:${event.tag}`); next(); };
 
@@ -35,7 +35,7 @@ describe(`middleware chain (${convention} convention)`, () => {
     expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 1001 });
   });
 
-  it("isolates a middleware that throws: reported once, the event reaches the loggers as it was before it", () => {
+  it("isolates a middleware that throws: reported, and the event reaches the loggers as it was before it", () => {
     const memory = new MemoryLogger();
     const faults: TelemetryFault[] = [];
     const broken: Middleware = function brokenMiddleware(event) { event.context = { poisoned: true }; event.set("half", 1); throw new Error("middleware bug"); };
@@ -47,6 +47,38 @@ describe(`middleware chain (${convention} convention)`, () => {
     expect(faults).to.have.length(2);
     expect(faults[0]).to.include({ source: "middleware", where: "brokenMiddleware" });
     expect(faults[0].message).to.contain("brokenMiddleware").and.contain("'Trainer'").and.contain("middleware bug");
+  });
+
+  it("warns once for a middleware that keeps throwing, naming it and the class", async () => {
+    const broken: Middleware = function flakyEnricher() { throw new Error("enricher bug"); };
+    @telemetry({ loggers: [new MemoryLogger()], use: [broken] })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    const trainer = new Trainer();
+    const warnings = await warningsDuring(() => { for (let i = 0; i < 4; i++) trainer.trainStep(i); });
+    const ours = warnings.filter((w) => w.name === "TelemetryWarning");
+    expect(ours).to.have.length(1);
+    expect(ours[0].message).to.contain("flakyEnricher").and.contain("'Trainer'").and.contain("enricher bug");
+  });
+
+  it("keeps per-call state valid after a middleware throws on the begin (sample and timing still pair begin and end)", () => {
+    const memory = new MemoryLogger();
+    const flakyOnBegin: Middleware = (event, next) => { if (event.tag === "step_begin") throw new Error("flaky"); next(); };
+    @telemetry({ loggers: [memory], use: [flakyOnBegin, sample({ every: 1 }), timing()], onLoggerError: () => undefined })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
+    expect(memory.records[1].duration_ms).to.be.a("number");
+  });
+
+  it("gives middleware the call's startTime at its end", () => {
+    const starts: number[] = [];
+    const readStart: Middleware = (event, next) => { if (event.tag === "step_end") starts.push(event.startTime); next(); };
+    @telemetry({ loggers: [new MemoryLogger()], use: [readStart] })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    const before = Date.now() / 1000;
+    new Trainer().trainStep(0);
+    expect(starts).to.have.length(1);
+    expect(starts[0]).to.be.within(before, Date.now() / 1000);
   });
 
   it("does not deliver twice when a middleware throws after calling next", () => {
