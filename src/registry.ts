@@ -83,9 +83,30 @@ function checkLogger(logger: unknown, where: string): void {
   }
 }
 
-/** Registers `@telemetry` options on a class. Options on a parent class stay; the subclass's add to them. */
+/**
+ * Registers `@telemetry` (or `instrument()`) options on a class. Options on a parent class stay; the subclass's add
+ * to them. A class registered twice (`@telemetry` then `instrument()`, or two `instrument()` calls) keeps both: the
+ * loggers and middleware of the second come after those of the first, and its `onLoggerError` wins.
+ */
 export function registerClassOptions(target: Function, options: TelemetryOptions): void {
-  Reflect.defineMetadata(METADATA_KEYS.classOptions, options, target);
+  const earlier = Reflect.getOwnMetadata(METADATA_KEYS.classOptions, target) as TelemetryOptions | undefined;
+  Reflect.defineMetadata(METADATA_KEYS.classOptions, earlier === undefined ? options : mergeOptions(earlier, options), target);
+}
+
+function mergeOptions(first: TelemetryOptions, second: TelemetryOptions): TelemetryOptions {
+  const merged: TelemetryOptions = {
+    use: [...(first.use ?? []), ...(second.use ?? [])],
+    onLoggerError: second.onLoggerError ?? first.onLoggerError,
+  };
+  const [a, b] = [first.loggers, second.loggers];
+  if (a === undefined || b === undefined) merged.loggers = a ?? b;
+  else if (typeof a !== "function" && typeof b !== "function") merged.loggers = [...a, ...b];
+  else {
+    // A factory is called once per instance; so is the merged one, calling each side once.
+    const made = (source: NonNullable<TelemetryOptions["loggers"]>, trainer: object) => typeof source === "function" ? source(trainer) : source;
+    merged.loggers = (trainer) => [...made(a, trainer), ...made(b, trainer)];
+  }
+  return merged;
 }
 
 /** The `@telemetry` options of a trainer's class and its ancestors, the oldest ancestor first. */

@@ -86,6 +86,32 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(context.tags.get("apiKey")).to.equal("[Redacted]");
     });
 
+    it("redacts inside class instances, Errors and Sets, which the JSONL logger writes field by field", () => {
+      const memory = new MemoryLogger();
+      class Config { apiKey = "sk-class"; lr = 0.1; }
+      const failure = Object.assign(new RangeError("bad"), { apiKey: "sk-error" });
+      const config = new Config();
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { config, failure, tags: new Set([{ apiKey: "sk-set" }]) }; } }
+      new Trainer().trainStep(0);
+      const context = memory.records[1].context as Record<string, any>;
+      expect(context.config).to.deep.equal({ apiKey: "[Redacted]", lr: 0.1 });
+      expect(context.failure).to.include({ type: "RangeError", message: "bad", apiKey: "[Redacted]" });
+      expect([...context.tags]).to.deep.equal([{ apiKey: "[Redacted]" }]);
+      expect(config.apiKey).to.equal("sk-class");
+      expect(failure.apiKey).to.equal("sk-error");
+    });
+
+    it("withholds a context it cannot read rather than let it through", () => {
+      const memory = new MemoryLogger();
+      const hostile = new Proxy({ apiKey: "sk-proxy" }, { ownKeys() { throw new Error("no keys for you"); } });
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { hostile }; } }
+      new Trainer().trainStep(0);
+      expect(memory.records[1].context).to.deep.equal({});
+      expect(memory.records[1].redact_error).to.contain("no keys for you");
+    });
+
     it("handles circular and very deep contexts without throwing or leaking a deep secret", () => {
       const memory = new MemoryLogger();
       const circular: Record<string, unknown> = { password: "p" };

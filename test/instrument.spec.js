@@ -48,6 +48,19 @@ describe("instrument() from a .js file", () => {
     expect(() => instrument(Trainer, { steps: ["trainStep"] })).to.throw(TypeError, /already instrumented/);
   });
 
+  it("keeps the loggers a class already had, from @telemetry-like options or an earlier instrument()", () => {
+    const Trainer = makeTrainerClass();
+    const first = new MemoryLogger();
+    const second = new MemoryLogger();
+    instrument(Trainer, { steps: ["trainStep"], loggers: [first] });
+    instrument(Trainer, { epochs: ["fitEpoch"], loggers: () => [second] });
+    const trainer = new Trainer();
+    expect(loggersOf(trainer)).to.deep.equal([first, second]);
+    trainer.fitEpoch(0);
+    expect(first.records.map((r) => r.tag)).to.deep.equal(second.records.map((r) => r.tag));
+    expect(first.records[0]).to.deep.equal({ tag: "epoch_begin", epoch: 0 });
+  });
+
   it("wraps an inherited method on the subclass only", () => {
     const Base = makeTrainerClass();
     class Child extends Base {}

@@ -39,6 +39,15 @@ describe(`loggers of a class and of an instance (${convention} convention)`, () 
     expect(order).to.deep.equal(["parent", "child", "parent", "child", "parent"]);
   });
 
+  it("keeps both sets of loggers when @telemetry is applied twice to one class", () => {
+    const a = new MemoryLogger();
+    const b = new MemoryLogger();
+    @telemetry({ loggers: [a] })
+    @telemetry({ loggers: [b] })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    expect(loggersOf(new Trainer())).to.have.members([a, b]);
+  });
+
   it("adds, lists and removes loggers per instance at runtime", () => {
     const shared = new MemoryLogger();
     const extra = new MemoryLogger();
