@@ -7,9 +7,10 @@ import * as path from "node:path";
 
 const root = path.resolve(__dirname, "..");
 
-function runExample(args: string[]) {
-  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "examples/train-classifier.ts", ...args], {
-    cwd: root, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: "tsconfig.json" },
+function runExample(args: string[], cwd = root) {
+  const tsNode = require.resolve("ts-node/register/transpile-only", { paths: [root] });
+  return spawnSync(process.execPath, ["-r", tsNode, path.join(root, "examples/train-classifier.ts"), ...args], {
+    cwd, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
   });
 }
 
@@ -41,6 +42,16 @@ describe("the example trainer (npm start)", function () {
     expect(last.loss).to.be.lessThan(first.loss * 0.6);
     expect(last.valAccuracy).to.be.greaterThan(0.8);
     expect(result.stdout).to.contain(`Telemetry: ${out}`).and.contain(`summary of ${out}`).and.contain("epoch 5:");
+  });
+
+  it("writes runs/<run id>/telemetry.jsonl under the working folder by default, the run id in its run_begin", () => {
+    const result = runExample(["--epochs", "1", "--no-progress"], dir);
+    expect(result.status, result.stderr).to.equal(0);
+    const runs = fs.readdirSync(path.join(dir, "runs"));
+    expect(runs).to.have.length(1);
+    expect(runs[0]).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
+    const first = JSON.parse(fs.readFileSync(path.join(dir, "runs", runs[0], "telemetry.jsonl"), "utf8").split("\n")[0]);
+    expect(first).to.include({ tag: "run_begin", run_id: runs[0] });
   });
 
   it("refuses a bad flag value with a clear message and a non-zero exit", () => {
