@@ -53,7 +53,7 @@ const HOOK_OF_TAG: Readonly<Record<string, keyof Callback>> = {
 
 /** Every logger gets the event, in registration order; one that throws or rejects does not stop the others. */
 function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
-  if (event.alreadyRecorded) return;
+  if (event.alreadyRecorded === true) return;
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {

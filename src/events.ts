@@ -78,10 +78,11 @@ export class TelemetryEvent {
    */
   declare parent: TelemetryEvent | undefined;
   /**
-   * On `error` events: true when a call inside this one already recorded the same value. Such an event goes through
-   * the middleware (so that per-call state, like the running epoch, can close) and reaches no logger.
+   * On `error` events: `true` when a call inside this one already recorded the same value (absent otherwise, which
+   * keeps it off the path of every other event). Such an event goes through the middleware (so that per-call
+   * state, like the running epoch, can close) and reaches no logger.
    */
-  declare alreadyRecorded: boolean;
+  declare alreadyRecorded?: true;
   /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
   private declare tsSeconds: number;
 
@@ -101,7 +102,6 @@ export class TelemetryEvent {
     this.fields = undefined;
     this.call = 0;
     this.parent = undefined;
-    this.alreadyRecorded = false;
     this.tsSeconds = Number.NaN;
   }
 
@@ -157,7 +157,7 @@ export class TelemetryEvent {
     copy.tsSeconds = this.tsSeconds;
     copy.call = this.call;
     copy.parent = this.parent;
-    copy.alreadyRecorded = this.alreadyRecorded;
+    if (this.alreadyRecorded) copy.alreadyRecorded = true;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
   }

@@ -171,7 +171,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // marked so that no logger records it twice.
     if (first || state.middleware.length !== 0) {
       const event = new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error);
-      event.alreadyRecorded = !first;
+      if (!first) event.alreadyRecorded = true;
       dispatch(state, event);
     }
     if (flushAfterCall) void flushLoggers(state.trainer);
