@@ -104,7 +104,8 @@ function shouldRecord(error: unknown, begin: TelemetryEvent): boolean {
 
 /**
  * Wraps a method so that each call reports begin, end and error to the loggers of its trainer instance.
- * The wrapper returns and throws exactly what the method does; with no logger listening it only forwards.
+ * The wrapper returns and throws what the method does (`===`); a promise it returns while a logger listens comes back
+ * as a promise that settles the same way. With no logger listening it only forwards.
  *
  * @param original - the method to wrap.
  * @param kindInfo - one of {@link METHOD_KINDS}.
