@@ -2,7 +2,7 @@
  * Dispatch: an event goes through the trainer's middleware, then to every one of its loggers, each isolated.
  * @packageDocumentation
  */
-import type { Callback, TelemetryEvent } from "./events";
+import { classNameOf, type Callback, type TelemetryEvent } from "./events";
 import { describeLogger, stateOf, type InstanceTelemetry } from "./registry";
 import { nameOf, reportFault, safeString } from "./report";
 
@@ -82,12 +82,7 @@ function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
 
 function loggerFailed(state: InstanceTelemetry, logger: Callback, event: TelemetryEvent, error: unknown): void {
   const hook = HOOK_OF_TAG[event.tag] ?? "onEvent";
-  const name = describeLogger(state, logger);
-  reportFault({
-    source: "logger", error, trainer: state.trainer, logger, where: hook,
-    message: `logger ${name} of '${event.className}' failed in ${hook} (${event.tag} of ${event.method}): ${safeString(error)}. ` +
-      "The trainer and the other loggers went on; this warning is shown once per logger.",
-  }, state.onLoggerError, logger);
+  hookFailed(state, logger, hook, error, ` (${event.tag} of ${event.method})`);
 }
 
 /** Whether a value has a callable `then`: Promises and any Promise-like the user returns. */
@@ -128,9 +123,11 @@ function callOnAll(trainer: object, hook: "flush" | "close"): Promise<void> {
   return Promise.all(pending).then(() => undefined);
 }
 
-function hookFailed(state: InstanceTelemetry, logger: Callback, hook: string, error: unknown): void {
+/** Reports a logger hook that threw or rejected; `during` says which event it was handling, when one. */
+function hookFailed(state: InstanceTelemetry, logger: Callback, hook: string, error: unknown, during = ""): void {
   reportFault({
     source: "logger", error, trainer: state.trainer, logger, where: hook,
-    message: `logger ${describeLogger(state, logger)} failed in ${hook}(): ${safeString(error)}.`,
+    message: `logger ${describeLogger(state, logger)} of '${classNameOf(state.trainer)}' failed in ${hook}${during}: ${safeString(error)}. ` +
+      "The trainer and the other loggers went on; this warning is shown once per logger.",
   }, state.onLoggerError, logger);
 }

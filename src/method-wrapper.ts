@@ -5,7 +5,7 @@
  */
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
 import { dispatch, flushLoggers, isThenable } from "./dispatch";
-import { fastStateOf, type InstanceTelemetry } from "./registry";
+import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./report";
 
 /** Options of `@onStep`, `@onEpoch` and `@onTrain`. */
@@ -185,7 +185,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
     const trainer = this;
     if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return original.apply(trainer, arguments as never);
-    const state = fastStateOf(trainer);
+    const state = stateOf(trainer);
     if (!state.active) return original.apply(trainer, arguments as never);
 
     const parent = runningCall;

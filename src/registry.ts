@@ -121,19 +121,12 @@ export function classOptionsOf(trainer: object): TelemetryOptions[] {
 }
 
 /**
- * The telemetry state of a trainer instance, made on first use. The hot path inlines the lookup
- * (`trainer[STATE]` and an owner check) and calls this only the first time.
+ * The telemetry state of a trainer instance, made on first use. Runs on every instrumented call: the common case is
+ * one property load and an owner check (which keeps a state found through the prototype chain from being shared).
  */
 export function stateOf(trainer: object): InstanceTelemetry {
   const own = (trainer as { [STATE]?: InstanceTelemetry })[STATE];
-  if (own !== undefined && own.trainer === trainer) return own;
-  return statesOfSealedTrainers.get(trainer) ?? createState(trainer);
-}
-
-/** The inlined form of {@link stateOf}'s fast path, for the decorator wrapper. */
-export function fastStateOf(trainer: object): InstanceTelemetry {
-  const own = (trainer as { [STATE]?: InstanceTelemetry })[STATE];
-  return own !== undefined && own.trainer === trainer ? own : stateOf(trainer);
+  return own !== undefined && own.trainer === trainer ? own : statesOfSealedTrainers.get(trainer) ?? createState(trainer);
 }
 
 function createState(trainer: object): InstanceTelemetry {

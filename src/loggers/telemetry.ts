@@ -105,42 +105,45 @@ export class TelemetryLogger implements Callback {
 
   /** Records `{"ts", "tag": "step_begin", step}`. */
   onStepBegin(step: number, _context?: Context, event?: TelemetryEvent): void {
-    if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag: "step_begin", step: truncate(step) }, event), event.ts);
-      return;
-    }
-    const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"step_begin","step":' + indexJson(step) + "}\n", ts);
+    this.beginRecord("step_begin", "step", ',"tag":"step_begin","step":', step, event);
   }
 
   /** Records `{"ts", "tag": "step_end", step, context}`; the context is serialized now, so later changes to it do not show. */
   onStepEnd(step: number, context: Context, event?: TelemetryEvent): void {
-    if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag: "step_end", step: truncate(step), context: safeCopy(context) }, event), event.ts);
-      return;
-    }
-    const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"step_end","step":' + indexJson(step) + ',"context":' + contextJson(context) + "}\n", ts);
+    this.endRecord("step_end", "step", ',"tag":"step_end","step":', step, context, event);
   }
 
   /** Records `{"ts", "tag": "epoch_begin", epoch}`. */
   onEpochBegin(epoch: number, _context?: Context, event?: TelemetryEvent): void {
-    if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag: "epoch_begin", epoch: truncate(epoch) }, event), event.ts);
-      return;
-    }
-    const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"epoch_begin","epoch":' + indexJson(epoch) + "}\n", ts);
+    this.beginRecord("epoch_begin", "epoch", ',"tag":"epoch_begin","epoch":', epoch, event);
   }
 
   /** Records `{"ts", "tag": "epoch_end", epoch, context}`; the context is serialized now. */
   onEpochEnd(epoch: number, context: Context, event?: TelemetryEvent): void {
+    this.endRecord("epoch_end", "epoch", ',"tag":"epoch_end","epoch":', epoch, context, event);
+  }
+
+  /**
+   * A `*_begin` line. Without middleware fields (the common case) it is concatenated from `prefix`, the constant
+   * `,"tag":…,"<key>":` part, rather than built as an object and stringified: this runs on every step.
+   */
+  private beginRecord(tag: string, key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
     if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag: "epoch_end", epoch: truncate(epoch), context: safeCopy(context) }, event), event.ts);
+      this.writeRecord(withFields({ tag, [key]: truncate(index) }, event), event.ts);
       return;
     }
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + ',"tag":"epoch_end","epoch":' + indexJson(epoch) + ',"context":' + contextJson(context) + "}\n", ts);
+    this.file.push('{"ts":' + numberJson(ts) + prefix + indexJson(index) + "}\n", ts);
+  }
+
+  /** A `*_end` line, like {@link TelemetryLogger.beginRecord} plus the context. */
+  private endRecord(tag: string, key: string, prefix: string, index: number, context: Context, event: TelemetryEvent | undefined): void {
+    if (event !== undefined && event.fields !== undefined) {
+      this.writeRecord(withFields({ tag, [key]: truncate(index), context: safeCopy(context) }, event), event.ts);
+      return;
+    }
+    const ts = event === undefined ? Date.now() / 1000 : event.ts;
+    this.file.push('{"ts":' + numberJson(ts) + prefix + indexJson(index) + ',"context":' + contextJson(context) + "}\n", ts);
   }
 
   /** Records `{"ts", "tag": "train_begin"}` (a tag the Python original did not have). */
