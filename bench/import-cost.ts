@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { spawnSync } from "node:child_process";
-import { addedAtMost, compare, LIBRARY_ENTRY, measurement, type CaseResult, type Sizes } from "./common";
+import { addedAtMost, compare, LIBRARY_ENTRY, measurement, type CaseResult, type DesignCheck, type Sizes } from "./common";
 
 /** One fresh process running `code`; returns its wall time in ns, start to exit. */
 function timeProcess(code: string, env: NodeJS.ProcessEnv): number {
@@ -47,5 +47,26 @@ export function runImportCost(sizes: Sizes): CaseResult {
     timer: "hrtime",
     candidate: candidateRun,
     comparisons: [compare(candidateRun, baselineRun, (c) => ({ ...addedAtMost(10e6)(c), text: "Δ ≤ 10 ms" }))],
+  };
+}
+
+/**
+ * What the import cost relies on: requiring the package does not load reflect-metadata (about half of its cost);
+ * the first decorator factory does, before TypeScript's metadata output for the same declaration runs.
+ */
+export function checkLazyReflectMetadata(): DesignCheck {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const loaded = "Object.keys(require.cache).some((file) => file.includes(\"reflect-metadata\"))";
+  const code = `const lib = require(${JSON.stringify(LIBRARY_ENTRY)}); const atImport = ${loaded}; lib.onStep(); ` +
+    `console.log(JSON.stringify({ atImport, atFirstDecorator: ${loaded} }))`;
+  const child = spawnSync(process.execPath, ["-e", code], { env, encoding: "utf8" });
+  const seen = child.status === 0 ? JSON.parse(child.stdout) as { atImport: boolean; atFirstDecorator: boolean } : undefined;
+  return {
+    name: "reflect-metadata loaded at the first decorator",
+    pass: seen !== undefined && !seen.atImport && seen.atFirstDecorator,
+    detail: seen === undefined
+      ? `the check's process failed: ${child.stderr}`
+      : `loaded after require: ${seen.atImport} (expected false); after the first onStep(): ${seen.atFirstDecorator} (expected true)`,
   };
 }

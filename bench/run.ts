@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DIST_DIR, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
-import { runImportCost } from "./import-cost";
+import { checkLazyReflectMetadata, runImportCost } from "./import-cost";
 import { MICRO_CASES } from "./micro";
 import { formatTable, type BenchReport } from "./report";
 
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   }
   console.error("bench: import …");
   cases.push(runImportCost(sizes));
+  checks.push(checkLazyReflectMetadata());
   cases.sort((a, b) => order(a.id) - order(b.id));
 
   const targets = cases.flatMap((c) => c.comparisons.flatMap((comparison) => comparison.target ?? []));

@@ -4,6 +4,7 @@
  */
 import { METHOD_KINDS, wrapMethod, type MethodKindInfo, type MethodTelemetryOptions } from "../src/method-wrapper";
 import { safeString } from "../src/report";
+import { loadReflectMetadata } from "../src/registry";
 import { isStandardContext, memberName, type StandardContext } from "./convention";
 
 /**
@@ -35,6 +36,8 @@ function checkMethodOptions(options: MethodTelemetryOptions | undefined, decorat
 
 /** Builds the decorator for one kind of method. */
 export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemetryOptions | undefined): TelemetryMethodDecorator {
+  // Before the decorator returns: the `emitDecoratorMetadata` output of the same method runs after this factory.
+  loadReflectMetadata();
   const { decorator } = kindInfo;
   // `@onStep` without parentheses hands us the method (TC39) or the class prototype (legacy) as "options".
   if (typeof options === "function" || (typeof options === "object" && options !== null && Object.prototype.hasOwnProperty.call(options, "constructor"))) {

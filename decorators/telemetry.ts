@@ -2,7 +2,7 @@
  * `@telemetry`: the class decorator that gives a trainer class its loggers and middleware.
  * @packageDocumentation
  */
-import { checkTelemetryOptions, registerClassOptions, type TelemetryOptions } from "../src/registry";
+import { checkTelemetryOptions, loadReflectMetadata, registerClassOptions, type TelemetryOptions } from "../src/registry";
 import { isStandardContext } from "./convention";
 
 /** A class decorator usable under both conventions. */
@@ -27,6 +27,7 @@ export interface TelemetryClassDecorator {
  * ```
  */
 export function telemetry(options: TelemetryOptions = {}): TelemetryClassDecorator {
+  loadReflectMetadata();
   checkTelemetryOptions(options, "@telemetry(options)");
   return ((...args: unknown[]): void => {
     const target = args[0];

@@ -21,7 +21,13 @@ class Trainer {
   @onEpoch() async fitEpoch(epoch: number) { for (let s = 0; s < 3; s++) await this.trainStep(epoch * 3 + s); return { valAcc: 0.9 }; }
   @onStep() async trainStep(step: number) { return { loss: 1 / (step + 1) }; }
 }
-new Trainer().fitEpoch(0).then(() => console.log(JSON.stringify(memory.records)));
+// The package loads reflect-metadata at its first decorator, not at import: emitDecoratorMetadata's output for this,
+// the first class, must still have found it.
+const paramtypes = (Reflect as any).getMetadata?.("design:paramtypes", Trainer.prototype, "trainStep");
+new Trainer().fitEpoch(0).then(() => console.log(JSON.stringify({
+  records: memory.records,
+  paramtypes: paramtypes?.map((type: Function) => type.name) ?? null,
+})));
 `;
 
 const expected = [
@@ -73,7 +79,10 @@ describe("the packed package in a new project", function () {
         }));
         run(process.execPath, [tsc, "-p", "tsconfig.json"], dir);
         const output = run(process.execPath, [path.join(dir, "out", file.replace(/\.(m?)ts$/, ".$1js"))], dir);
-        expect(JSON.parse(output)).to.deep.equal(expected);
+        const { records, paramtypes } = JSON.parse(output);
+        expect(records).to.deep.equal(expected);
+        // Legacy decorators with emitDecoratorMetadata record the parameter types; standard decorators have none.
+        expect(paramtypes).to.deep.equal(convention === "legacy" ? ["Number"] : null);
       });
     }
   }
