@@ -11,15 +11,16 @@
  * - `--out <file>` (or `BENCH_OUT`): where the JSON goes; default `bench/results.json` (git-ignored).
  * - `BENCH_DIST=<dir>`: benchmark that build instead of `dist/`.
  *
- * Each per-call case runs in its own worker process, the throughput cases together in one, the workers one after
- * the other (two cores: a second worker would be the first one's noise). The import cost is timed from here.
+ * Each per-call case runs in fresh worker processes of its own (three in a full run, taking turns with the other
+ * cases'), the throughput cases together in one, the workers one after the other (two cores: a second worker would
+ * be the first one's noise). The import cost is timed from here.
  * @packageDocumentation
  */
 import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DIST_DIR, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
+import { DIST_DIR, poolProcesses, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
 import { checkLazyReflectMetadata, runImportCost } from "./import-cost";
 import { MICRO_CASES } from "./micro";
 import { formatTable, type BenchReport } from "./report";
@@ -74,17 +75,20 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const sizes = sizesFor(flags.smoke);
   // A smoke run shares one worker, to finish in seconds; a full run isolates every case.
+  const microBatches = Array.from({ length: sizes.microProcesses }, () => MICRO_CASES.map((c) => [c.id])).flat();
   const batches: string[][] = flags.smoke
     ? [["checks", ...MICRO_CASES.map((c) => c.id), "jsonl"]]
-    : [["checks"], ...MICRO_CASES.map((c) => [c.id]), ["jsonl"]];
-  const cases: CaseResult[] = [];
+    : [["checks"], ...microBatches, ["jsonl"]];
+  const measured: CaseResult[] = [];
   const checks: DesignCheck[] = [];
   for (const jobs of batches) {
     console.error(`bench: ${jobs.join(", ")} …`);
     const report = await runWorker(jobs, flags.smoke);
-    cases.push(...report.cases);
+    measured.push(...report.cases);
     checks.push(...report.checks);
   }
+  const cases = measured.filter((c) => !MICRO_CASES.some((micro) => micro.id === c.id));
+  for (const micro of MICRO_CASES) cases.push(poolProcesses(measured.filter((c) => c.id === micro.id), micro.target));
   console.error("bench: import …");
   cases.push(runImportCost(sizes));
   checks.push(checkLazyReflectMetadata());
