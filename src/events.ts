@@ -73,10 +73,11 @@ export class TelemetryEvent {
    */
   declare call: number;
   /**
-   * On begin events: the begin event of the instrumented call from whose synchronous part this call was made
-   * (an epoch calling its first step), if any. Calls made after an `await` have none.
+   * On begin events, once the call's synchronous part has returned or thrown: the number of the last call that began
+   * inside that part, so the calls made from it (an epoch calling its steps before its first `await`) are those
+   * numbered `call + 1` to `lastNestedCall`. 0 until then, and on other events.
    */
-  declare parent: TelemetryEvent | undefined;
+  declare lastNestedCall: number;
   /**
    * On `error` events: `true` when a call inside this one already recorded the same value (absent otherwise, which
    * keeps it off the path of every other event). Such an event goes through the middleware (so that per-call
@@ -101,7 +102,7 @@ export class TelemetryEvent {
     this.error = error;
     this.fields = undefined;
     this.call = 0;
-    this.parent = undefined;
+    this.lastNestedCall = 0;
     this.tsSeconds = Number.NaN;
   }
 
@@ -156,7 +157,7 @@ export class TelemetryEvent {
       this.begin === this ? undefined : this.begin, this.error);
     copy.tsSeconds = this.tsSeconds;
     copy.call = this.call;
-    copy.parent = this.parent;
+    copy.lastNestedCall = this.lastNestedCall;
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;

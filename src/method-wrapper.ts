@@ -55,12 +55,20 @@ const EMPTY_CONTEXT: Context = Object.freeze({});
 /** How many instrumented calls have begun in this process: numbers each call, in the order calls begin. */
 let callsBegun = 0;
 
+/** The instrumented method whose calls a wrapper reports: what tells an override's `super` call apart. */
+interface MethodSite {
+  readonly kind: MethodKind;
+  readonly method: string;
+}
+
 /**
- * The begin event of the instrumented call whose synchronous part is running now (set around the original method,
- * restored after it returns or throws): a call made from there is its child, which is how an override calling
- * `super` and an error passing outwards are recognised. Calls made after an `await` have no known parent.
+ * The trainer and method of the instrumented call whose synchronous part is running now (set around the original
+ * method, restored after it returns or throws): a call of the same method on the same trainer from there is an
+ * override calling `super`. Kept as these long-lived objects rather than as the call's begin event: storing a
+ * freshly made object in a module variable costs V8's write barrier a slow path on every call (measured ~4 ns).
  */
-let runningCall: TelemetryEvent | undefined;
+let runningTrainer: object | undefined;
+let runningSite: MethodSite | undefined;
 
 /** step < epoch < train: an error recorded by a step need not be recorded again by the epoch it fails. */
 const KIND_DEPTH: Readonly<Record<string, number>> = { step: 0, epoch: 1, train: 2 };
@@ -73,24 +81,20 @@ const recordedObjects = new WeakMap<object, TelemetryEvent>();
  */
 const recordedPrimitives = new Map<unknown, TelemetryEvent>();
 
-/** Whether `call` is `ancestor` or was made, synchronously, from inside it. */
-function isWithin(call: TelemetryEvent | undefined, ancestor: TelemetryEvent): boolean {
-  for (; call !== undefined; call = call.parent) if (call === ancestor) return true;
-  return false;
-}
-
 /**
- * Whether the call that began with `begin` should record `error`. Not when a call inside it already did (the error
- * is on its way out: recorded once, where it was first seen): a call made from its synchronous part, or a call of an
- * inner kind (a step inside an epoch) on the same trainer that began after it. Any other earlier recording (the same
- * cached error thrown again, a concurrent call failing with the same value) does not count: better a second record
- * than a lost one.
+ * Whether the call that began with `begin` should record `error`. Not when a call inside it, on the same trainer,
+ * already did (the error is on its way out: recorded once in that trainer's logs, where it was first seen): a call
+ * made from its synchronous part, or a call of an inner kind (a step inside an epoch) that began after it. Any other
+ * earlier recording (by another trainer, whose loggers may be others; the same cached error thrown again; a
+ * concurrent call failing with the same value) does not count: better a second record than a lost one.
  */
 function shouldRecord(error: unknown, begin: TelemetryEvent): boolean {
   const isObject = error !== null && (typeof error === "object" || typeof error === "function");
   const recorder = isObject ? recordedObjects.get(error) : recordedPrimitives.get(error);
-  if (recorder !== undefined && recorder.call > begin.call && (isWithin(recorder.parent, begin) ||
-      (recorder.trainer === begin.trainer && KIND_DEPTH[recorder.kind] < KIND_DEPTH[begin.kind]))) {
+  // Calls are numbered as they begin, so those begun inside this call's synchronous part are exactly the numbers
+  // after its own, up to lastNestedCall.
+  if (recorder !== undefined && recorder.trainer === begin.trainer && recorder.call > begin.call &&
+      (recorder.call <= begin.lastNestedCall || KIND_DEPTH[recorder.kind] < KIND_DEPTH[begin.kind])) {
     return false;
   }
   if (isObject) {
@@ -124,6 +128,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   /** Identity of this method for the per-instance counters. */
   const counterKey = {};
   const needsArgs = indexOption !== undefined || contextOption !== undefined;
+  const site: MethodSite = Object.freeze({ kind, method: methodName });
 
   /** The call's step/epoch number; `args` is set only when `options.index` is. */
   function indexOf(state: InstanceTelemetry, first: unknown, args: unknown[] | undefined, trainer: object): number {
@@ -188,29 +193,34 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     const state = stateOf(trainer);
     if (!state.active) return original.apply(trainer, arguments as never);
 
-    const parent = runningCall;
+    const outerTrainer = runningTrainer;
+    const outerSite = runningSite;
     // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one.
-    if (parent !== undefined && parent.trainer === trainer && parent.method === methodName && parent.kind === kind) {
+    if (outerTrainer === trainer && outerSite!.method === methodName && outerSite!.kind === kind) {
       return original.apply(trainer, arguments as never);
     }
 
     const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
     const begin = new TelemetryEvent(beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, trainer, methodName, undefined);
     begin.call = ++callsBegun;
-    begin.parent = parent;
     // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
     if (state.middleware.length !== 0) void begin.ts;
     dispatch(state, begin);
     let result: unknown;
-    runningCall = begin;
+    runningTrainer = trainer;
+    runningSite = site;
     try {
       result = original.apply(trainer, arguments as never);
     } catch (error) {
-      runningCall = parent;
+      runningTrainer = outerTrainer;
+      runningSite = outerSite;
+      begin.lastNestedCall = callsBegun;
       fail(state, begin, error);
       throw error;
     }
-    runningCall = parent;
+    runningTrainer = outerTrainer;
+    runningSite = outerSite;
+    begin.lastNestedCall = callsBegun;
     if (isThenable(result)) {
       // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
       // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was

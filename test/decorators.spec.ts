@@ -119,6 +119,36 @@ describe(`decorators (${convention} convention)`, () => {
       expect(memory.records.map((r) => r.tag)).to.deep.equal(["epoch_begin", "step_begin", "error"]);
     });
 
+    it("records an error once when a step method calls another step method that throws", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onStep() trainStep(step: number) { return this.forward(step); }
+        @onStep() forward(_step: number): unknown { throw new RangeError("shape mismatch"); }
+      }
+      expect(() => new Trainer().trainStep(5)).to.throw("shape mismatch");
+      expect(memory.records).to.deep.equal([
+        { tag: "step_begin", step: 5 }, { tag: "step_begin", step: 5 },
+        { tag: "error", type: "RangeError", message: "shape mismatch" },
+      ]);
+    });
+
+    it("records an error in each trainer's logs when one trainer's epoch calls another trainer's failing step", () => {
+      const teacherLog = new MemoryLogger();
+      const studentLog = new MemoryLogger();
+      @telemetry({ loggers: [teacherLog] })
+      class Teacher { @onStep() trainStep(_step: number): unknown { throw new Error("teacher diverged"); } }
+      @telemetry({ loggers: [studentLog] })
+      class Student {
+        constructor(private readonly teacher: Teacher) {}
+        @onEpoch() fitEpoch(epoch: number) { return this.teacher.trainStep(epoch); }
+      }
+      expect(() => new Student(new Teacher()).fitEpoch(2)).to.throw("teacher diverged");
+      const error = { tag: "error", type: "Error", message: "teacher diverged" };
+      expect(teacherLog.records).to.deep.equal([{ tag: "step_begin", step: 2 }, error]);
+      expect(studentLog.records).to.deep.equal([{ tag: "epoch_begin", epoch: 2 }, error]);
+    });
+
     it("records one step, and an error once, through an override that calls super", () => {
       const memory = new MemoryLogger();
       @telemetry({ loggers: [memory] })
