@@ -14,7 +14,8 @@ export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void 
 
 function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position: number): void {
   if (position === state.middleware.length) {
-    fanOut(state, event);
+    // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
+    if (event.alreadyRecorded !== true) fanOut(state, event);
     return;
   }
   const middleware = state.middleware[position];
@@ -53,7 +54,6 @@ const HOOK_OF_TAG: Readonly<Record<string, keyof Callback>> = {
 
 /** Every logger gets the event, in registration order; one that throws or rejects does not stop the others. */
 function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
-  if (event.alreadyRecorded === true) return;
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {
