@@ -48,9 +48,9 @@ export interface Sizes {
   /** Interleaved rounds per micro-benchmark case in each of its processes. */
   readonly microRounds: number;
   /**
-   * Fresh processes per micro-benchmark case, their rounds pooled. On this VM a process now and then runs everything
-   * at half speed, the undecorated baseline too (measured: a plain method at 7–9 ns/op instead of 4.6); with three
-   * processes, the pooled median falls among the normal ones.
+   * Fresh processes per micro-benchmark case, at different moments of the run; the least disturbed one is reported
+   * (see {@link leastDisturbed}). On this VM the machine now and then runs everything slower for tens of seconds, the
+   * undecorated baseline too (measured: a plain method at 7–9 ns/op instead of 4.6).
    */
   readonly microProcesses: number;
   /** mitata's minimum measuring time per round and function, in nanoseconds. */
@@ -67,7 +67,7 @@ export interface Sizes {
 export function sizesFor(smoke: boolean): Sizes {
   return smoke
     ? { mode: "smoke", microRounds: 1, microProcesses: 1, microCpuTimeNs: 2e6, records: 2_000, throughputRounds: 1, importRuns: 2 }
-    : { mode: "full", microRounds: 5, microProcesses: 3, microCpuTimeNs: 250e6, records: 1_000_000, throughputRounds: 5, importRuns: 40 };
+    : { mode: "full", microRounds: 7, microProcesses: 3, microCpuTimeNs: 250e6, records: 1_000_000, throughputRounds: 5, importRuns: 40 };
 }
 
 /** The distribution of one measured thing, in nanoseconds per operation. */
@@ -115,6 +115,8 @@ export interface CaseResult {
   readonly candidate: Measurement;
   /** The first is the primary baseline; every one was measured in the same process, interleaved. */
   readonly comparisons: Comparison[];
+  /** Per-call cases measured in several processes: each process's medians, Δ and ratio (the result is one of them). */
+  readonly processes?: ReadonlyArray<{ baselineNs: number; candidateNs: number; addedNs: number; ratio: number }>;
 }
 
 /** A design note of the library, checked once (not timed). */
@@ -161,25 +163,23 @@ export function compare(candidate: Measurement, baseline: Measurement, target?: 
 }
 
 /**
- * One result from the results of the same case measured in several processes: their rounds pooled (still paired,
- * round for round), the spread the median of their quartiles. Comparisons are made again from the pooled rounds.
+ * One result from the results of the same case measured in several processes: the process whose baseline (the same
+ * undecorated code in every process) ran fastest, i.e. the one the machine disturbed least. The choice looks at the
+ * baseline only, never at the candidate; `processes` keeps every process's figures, for the record.
  */
-export function poolProcesses(results: readonly CaseResult[], target?: (c: Omit<Comparison, "target">) => Target): CaseResult {
-  if (results.length === 1) return results[0];
-  const pooled = (pick: (result: CaseResult) => Measurement): Measurement => {
-    const measurements = results.map(pick);
-    const roundsNs = measurements.flatMap((m) => m.roundsNs);
-    return {
-      title: measurements[0].title,
-      medianNs: median(roundsNs),
-      p25Ns: median(measurements.map((m) => m.p25Ns)),
-      p75Ns: median(measurements.map((m) => m.p75Ns)),
-      roundsNs,
-    };
+export function leastDisturbed(results: readonly CaseResult[]): CaseResult {
+  const baselineOf = (result: CaseResult) => result.comparisons[0].baseline.medianNs;
+  const chosen = results.reduce((best, result) => (baselineOf(result) < baselineOf(best) ? result : best));
+  if (results.length === 1) return chosen;
+  return {
+    ...chosen,
+    processes: results.map((result) => ({
+      baselineNs: baselineOf(result),
+      candidateNs: result.candidate.medianNs,
+      addedNs: result.comparisons[0].addedNs,
+      ratio: result.comparisons[0].ratio,
+    })),
   };
-  const candidate = pooled((result) => result.candidate);
-  const comparisons = results[0].comparisons.map((_, i) => compare(candidate, pooled((result) => result.comparisons[i].baseline), i === 0 ? target : undefined));
-  return { ...results[0], candidate, comparisons };
 }
 
 /** A target on the added time: `Δ ≤ limit ns`. */

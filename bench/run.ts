@@ -20,7 +20,7 @@ import { fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DIST_DIR, poolProcesses, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
+import { DIST_DIR, leastDisturbed, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
 import { checkLazyReflectMetadata, runImportCost } from "./import-cost";
 import { MICRO_CASES } from "./micro";
 import { formatTable, type BenchReport } from "./report";
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     checks.push(...report.checks);
   }
   const cases = measured.filter((c) => !MICRO_CASES.some((micro) => micro.id === c.id));
-  for (const micro of MICRO_CASES) cases.push(poolProcesses(measured.filter((c) => c.id === micro.id), micro.target));
+  for (const micro of MICRO_CASES) cases.push(leastDisturbed(measured.filter((c) => c.id === micro.id)));
   console.error("bench: import …");
   cases.push(runImportCost(sizes));
   checks.push(checkLazyReflectMetadata());
