@@ -86,8 +86,11 @@ export class TelemetryEvent {
    * state, like the running epoch, can close) and reaches no logger.
    */
   declare alreadyRecorded?: true;
-  /** Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; NaN until then. */
-  private declare tsSeconds: number;
+  /**
+   * Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; `undefined` until then, not
+   * NaN: a field that starts as a number gets a heap box of its own in every event, read or not.
+   */
+  private declare tsSeconds: number | undefined;
 
   /**
    * @param begin - the begin event of the same call; `undefined` makes this event a begin event.
@@ -104,7 +107,7 @@ export class TelemetryEvent {
     if (error !== undefined) this.error = error;
     this.call = 0;
     this.lastNestedCall = 0;
-    this.tsSeconds = Number.NaN;
+    this.tsSeconds = undefined;
   }
 
   /**
@@ -113,7 +116,7 @@ export class TelemetryEvent {
    */
   get ts(): number {
     let seconds = this.tsSeconds;
-    if (seconds !== seconds) seconds = this.tsSeconds = Date.now() / 1000;
+    if (seconds === undefined) seconds = this.tsSeconds = Date.now() / 1000;
     return seconds;
   }
 
@@ -123,7 +126,7 @@ export class TelemetryEvent {
    * or middleware timed: the clock is not read for nobody, and a late reading would be a wrong start.
    */
   get startTime(): number {
-    return this.begin === this ? this.ts : this.begin.tsSeconds;
+    return this.begin === this ? this.ts : this.begin.tsSeconds ?? Number.NaN;
   }
 
   /** The trainer's class name, as the error messages and loggers print it. */
