@@ -2,8 +2,8 @@
  * Facts about this package itself, for records (`run_begin`) and the CLI's `--version`.
  * @packageDocumentation
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 let version: string | undefined;
 
@@ -14,9 +14,9 @@ let version: string | undefined;
 export function ownPackageVersion(): string {
   if (version !== undefined) return version;
   version = "unknown";
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
     try {
-      const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
       if (manifest.name === "trainer-telemetry" && typeof manifest.version === "string") {
         version = manifest.version;
         break;

@@ -2,8 +2,8 @@
  * `TelemetryLogger`: the Python original's buffered JSONL logger.
  * @packageDocumentation
  */
-import * as fs from "node:fs";
-import * as nodePath from "node:path";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
@@ -336,7 +336,7 @@ class JsonlFile implements ExitFlushable {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.fd >= 0) {
       try {
-        fs.closeSync(this.fd);
+        closeSync(this.fd);
       } catch {
         // Every record already went through write(); a failing close has nothing left to lose.
       }
@@ -362,12 +362,12 @@ class JsonlFile implements ExitFlushable {
       }
       if (bytes === undefined) {
         const text = data as string;
-        done = fs.writeSync(this.fd, text);
+        done = writeSync(this.fd, text);
         const total = Buffer.byteLength(text);
         if (done < total) bytes = Buffer.from(text);
       }
       if (bytes !== undefined) {
-        while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+        while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
       }
       this.needsNewline = false;
       this.written += count;
@@ -386,15 +386,15 @@ class JsonlFile implements ExitFlushable {
   }
 
   private open(): void {
-    const folder = nodePath.dirname(this.path);
+    const folder = dirname(this.path);
     try {
-      fs.mkdirSync(folder, { recursive: true });
+      mkdirSync(folder, { recursive: true });
     } catch (error) {
       // mkdir says EEXIST when the parent is a regular file, which reads as if nothing were wrong.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       throw Object.assign(new Error(`ENOTDIR: not a directory, "${folder}" exists but is not a folder`), { code: "ENOTDIR" });
     }
-    const fd = fs.openSync(this.path, "a");
+    const fd = openSync(this.path, "a");
     this.needsNewline ||= endsInCutLine(fd, this.path);
     this.fd = fd;
   }
@@ -429,19 +429,19 @@ class JsonlFile implements ExitFlushable {
  */
 function endsInCutLine(fd: number, path: string): boolean {
   try {
-    if (!fs.fstatSync(fd).isFile()) return false;
+    if (!fstatSync(fd).isFile()) return false;
     // A separate read-only descriptor: the append descriptor is write-only, and may be all we are allowed.
-    const reader = fs.openSync(path, "r");
+    const reader = openSync(path, "r");
     try {
       const last = Buffer.alloc(1);
       for (let check = 1; ; check++) {
-        const size = fs.fstatSync(reader).size;
-        if (size === 0 || (fs.readSync(reader, last, 0, 1, size - 1) === 1 && last[0] === NEWLINE)) return false;
+        const size = fstatSync(reader).size;
+        if (size === 0 || (readSync(reader, last, 0, 1, size - 1) === 1 && last[0] === NEWLINE)) return false;
         if (check === CUT_LINE_CHECKS) return true;
         Atomics.wait(PAUSE, 0, 0, CUT_LINE_PAUSE_MS);
       }
     } finally {
-      fs.closeSync(reader);
+      closeSync(reader);
     }
   } catch {
     return false;
@@ -507,7 +507,7 @@ function thrownContext(error: unknown): string {
 }
 
 function resolvePath(path: unknown): string {
-  if (path === undefined) return nodePath.resolve(DEFAULT_PATH);
+  if (path === undefined) return resolve(DEFAULT_PATH);
   if (path instanceof URL) {
     if (path.protocol !== "file:") {
       throw new TypeError(`TelemetryLogger: path must be a file path or a file: URL; got the ${path.protocol} URL ${path.href}. ` +
@@ -519,7 +519,7 @@ function resolvePath(path: unknown): string {
     throw new TypeError(`TelemetryLogger: path must be a non-empty string (the JSONL file to append to); got ${describe(path)}. ` +
       'Pass a path such as { path: "runs/exp1/telemetry.jsonl" }.');
   }
-  return nodePath.resolve(path);
+  return resolve(path);
 }
 
 function checkFlushInterval(value: unknown): number {

@@ -1,4 +1,4 @@
-import * as os from "node:os";
+import { hostname } from "node:os";
 import { TelemetryEvent } from "../events";
 import { ownPackageVersion } from "../package-info";
 import type { Middleware } from "../registry";
@@ -47,7 +47,7 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
         run_id: typeof runId === "function" ? String(runId(event.trainer)) : runId ?? createRunId(),
         start_time: runBegin.ts,
         pid: process.pid,
-        hostname: os.hostname(),
+        hostname: hostname(),
         node_version: process.version,
         package_version: ownPackageVersion(),
       };
