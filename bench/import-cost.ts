@@ -6,6 +6,13 @@
 import { spawnSync } from "node:child_process";
 import { addedAtMost, LIBRARY_ENTRY, measurement, type CaseResult, type DesignCheck, type Sizes } from "./common";
 
+/** The environment of the child processes: without NODE_OPTIONS, whose `-r ts-node/register` would load with them. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
 /** One fresh process running `code`; returns its wall time in ns, start to exit. */
 function timeProcess(code: string, env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();
@@ -21,9 +28,7 @@ function timeProcess(code: string, env: NodeJS.ProcessEnv): number {
  * difference of the two sides' lower quartiles (see below).
  */
 export function runImportCost(sizes: Sizes): CaseResult {
-  // No NODE_OPTIONS: a `-r ts-node/register` inherited from the parent would be timed too.
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
+  const env = childEnv();
   const withLibrary = `require(${JSON.stringify(LIBRARY_ENTRY)})`;
   const empty = "0";
   timeProcess(empty, env);
@@ -65,8 +70,7 @@ export function runImportCost(sizes: Sizes): CaseResult {
  * the first decorator factory does, before TypeScript's metadata output for the same declaration runs.
  */
 export function checkLazyReflectMetadata(): DesignCheck {
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
+  const env = childEnv();
   const loaded = "Object.keys(require.cache).some((file) => file.includes(\"reflect-metadata\"))";
   const code = `const lib = require(${JSON.stringify(LIBRARY_ENTRY)}); const atImport = ${loaded}; lib.onStep(); ` +
     `console.log(JSON.stringify({ atImport, atFirstDecorator: ${loaded} }))`;
