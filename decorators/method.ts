@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { METHOD_KINDS, wrapMethod, type MethodKindInfo, type MethodTelemetryOptions } from "../src/method-wrapper";
-import { safeString } from "../src/report";
+import { safeString } from "../src/faults";
 import { loadReflectMetadata } from "../src/registry";
 import { isStandardContext, memberName, type StandardContext } from "./convention";
 

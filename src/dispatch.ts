@@ -4,7 +4,7 @@
  */
 import { classNameOf, type Callback, type TelemetryEvent } from "./events";
 import { describeLogger, stateOf, type InstanceTelemetry } from "./registry";
-import { nameOf, reportFault, safeString } from "./report";
+import { nameOf, reportFault, safeString } from "./faults";
 
 /** Delivers an event to a trainer's middleware chain and loggers. Never throws. */
 export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void {

@@ -19,7 +19,7 @@ export { TelemetryEvent, describeError, type Callback, type Context, type ErrorD
 export { addLogger, removeLogger, loggersOf, METADATA_KEYS, type Middleware, type TelemetryOptions } from "./registry";
 export { flushLoggers, closeLoggers } from "./dispatch";
 export { type MethodTelemetryOptions } from "./method-wrapper";
-export { type TelemetryFault, type TelemetryFaultHandler } from "./report";
+export { type TelemetryFault, type TelemetryFaultHandler } from "./faults";
 export { MemoryLogger } from "./loggers/memory";
 export { type TelemetryRecord } from "./loggers/records";
 export { instrument, type InstrumentOptions, type MethodSelection } from "./instrument";

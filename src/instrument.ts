@@ -4,7 +4,7 @@
  */
 import { METHOD_KINDS, WRAPPED_ORIGINAL, wrapMethod, type MethodKindInfo, type MethodTelemetryOptions } from "./method-wrapper";
 import { checkTelemetryOptions, registerClassOptions, type TelemetryOptions } from "./registry";
-import { safeString } from "./report";
+import { safeString } from "./faults";
 
 /** Method names, or method names with their `@onStep`-style options. */
 export type MethodSelection = readonly string[] | Readonly<Record<string, MethodTelemetryOptions>>;

@@ -6,7 +6,7 @@
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
 import { dispatch, flushLoggers, isThenable } from "./dispatch";
 import { stateOf, type InstanceTelemetry } from "./registry";
-import { reportFault, safeString } from "./report";
+import { reportFault, safeString } from "./faults";
 
 /** Options of `@onStep`, `@onEpoch` and `@onTrain`. */
 export interface MethodTelemetryOptions {

@@ -5,7 +5,7 @@
 // Types only (Reflect.defineMetadata and friends): the polyfill itself is loaded on first need, see loadReflectMetadata.
 import type {} from "reflect-metadata";
 import { classNameOf, type Callback, type TelemetryEvent } from "./events";
-import { nameOf, reportFault, safeString, type TelemetryFaultHandler } from "./report";
+import { nameOf, reportFault, safeString, type TelemetryFaultHandler } from "./faults";
 
 /**
  * A middleware: sees every event before the loggers do, may change it, add fields (`event.set`), and call `next`

@@ -7,7 +7,7 @@
  */
 import { types } from "node:util";
 import { describeError } from "./events";
-import { safeString } from "./report";
+import { safeString } from "./faults";
 
 /**
  * How many levels of objects and arrays a value may nest (the value itself is level 1). Deeper objects and arrays

@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
-import { safeString } from "../report";
+import { safeString } from "../faults";
 import { portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
