@@ -4,44 +4,78 @@
  *
  * One registry of things to flush, and process hooks installed only while it is not empty:
  *
- * - `exit` (the event loop drained, `process.exit()`, and after an uncaught exception): flush synchronously.
+ * - `exit` (the event loop drained, `process.exit()`, and after an uncaught exception): flush synchronously, as the
+ *   first listener (an earlier one that calls `process.exit()` again would end the process before a later one
+ *   runs), then have every target write through, for records that other `exit` listeners make.
  * - `uncaughtExceptionMonitor` (an uncaught exception, or an unhandled rejection under Node's default
  *   `--unhandled-rejections=throw`): flush before Node prints the error; Node's own handling is unchanged.
- * - `SIGINT`, `SIGTERM` (and `SIGHUP` outside Windows): flush, remove our listener, and re-raise the signal when no
- *   other listener is left, since merely listening to a signal stops Node from ending the process on it.
+ * - the signals whose default action ends the process ({@link TERMINATING_SIGNALS}), only while a target that
+ *   buffers is registered, and only on the main thread (a worker gets no signals): flush, then re-raise the signal
+ *   when no other listener is left, since merely listening to a signal stops Node from ending the process on it.
+ *   A listener runs only when the event loop gets to it, so a target that writes every record as it comes
+ *   (`buffers: false`) leaves the signals alone: they keep Node's default action and end even a loop that never yields.
  *
  * SIGKILL, a crash of Node itself and power loss cannot be caught: what was still buffered then is lost.
  * @packageDocumentation
  */
 import { constants } from "node:os";
+import { isMainThread } from "node:worker_threads";
 
 /** Something that holds records in memory and can write them out synchronously. */
 export interface ExitFlushable {
   /** Writes what is buffered, synchronously. Must not throw: it runs while the process is ending. */
   flushSync(): void;
+  /**
+   * Whether records can wait in memory between calls. Read once, by {@link flushOnExit}. A target that writes every
+   * record as it comes sets it to `false`: it needs no signal listener, so signals keep Node's default action.
+   * @defaultValue `true`
+   */
+  readonly buffers?: boolean;
+  /**
+   * Called once the process is exiting, after `flushSync()`: from now on, write every record as it comes, since
+   * nothing will flush again. Records made by `exit` listeners are kept that way. Must not throw.
+   */
+  writeThrough?(): void;
 }
 
-/** The signals whose default action ends the process and that a training run commonly receives. */
-const SIGNALS: readonly NodeJS.Signals[] = process.platform === "win32" ? ["SIGINT", "SIGTERM"] : ["SIGINT", "SIGTERM", "SIGHUP"];
+/**
+ * The signals whose default action ends the process and that Node lets JavaScript catch. Left out: SIGUSR1 (Node's
+ * debugger), SIGPROF (V8's CPU profiler samples with it), SIGTRAP (debuggers), SIGSYS (a syscall refused by seccomp),
+ * SIGABRT (`process.abort()` must not wait), SIGPIPE (Node ignores it), and SIGBUS, SIGFPE, SIGSEGV, SIGILL, after
+ * which Node says running JavaScript is not safe.
+ */
+export const TERMINATING_SIGNALS: readonly NodeJS.Signals[] = (process.platform === "win32"
+  ? ["SIGINT", "SIGTERM", "SIGBREAK"]
+  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"]
+).filter((signal) => (constants.signals as Partial<Record<string, number>>)[signal] !== undefined) as NodeJS.Signals[];
 
 const pending = new Set<ExitFlushable>();
-let hooksInstalled = false;
-/** Signals we listen to now; one we re-raised or left to another listener is removed from here. */
+/** The registered targets that buffer: the signal listeners are there while this is not empty. */
+const buffering = new Set<ExitFlushable>();
+let exitHooksInstalled = false;
+/** Signals we listen to now; one we re-raised is removed from here. */
 const listening = new Set<NodeJS.Signals>();
 
 /**
  * Flushes `target` when the process ends (normal end, `process.exit()`, uncaught exception, unhandled rejection,
- * SIGINT, SIGTERM, SIGHUP) until {@link cancelFlushOnExit} is called for it. Adding the same target twice is harmless.
+ * and, when `target.buffers` is not `false`, SIGINT, SIGTERM, SIGHUP and the other {@link TERMINATING_SIGNALS})
+ * until {@link cancelFlushOnExit} is called for it. Adding the same target twice is harmless.
  */
 export function flushOnExit(target: ExitFlushable): void {
+  if (pending.has(target)) return;
   pending.add(target);
-  if (!hooksInstalled) installHooks();
+  if (!exitHooksInstalled) installExitHooks();
+  if (target.buffers !== false && isMainThread) {
+    buffering.add(target);
+    if (buffering.size === 1) installSignalHooks();
+  }
 }
 
 /** Stops flushing `target` on exit (it was closed). When nothing is left to flush, the process hooks are removed. */
 export function cancelFlushOnExit(target: ExitFlushable): void {
   if (!pending.delete(target)) return;
-  if (pending.size === 0) removeHooks();
+  if (buffering.delete(target) && buffering.size === 0) removeSignalHooks();
+  if (pending.size === 0) removeExitHooks();
 }
 
 /** How many targets would be flushed on exit now (for tests and diagnostics). */
@@ -60,30 +94,50 @@ export function flushAllNow(): void {
   }
 }
 
-function installHooks(): void {
-  hooksInstalled = true;
-  process.on("exit", flushAllNow);
-  process.on("uncaughtExceptionMonitor", flushAllNow);
-  for (const signal of SIGNALS) {
-    process.on(signal, onSignal);
+/** The first `exit` listener: no flush can come later, so every target writes through from now on. */
+function flushOnProcessExit(): void {
+  for (const target of pending) {
+    try {
+      target.flushSync();
+      target.writeThrough?.();
+    } catch {
+      // As in flushAllNow.
+    }
+  }
+}
+
+function installExitHooks(): void {
+  exitHooksInstalled = true;
+  process.prependListener("exit", flushOnProcessExit);
+  process.prependListener("uncaughtExceptionMonitor", flushAllNow);
+}
+
+function removeExitHooks(): void {
+  exitHooksInstalled = false;
+  process.removeListener("exit", flushOnProcessExit);
+  process.removeListener("uncaughtExceptionMonitor", flushAllNow);
+}
+
+function installSignalHooks(): void {
+  for (const signal of TERMINATING_SIGNALS) {
+    // First, so that a listener registered before us with `once` is still counted when we look (see onSignal).
+    process.prependListener(signal, onSignal);
     listening.add(signal);
   }
 }
 
-function removeHooks(): void {
-  hooksInstalled = false;
-  process.removeListener("exit", flushAllNow);
-  process.removeListener("uncaughtExceptionMonitor", flushAllNow);
+function removeSignalHooks(): void {
   for (const signal of listening) process.removeListener(signal, onSignal);
   listening.clear();
 }
 
 function onSignal(signal: NodeJS.Signals): void {
   flushAllNow();
+  // Someone else listens (a graceful shutdown, "Ctrl-C once to stop after this epoch"): the signal is theirs to act
+  // on, as it was without us. We stay, so that the next signal is flushed too.
+  if (process.listenerCount(signal) > 1) return;
   process.removeListener(signal, onSignal);
   listening.delete(signal);
-  // Someone else listens (a graceful-shutdown handler): the signal is theirs to act on, as it was without us.
-  if (process.listenerCount(signal) > 0) return;
   // With no listener left Node restores the default action, so the signal now ends the process as it would have
   // (the parent sees the signal, a shell reports 128 + n).
   try {

@@ -4,7 +4,7 @@
  * one way, then reads the file.
  */
 import { expect } from "chai";
-import { execFile, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { execFile, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
@@ -47,13 +47,70 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
   });
   after(() => cleanup());
 
-  function run(how: string, options: { records?: number; nodeOptions?: string[]; file?: string } = {}): SpawnSyncReturns<string> & { file: string } {
+  interface RunOptions {
+    records?: number;
+    nodeOptions?: string[];
+    file?: string;
+    /** The fixture's fourth argument (a flushInterval, or a number of runs). */
+    extra?: string;
+    /** Shell `ulimit` flags set before node starts, as in `["-n 256"]`. Core dumps are always off. */
+    limits?: string[];
+  }
+
+  function command(how: string, file: string, options: RunOptions): string[] {
+    const args = [...(options.nodeOptions ?? []), FIXTURE, how, file, String(options.records ?? 3)];
+    if (options.extra !== undefined) args.push(options.extra);
+    // Through a shell for its ulimit; no core file from the signals whose default action dumps one (SIGQUIT, ...).
+    const limits = ["-c 0", ...(options.limits ?? [])].map((flags) => `ulimit ${flags} && `).join("");
+    return ["/bin/sh", "-c", `${limits}exec "$0" "$@"`, process.execPath, ...args];
+  }
+
+  // NODE_PATH: the transpiled sources live in a temporary folder, from which reflect-metadata would not resolve.
+  const childEnv = (): NodeJS.ProcessEnv => ({ ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "", NODE_PATH: path.join(ROOT, "node_modules") });
+
+  function run(how: string, options: RunOptions = {}): SpawnSyncReturns<string> & { file: string } {
     const file = options.file ?? path.join(dir, `${how}-${files++}.jsonl`);
-    const child = spawnSync(process.execPath, [...(options.nodeOptions ?? []), FIXTURE, how, file, String(options.records ?? 3)], {
-      cwd: ROOT, encoding: "utf8", timeout: 15000, env: { ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "" },
-    });
+    const [shell, ...args] = command(how, file, options);
+    const child = spawnSync(shell, args, { cwd: ROOT, encoding: "utf8", timeout: 15000, env: childEnv() });
     if (child.error) throw child.error;
     return { ...child, file };
+  }
+
+  /**
+   * Starts a child, sends it `signal` once its file holds `lines` whole lines, and resolves when it has ended.
+   * The child's own loop runs for a minute: a child that ends sooner ended because of the signal.
+   */
+  function runAndSignal(how: string, signal: NodeJS.Signals, lines: number, options: RunOptions = {}):
+    Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; file: string }> {
+    const file = path.join(dir, `${how}-${files++}.jsonl`);
+    const [shell, ...args] = command(how, file, options);
+    const child = spawn(shell, args, { cwd: ROOT, env: childEnv() });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const poll = setInterval(() => {
+      let text = "";
+      try {
+        text = fs.readFileSync(file, "utf8");
+      } catch {
+        return; // not created yet
+      }
+      if (text.split("\n").length - 1 >= lines) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 20);
+    return new Promise((resolve, reject) => {
+      // A test that times out must not leave the child looping.
+      const stop = setTimeout(() => child.kill("SIGKILL"), 19000);
+      child.on("error", reject);
+      child.on("close", (status, endSignal) => {
+        clearInterval(poll);
+        clearTimeout(stop);
+        resolve({ status, signal: endSignal, stdout, stderr, file });
+      });
+    });
   }
 
   function expectAllRecords(file: string, records = 3): void {
@@ -101,7 +158,7 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     expectAllRecords(child.file);
   });
 
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"] as const) {
     it(`writes the buffer on ${signal}, and the process still dies of ${signal} (a shell reports 128 + n)`, () => {
       const child = run(signal);
       expect(child.signal).to.equal(signal);
@@ -116,6 +173,92 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     expect(child.status).to.equal(7);
     expect(child.signal).to.equal(null);
     expectAllRecords(child.file);
+  });
+
+  it("writes the buffer on every SIGINT, not only the first, when the trainer stops after the epoch on the first (process.once)", () => {
+    const child = run("SIGINT-twice");
+    expect(child.stdout).to.equal("stopping after this epoch\n");
+    expect(child.signal).to.equal("SIGINT");
+    expectAllRecords(child.file, 6);
+  });
+
+  it("leaves the ending to a trainer's process.once(\"SIGINT\") listener registered before the logger", () => {
+    const child = run("SIGINT-once-first");
+    expect(child.stdout).to.equal("stopping after this epoch\n");
+    expect(child.signal).to.equal(null);
+    expect(child.status).to.equal(0);
+    expectAllRecords(child.file);
+  });
+
+  it("writes the buffer when an exit listener registered before the logger calls process.exit() again", () => {
+    const child = run("exit-in-exit");
+    expect(child.status).to.equal(5);
+    expectAllRecords(child.file);
+  });
+
+  it("writes records made by an exit listener registered after the logger", () => {
+    const child = run("exit-listener-records");
+    expect(child.status).to.equal(6);
+    expectAllRecords(child.file, 4);
+  });
+
+  describe("a training loop that never yields", () => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      it(`ends on ${signal} at once with the default flushInterval 1, every record of the loop on disk`, async () => {
+        const child = await runAndSignal("sync-loop", signal, 100);
+        expect(child.stdout, "the loop ran to its end: the signal waited for it").to.equal("");
+        expect(child.signal).to.equal(signal);
+        const steps = readJsonl(child.file).map((record) => record.step);
+        expect(steps.length).to.be.at.least(100);
+        expect(steps).to.deep.equal(steps.map((_, step) => step));
+      });
+    }
+
+    it("ends on SIGINT when it next yields with flushInterval > 1, and loses nothing buffered", async () => {
+      const epoch = 5000;
+      const child = await runAndSignal("sync-loop-yielding", "SIGINT", 1, { records: epoch, extra: "100" });
+      expect(child.stdout).to.equal("");
+      expect(child.signal).to.equal("SIGINT");
+      const steps = readJsonl(child.file).map((record) => record.step);
+      expect(steps.length % epoch, "the loop stopped between epochs, where it yields").to.equal(0);
+      expect(steps).to.deep.equal(steps.map((_, step) => step));
+    });
+  });
+
+  describe("in a worker thread", () => {
+    for (const how of ["worker-exit", "worker-SIGINT", "worker-terminate"]) {
+      it(`loses nothing with the default flushInterval 1 on ${how.slice(7)} from the main thread`, () => {
+        const child = run(how, { records: 50 });
+        if (how === "worker-exit") expect(child.status).to.equal(3);
+        if (how === "worker-SIGINT") expect(child.signal).to.equal("SIGINT");
+        if (how === "worker-terminate") expect(child.stdout).to.equal("terminated\n");
+        expectAllRecords(child.file, 50);
+      });
+    }
+
+    it("warns once, at construction, that a buffer in a worker is lost when the worker is ended from outside", () => {
+      const child = run("worker-warning", { records: 5, extra: "50" });
+      expect(child.status).to.equal(0);
+      const warnings = child.stderr.split("\n").filter((line) => line.includes("TRAINER_TELEMETRY_WORKER_BUFFER"));
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.contain("worker.terminate()").and.contain("flushInterval 1").and.contain("close()");
+      expectAllRecords(child.file, 5);
+    });
+  });
+
+  it("loses nothing in 2,000 sequential runs with a logger per trainer never closed, under ulimit -n 256", () => {
+    const folder = path.join(dir, "sweep");
+    fs.mkdirSync(folder);
+    const runs = 2000;
+    const child = run("fd-sweep", { file: folder, records: 5, extra: String(runs), limits: ["-n 256"] });
+    expect(child.stderr).to.equal("");
+    expect(child.stdout).to.equal("sweep done\n");
+    expect(child.status).to.equal(0);
+    for (let sweepRun = 0; sweepRun < runs; sweepRun++) {
+      const records = readJsonl(path.join(folder, `run-${sweepRun}.jsonl`));
+      expect(records.map((record) => [record.tag, record.step, (record.context as { run?: number } | undefined)?.run]), `run ${sweepRun}`)
+        .to.deep.equal(Array.from({ length: 10 }, (_, at) => at % 2 ? ["step_end", at >> 1, sweepRun] : ["step_begin", at >> 1, undefined]));
+    }
   });
 
   it("writes the records of a logger dropped without close() once it is collected, and forgets it", () => {

@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { onEpoch, onStep, onTrain, telemetry } from "../decorators/index";
 import { TelemetryEvent, type Context } from "../src/events";
 import { pendingExitFlushes } from "../src/exit";
+import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
 import { MemoryLogger } from "../src/loggers/memory";
 import { TelemetryLogger } from "../src/loggers/telemetry";
 import type { Middleware } from "../src/registry";
@@ -369,6 +370,109 @@ describe("TelemetryLogger", () => {
       expect(lines.slice(2, -1).map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal(Array.from({ length: 3000 }, (_, i) => i + 1));
     });
 
+    const steps = (file: string): unknown[] => readJsonl(file).map((record) => record.step);
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    /** Longer than the 100 ms after which a write first checks that the path still leads to the open file. */
+    const PAST_CHECK_INTERVAL_MS = 250;
+
+    it("notices a file deleted mid-run at the next write, creates it again at the path and writes there", async () => {
+      const jsonl = logger();
+      for (let step = 0; step < 3; step++) jsonl.onStepEnd(step, {});
+      fs.rmSync(jsonl.path);
+      await sleep(PAST_CHECK_INTERVAL_MS);
+      jsonl.onStepEnd(3, {});
+      // The records of the deleted file written since the last check went there again: nothing is counted that no one can read.
+      expect(steps(jsonl.path)).to.deep.equal([0, 1, 2, 3]);
+      expect(jsonl.stats()).to.include({ written: 4, dropped: 0 });
+      expect(capture.warnings).to.have.length(1);
+      expect(capture.warnings[0]).to.include({ type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FILE_DELETED" });
+      expect(capture.warnings[0].message).to.contain(jsonl.path).and.contain("rename it");
+    });
+
+    it("counts as written only records someone can read: stats() writes again what went to a file deleted since the last check", () => {
+      const jsonl = logger();
+      for (let step = 0; step < 3; step++) jsonl.onStepEnd(step, {});
+      fs.rmSync(jsonl.path);
+      for (let step = 3; step < 5; step++) jsonl.onStepEnd(step, {});
+      expect(jsonl.stats()).to.include({ written: 5, dropped: 0 });
+      expect(steps(jsonl.path)).to.deep.equal([0, 1, 2, 3, 4]);
+      expect(capture.warnings.map((warning) => warning.code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    });
+
+    it("writes again what a deleted file took along when a buffered flush finds it gone (text and encoded buffers alike)", () => {
+      const jsonl = logger({ flushInterval: 10 });
+      for (let step = 0; step < 10; step++) jsonl.onStepEnd(step, {});
+      fs.rmSync(jsonl.path);
+      const padding = "x".repeat(2000); // ten of these fill the encoded write buffer
+      for (let step = 10; step < 20; step++) jsonl.onStepEnd(step, { padding });
+      expect(steps(jsonl.path)).to.deep.equal(Array.from({ length: 20 }, (_, step) => step));
+      expect(jsonl.stats()).to.include({ written: 20, dropped: 0 });
+    });
+
+    it("counts records as dropped, not written, when the deleted file cannot be created again", () => {
+      const jsonl = logger({ path: path.join(dir, "sub", "telemetry.jsonl") });
+      jsonl.onStepEnd(0, {});
+      fs.rmSync(path.join(dir, "sub"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "sub"), "a file where the folder was");
+      expect(jsonl.stats()).to.include({ written: 0, dropped: 1 });
+      expect(capture.warnings.map((warning) => warning.code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED", "TRAINER_TELEMETRY_WRITE_FAILED"]);
+    });
+
+    it("follows log rotation by renaming: what was written stays in the renamed file, later records go to the path", async () => {
+      const jsonl = logger();
+      for (let step = 0; step < 3; step++) jsonl.onStepEnd(step, {});
+      fs.renameSync(jsonl.path, jsonl.path + ".1");
+      fs.writeFileSync(jsonl.path, ""); // logrotate's "create"
+      await sleep(PAST_CHECK_INTERVAL_MS);
+      for (let step = 3; step < 5; step++) jsonl.onStepEnd(step, {});
+      expect(steps(jsonl.path + ".1")).to.deep.equal([0, 1, 2]);
+      expect(steps(jsonl.path)).to.deep.equal([3, 4]);
+      expect(jsonl.stats()).to.include({ written: 5, dropped: 0 });
+      expect(capture.warnings).to.deep.equal([]);
+    });
+
+    it(`keeps at most ${MAX_OPEN_FILES} files open, reopening the least recently written when more loggers write in turn`, () => {
+      const loggers = Array.from({ length: MAX_OPEN_FILES + 20 }, (_, at) => logger({ path: path.join(dir, `many-${at}.jsonl`) }));
+      for (let step = 0; step < 3; step++) {
+        for (const jsonl of loggers) jsonl.onStepEnd(step, {});
+        expect(openFileCount()).to.be.at.most(MAX_OPEN_FILES);
+      }
+      for (const jsonl of loggers) {
+        expect(steps(jsonl.path)).to.deep.equal([0, 1, 2]);
+        expect(jsonl.stats()).to.include({ written: 3, dropped: 0 });
+      }
+      for (const jsonl of loggers) jsonl.close();
+      expect(openFileCount()).to.equal(0);
+    });
+
+    it("gives back the other loggers' files and tries again when the process is out of descriptors (EMFILE)", () => {
+      // The module object itself, which the logger calls through; `import * as fs` is a copy made of getters.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+      const first = logger({ path: path.join(dir, "first.jsonl") });
+      first.onStepEnd(0, {});
+      const second = logger({ path: path.join(dir, "second.jsonl") });
+      const { openSync } = nodeFs;
+      let refused = 0;
+      nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+        if (openFileCount() > 0) {
+          refused++;
+          throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
+        }
+        return openSync(...args);
+      }) as typeof fs.openSync;
+      try {
+        second.onStepEnd(0, {});
+      } finally {
+        nodeFs.openSync = openSync;
+      }
+      expect(refused).to.equal(1);
+      first.onStepEnd(1, {});
+      expect(steps(first.path)).to.deep.equal([0, 1]);
+      expect(steps(second.path)).to.deep.equal([0]);
+      expect(capture.warnings).to.deep.equal([]);
+    });
+
     it("rejects a path that is not a non-empty string or file: URL with a TypeError that names TelemetryLogger and the fix", () => {
       const bad: unknown[] = [42, "", { toString: () => "x.jsonl" }, new URL("https://example.com/x.jsonl")];
       for (const value of bad) {
@@ -407,11 +511,20 @@ describe("TelemetryLogger", () => {
     it("flushes on exit while open and stops once closed (the process hooks go with the last open logger)", () => {
       const before = { pending: pendingExitFlushes(), sigint: process.listenerCount("SIGINT"), exit: process.listenerCount("exit") };
       const first = logger({ path: path.join(dir, "a.jsonl") });
-      const second = logger({ path: path.join(dir, "b.jsonl") });
+      expect(pendingExitFlushes()).to.equal(before.pending + 1);
+      if (before.pending === 0) {
+        // flushInterval 1 buffers nothing: signals keep Node's default action, which ends even a loop that never yields.
+        expect(process.listenerCount("SIGINT")).to.equal(before.sigint);
+        expect(process.listenerCount("exit")).to.equal(before.exit + 1);
+      }
+      const second = logger({ path: path.join(dir, "b.jsonl"), flushInterval: 10 });
       expect(pendingExitFlushes()).to.equal(before.pending + 2);
       if (before.pending === 0) {
+        for (const signal of ["SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR2", "SIGXCPU"]) {
+          expect(process.listeners(signal as NodeJS.Signals)[0], signal).to.be.a("function");
+        }
         expect(process.listenerCount("SIGINT")).to.equal(before.sigint + 1);
-        expect(process.listenerCount("exit")).to.equal(before.exit + 1);
+        expect(process.listenerCount("SIGUSR1"), "SIGUSR1 is Node's debugger signal").to.equal(0);
       }
       first.close();
       second.close();

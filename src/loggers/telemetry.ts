@@ -2,13 +2,15 @@
  * `TelemetryLogger`: the Python original's buffered JSONL logger.
  * @packageDocumentation
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isMainThread } from "node:worker_threads";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { safeString } from "../faults";
 import { portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
+import { closedFile, openForAppend, touch, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
 /** Options of {@link TelemetryLogger}. */
@@ -36,7 +38,10 @@ export interface TelemetryLoggerOptions {
 
 /** What a {@link TelemetryLogger} has done so far, from {@link TelemetryLogger.stats}. */
 export interface TelemetryLoggerStats {
-  /** Records written to the file. */
+  /**
+   * Records written to the file at the logger's path. Records that went to a file deleted while the logger wrote to
+   * it are not counted: they are written again at the path (see "The file" in docs/jsonl-logger.md).
+   */
   written: number;
   /** Records lost: a write failed (the warning names the error), or they came after `close()`. */
   dropped: number;
@@ -55,6 +60,13 @@ const LINE_END = Buffer.from("\n");
 const STAGE_CHARS = 16384;
 /** A write buffer grown beyond this by a burst is released after the write. */
 const MAX_KEPT_STAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Whether the path still leads to the open file is checked (one `stat`) before a write once this long has passed
+ * since the last check, and after a write once this many records were written since: a check per write would cost
+ * twice the write itself. What was written since the last check is kept, to be written again if the file was deleted.
+ */
+const VERIFY_MS = 100;
+const VERIFY_RECORDS = 1000;
 
 /**
  * Appends records to a JSONL file, one JSON object a line, exactly as the Python original's `TelemetryLogger`
@@ -66,7 +78,9 @@ const MAX_KEPT_STAGE_BYTES = 4 * 1024 * 1024;
  * Records are buffered and written in one write per flush: when `flushInterval` records are buffered, when the
  * oldest is `flushMs` old, on {@link TelemetryLogger.flush}, on {@link TelemetryLogger.close}, and when the process
  * ends in any way that can be caught (normal end, `process.exit()`, uncaught exception, unhandled rejection,
- * SIGINT, SIGTERM). The file is opened on the first write: a logger that never records creates no file.
+ * SIGINT, SIGTERM and the other terminating signals; see docs/jsonl-logger.md for signals during a loop that never
+ * yields, and for worker threads). The file is opened on the first write: a logger that never records creates no
+ * file; at most 64 files are open at once, and a file deleted or renamed mid-run is noticed and opened anew at its path.
  *
  * Write errors (a full disk, a path that is a folder, no permission) never reach the training code: they are
  * reported once as a `TelemetryWarning` and the lost records are counted in {@link TelemetryLogger.stats}.
@@ -173,7 +187,10 @@ export class TelemetryLogger implements Callback {
     this.writeRecord(record, event.ts);
   }
 
-  /** Writes every buffered record now, synchronously, in one write. Does nothing when the buffer is empty or after `close()`. */
+  /**
+   * Writes every buffered record now, synchronously, in one write, and checks that the file is still at its path.
+   * Does nothing when the buffer is empty or after `close()`.
+   */
   flush(): void {
     this.file.flushSync();
   }
@@ -188,8 +205,12 @@ export class TelemetryLogger implements Callback {
     abandoned.unregister(this.file);
   }
 
-  /** Counts of records written and dropped, and of writes, since the logger was made. */
+  /**
+   * Counts of records written and dropped, and of writes, since the logger was made. First checks that the file is
+   * still at its path, so that `written` counts only records someone can read.
+   */
   stats(): TelemetryLoggerStats {
+    this.file.checkPath();
     const { written, dropped, flushes } = this.file;
     return { written, dropped, flushes };
   }
@@ -217,7 +238,7 @@ const abandoned = new FinalizationRegistry<JsonlFile>((file) => file.close());
  * The buffer and the file of one logger. Kept apart from {@link TelemetryLogger} so that the exit registry and the
  * timer, which hold it, do not keep the logger itself alive.
  */
-class JsonlFile implements ExitFlushable {
+class JsonlFile implements ExitFlushable, ReleasableFile {
   /** Serialized lines not yet staged, each ending in `\n`, oldest first. */
   private readonly lines: string[] = [];
   /** UTF-16 length of {@link JsonlFile.lines} together. */
@@ -235,6 +256,17 @@ class JsonlFile implements ExitFlushable {
   private oldestTs = 0;
   private readonly flushSeconds: number;
   private fd = -1;
+  /** Identity of the open file, to tell whether the path still leads to it. */
+  private dev = 0;
+  private ino = 0;
+  /** What was written since the path was last checked, without any cut-line prefix: written again if the file was deleted. */
+  private unverified: (string | Buffer)[] = [];
+  private unverifiedCount = 0;
+  /** `Date.now()` from which the next write first checks the path. */
+  private verifyDue = 0;
+  lastUse = 0;
+  /** Records can wait in the buffer between calls (else no signal listener is needed: see src/exit.ts). */
+  readonly buffers: boolean;
   /** The file ends in a cut line (an earlier crash, or our own partial write): the next write starts with `\n`. */
   private needsNewline = false;
   private timer: NodeJS.Timeout | undefined = undefined;
@@ -245,13 +277,16 @@ class JsonlFile implements ExitFlushable {
   };
   private warnedIo = false;
   private warnedClosed = false;
+  private warnedDeleted = false;
   closed = false;
   written = 0;
   dropped = 0;
   flushes = 0;
 
-  constructor(readonly path: string, private readonly flushInterval: number, private readonly flushMs: number) {
+  constructor(readonly path: string, private flushInterval: number, private readonly flushMs: number) {
     this.flushSeconds = flushMs / 1000;
+    this.buffers = flushInterval > 1 && flushMs > 0;
+    if (this.buffers && !isMainThread) warnBufferInWorker(path, flushInterval);
   }
 
   push(line: string, ts: number): void {
@@ -269,7 +304,7 @@ class JsonlFile implements ExitFlushable {
     if (count === 1) this.oldestTs = ts;
     // The age test covers a training loop that never yields, where the timer cannot fire.
     if (count >= this.flushInterval || ts - this.oldestTs >= this.flushSeconds) {
-      this.flushSync();
+      this.writeBuffer();
       return;
     }
     if ((this.lineChars += line.length) >= STAGE_CHARS) this.stage();
@@ -308,7 +343,18 @@ class JsonlFile implements ExitFlushable {
     this.lineChars = 0;
   }
 
+  /** Writes the buffer, then checks that the file is still at its path (exit, timer, `flush()`, `close()`). */
   flushSync(): void {
+    this.writeBuffer();
+    this.checkPath();
+  }
+
+  /** Makes sure what was written is at the path: reopens there, and writes again what a deleted file took along. */
+  checkPath(): void {
+    if (this.unverifiedCount > 0) this.verify();
+  }
+
+  private writeBuffer(): void {
     const lines = this.lines;
     if (this.stagedCount === 0) {
       const count = lines.length;
@@ -334,15 +380,67 @@ class JsonlFile implements ExitFlushable {
     this.flushSync();
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.fd >= 0) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Every record already went through write(); a failing close has nothing left to lose.
-      }
-      this.fd = -1;
-    }
+    this.closeFd();
     cancelFlushOnExit(this);
+  }
+
+  /** The process is exiting: later records (from `exit` listeners) take push()'s write-through path. */
+  writeThrough(): void {
+    this.flushInterval = 1;
+  }
+
+  /** Gives the descriptor back (too many files open); the next write reopens the file. */
+  release(): void {
+    this.checkPath();
+    this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd < 0) return;
+    closedFile(this);
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Every record already went through write(); a failing close has nothing left to lose.
+    }
+    this.fd = -1;
+  }
+
+  /**
+   * Checks that the path still leads to the open file. Renamed away (log rotation): what was written is readable
+   * there, and the next write opens the path anew. Deleted: the records written since the last check are not
+   * counted as written, and are written again at the path.
+   */
+  private verify(): void {
+    this.verifyDue = Date.now() + VERIFY_MS;
+    const retained = this.unverified;
+    const count = this.unverifiedCount;
+    this.unverified = [];
+    this.unverifiedCount = 0;
+    if (this.fd < 0 || this.stillAtPath()) return;
+    let deleted: boolean;
+    try {
+      deleted = fstatSync(this.fd).nlink === 0;
+    } catch {
+      deleted = true;
+    }
+    this.closeFd();
+    this.needsNewline = false; // that was the old file's last line
+    if (!deleted) return;
+    this.written -= count;
+    this.fileDeleted(count);
+    if (count > 0) this.write(retained.length === 1 ? retained[0] : joinChunks(retained), count);
+  }
+
+  private stillAtPath(): boolean {
+    try {
+      const now = statSync(this.path, { throwIfNoEntry: false });
+      return now !== undefined && now.ino === this.ino && now.dev === this.dev;
+    } catch (error) {
+      // Cannot look (a folder on the way lost its permissions): keep the file we have. ENOTDIR: a folder became a file.
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === "EACCES" || code === "EPERM";
+    }
   }
 
   /**
@@ -350,11 +448,15 @@ class JsonlFile implements ExitFlushable {
    * record. `data` holds `count` lines.
    */
   private write(data: string | Buffer, count: number): void {
+    const original = data;
     let bytes = typeof data === "string" ? undefined : data;
     let prefixed = false;
     let done = 0;
     try {
+      // Time-based, so that a slow run notices a deleted or renamed file at its next write.
+      if (this.fd >= 0 && Date.now() >= this.verifyDue) this.verify();
       if (this.fd < 0) this.open();
+      else touch(this);
       if (this.needsNewline) {
         prefixed = true;
         if (bytes === undefined) data = "\n" + (data as string);
@@ -372,6 +474,9 @@ class JsonlFile implements ExitFlushable {
       this.needsNewline = false;
       this.written += count;
       this.flushes++;
+      this.unverified.push(original);
+      // A Buffer is the reused write buffer: checked now, while it still holds these bytes.
+      if ((this.unverifiedCount += count) >= VERIFY_RECORDS || typeof original !== "string") this.verify();
     } catch (error) {
       let complete = 0;
       if (done > 0) {
@@ -394,9 +499,19 @@ class JsonlFile implements ExitFlushable {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       throw Object.assign(new Error(`ENOTDIR: not a directory, "${folder}" exists but is not a folder`), { code: "ENOTDIR" });
     }
-    const fd = openSync(this.path, "a");
-    this.needsNewline ||= endsInCutLine(fd, this.path);
+    const fd = openForAppend(this, this.path);
+    try {
+      const stats = fstatSync(fd);
+      this.dev = stats.dev;
+      this.ino = stats.ino;
+      this.needsNewline ||= stats.isFile() && stats.size > 0 && endsInCutLine(this.path);
+    } catch (error) {
+      closedFile(this);
+      closeSync(fd);
+      throw error;
+    }
     this.fd = fd;
+    this.verifyDue = Date.now() + VERIFY_MS;
   }
 
   private ioFailed(error: unknown, lost: number): void {
@@ -406,6 +521,17 @@ class JsonlFile implements ExitFlushable {
       `TelemetryLogger could not write to "${this.path}": ${safeString(error)}. ${lost} record${lost === 1 ? " was" : "s were"} dropped; ` +
       "training goes on, later writes are retried and their losses counted in stats().dropped without another warning.",
       { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WRITE_FAILED" },
+    );
+  }
+
+  private fileDeleted(rewritten: number): void {
+    if (this.warnedDeleted) return;
+    this.warnedDeleted = true;
+    process.emitWarning(
+      `TelemetryLogger: "${this.path}" was deleted while the logger wrote to it; it is created again at that path` +
+      (rewritten > 0 ? `, and the ${rewritten} record${rewritten === 1 ? "" : "s"} written since the last check went there again` : "") +
+      ". To rotate the file, rename it (the logger then opens the path anew) rather than delete it.",
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FILE_DELETED" },
     );
   }
 
@@ -421,15 +547,34 @@ class JsonlFile implements ExitFlushable {
   }
 }
 
+let warnedWorker = false;
+
+/** No code runs in a worker that is terminated, or whose process exits or dies of a signal: a buffer then is lost. */
+function warnBufferInWorker(path: string, flushInterval: number): void {
+  if (warnedWorker) return;
+  warnedWorker = true;
+  process.emitWarning(
+    `TelemetryLogger("${path}") buffers up to ${flushInterval} records in a worker thread: they are lost if the main thread ` +
+    "exits, dies of a signal or calls worker.terminate(), since no code runs in the worker then. Use flushInterval 1 " +
+    "(the default, every record written as it comes) in workers, or call close() before the worker is ended.",
+    { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WORKER_BUFFER" },
+  );
+}
+
+/** Chunks written one after the other, as one chunk. */
+function joinChunks(chunks: (string | Buffer)[]): string | Buffer {
+  if (chunks.every((chunk) => typeof chunk === "string")) return chunks.join("");
+  return Buffer.concat(chunks.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk)));
+}
+
 /**
- * Whether a file we append to ends without `\n` (cut by an earlier crash). Another process may be in the middle of
- * appending to it, which also leaves a last byte that is not `\n` for a moment: a file is taken as cut only if it
- * still ends that way after {@link CUT_LINE_CHECKS} looks over about 10 ms (paid once, and only by a file that
- * really is cut). Unreadable files are taken as whole.
+ * Whether a regular, non-empty file we append to ends without `\n` (cut by an earlier crash). Another process may be
+ * in the middle of appending to it, which also leaves a last byte that is not `\n` for a moment: a file is taken as
+ * cut only if it still ends that way after {@link CUT_LINE_CHECKS} looks over about 10 ms (paid once, and only by a
+ * file that really is cut). Unreadable files are taken as whole.
  */
-function endsInCutLine(fd: number, path: string): boolean {
+function endsInCutLine(path: string): boolean {
   try {
-    if (!fstatSync(fd).isFile()) return false;
     // A separate read-only descriptor: the append descriptor is write-only, and may be all we are allowed.
     const reader = openSync(path, "r");
     try {

@@ -1,0 +1,73 @@
+/**
+ * A cap on the file descriptors the loggers of one thread keep open. A logger holds its file open between writes
+ * (opening it for each record would cost two more system calls a record), so loggers that are never closed (one per
+ * run of a sweep, made by a factory) would otherwise use up the process's descriptors long before garbage
+ * collection closes them. Past {@link MAX_OPEN_FILES}, the file written least recently is closed; its logger reopens
+ * it at its next write.
+ * @packageDocumentation
+ */
+import { openSync } from "node:fs";
+
+/** A file that can give its descriptor back and reopen on its next write. */
+export interface ReleasableFile {
+  /** The {@link touch} count of its last write: the lowest is released first. */
+  lastUse: number;
+  /** Closes the descriptor; the next write opens the file again. Must not throw. */
+  release(): void;
+}
+
+/**
+ * How many files the loggers of one thread keep open at most. Far below common limits (macOS starts processes at
+ * 256 descriptors, Linux at 1024), so the trainer keeps its own; more loggers than this writing in turn each pay an
+ * `open` per write.
+ */
+export const MAX_OPEN_FILES = 64;
+
+const openFiles = new Set<ReleasableFile>();
+let uses = 0;
+
+/** Marks `file` as just written. */
+export function touch(file: ReleasableFile): void {
+  file.lastUse = ++uses;
+}
+
+/**
+ * Opens `path` for appending on behalf of `file`, releasing the least recently written file beyond the cap, and
+ * releasing every other file and trying once more when the process is out of descriptors.
+ */
+export function openForAppend(file: ReleasableFile, path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, "a");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
+    for (const other of [...openFiles]) releaseFile(other);
+    fd = openSync(path, "a");
+  }
+  openFiles.add(file);
+  touch(file);
+  if (openFiles.size > MAX_OPEN_FILES) releaseFile(leastRecentlyUsed());
+  return fd;
+}
+
+/** Forgets `file`, whose descriptor was closed. */
+export function closedFile(file: ReleasableFile): void {
+  openFiles.delete(file);
+}
+
+/** How many files are open now (for tests and diagnostics). */
+export function openFileCount(): number {
+  return openFiles.size;
+}
+
+function releaseFile(file: ReleasableFile): void {
+  openFiles.delete(file);
+  file.release();
+}
+
+function leastRecentlyUsed(): ReleasableFile {
+  let oldest: ReleasableFile | undefined;
+  for (const file of openFiles) if (oldest === undefined || file.lastUse < oldest.lastUse) oldest = file;
+  return oldest!;
+}
