@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { onEpoch, onStep, onTrain, telemetry } from "../decorators/index";
 import { TelemetryEvent, type Context } from "../src/events";
-import { pendingExitFlushes } from "../src/exit";
+import { pendingExitFlushes, TERMINATING_SIGNALS } from "../src/exit";
 import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
 import { MemoryLogger } from "../src/loggers/memory";
 import { TelemetryLogger } from "../src/loggers/telemetry";
@@ -506,6 +506,27 @@ describe("TelemetryLogger", () => {
       expect(capture.warnings[0]).to.include({ type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" });
       expect(capture.warnings[0].message).to.contain(jsonl.path).and.contain("after close()");
       expect(fs.existsSync(jsonl.path)).to.equal(false);
+    });
+
+    it("writes the buffers on a signal that another listener handles, and stays for the next one", () => {
+      const jsonl = logger({ flushInterval: 100 });
+      const handled: string[] = [];
+      const handler = (signal: NodeJS.Signals): number => handled.push(signal);
+      process.on("SIGUSR2", handler);
+      try {
+        jsonl.onStepEnd(0, {});
+        process.emit("SIGUSR2", "SIGUSR2");
+        expect(readJsonl(jsonl.path).map((record) => record.step)).to.deep.equal([0]);
+        jsonl.onStepEnd(1, {});
+        process.emit("SIGUSR2", "SIGUSR2");
+        expect(readJsonl(jsonl.path).map((record) => record.step)).to.deep.equal([0, 1]);
+      } finally {
+        process.removeListener("SIGUSR2", handler);
+      }
+      expect(handled).to.deep.equal(["SIGUSR2", "SIGUSR2"]);
+      expect(TERMINATING_SIGNALS).to.include.members(["SIGINT", "SIGTERM", "SIGQUIT", "SIGXCPU"]);
+      expect(TERMINATING_SIGNALS, "Node's debugger signal").to.not.include("SIGUSR1");
+      expect(TERMINATING_SIGNALS, "V8's CPU profiler samples with it").to.not.include("SIGPROF");
     });
 
     it("flushes on exit while open and stops once closed (the process hooks go with the last open logger)", () => {
