@@ -529,6 +529,18 @@ describe("TelemetryLogger", () => {
       expect(TERMINATING_SIGNALS, "V8's CPU profiler samples with it").to.not.include("SIGPROF");
     });
 
+    it("writes the buffer first thing on exit, and every record after it as it comes (records of later exit listeners)", () => {
+      const jsonl = logger({ flushInterval: 100 });
+      jsonl.onStepEnd(0, {});
+      // The logger's exit listener is the first one, so that no earlier listener can end the process before it runs.
+      const first = process.listeners("exit")[0] as (code: number) => void;
+      expect(first.name).to.equal("flushOnProcessExit");
+      first(0);
+      expect(readJsonl(jsonl.path).map((record) => record.step)).to.deep.equal([0]);
+      jsonl.onStepEnd(1, {});
+      expect(readJsonl(jsonl.path).map((record) => record.step)).to.deep.equal([0, 1]);
+    });
+
     it("flushes on exit while open and stops once closed (the process hooks go with the last open logger)", () => {
       const before = { pending: pendingExitFlushes(), sigint: process.listenerCount("SIGINT"), exit: process.listenerCount("exit") };
       const first = logger({ path: path.join(dir, "a.jsonl") });
