@@ -31,4 +31,5 @@ export {
   type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
 } from "./cli/summary";
 export { TelemetryLogger, type TelemetryLoggerOptions, type TelemetryLoggerStats } from "./loggers/telemetry";
+export { CsvLogger, type CsvLoggerOptions, type CsvLoggerStats } from "./loggers/csv";
 export { stringifyValue, toJsonLine, portableJson, MAX_DEPTH, MAX_DEPTH_MARKER, CIRCULAR_MARKER, THROWN_MARKER_PREFIX } from "./serialize";
