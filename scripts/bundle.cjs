@@ -24,6 +24,41 @@ function bundle(outdir = path.join(root, "dist")) {
     tsconfig: "tsconfig.build.json",
     logLevel: "warning",
   });
+  bundleIntegrations(outdir);
+}
+
+/**
+ * The optional integrations (`trainer-telemetry/tfjs`), one file each beside index.cjs. They use the core through
+ * src/index.ts, which becomes a require of ./index.cjs: one copy of the core (one registry, one exit hook) whichever
+ * entry a user loads first. Their peer dependencies stay external.
+ */
+function bundleIntegrations(outdir) {
+  const result = esbuild.buildSync({
+    absWorkingDir: root,
+    entryPoints: { tfjs: "src/integrations/tfjs/index.ts" },
+    outdir,
+    outExtension: { ".js": ".cjs" },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node18",
+    external: ["reflect-metadata", "@tensorflow/*", path.join(root, "src", "index.ts")],
+    sourcemap: "linked",
+    tsconfig: "tsconfig.build.json",
+    logLevel: "warning",
+    write: false, // esbuild keeps the external core's path as written (../src/index.ts): pointed at index.cjs below
+  });
+  const fs = require("node:fs");
+  fs.mkdirSync(outdir, { recursive: true });
+  for (const file of result.outputFiles) {
+    let text = file.text;
+    if (file.path.endsWith(".cjs")) {
+      const core = /require\("(?:\.\.?\/)+src\/index\.ts"\)/g;
+      if ((text.match(core) ?? []).length !== 1) throw new Error(`${file.path}: expected one require of src/index.ts to point at ./index.cjs`);
+      text = text.replace(core, 'require("./index.cjs")');
+    }
+    fs.writeFileSync(file.path, text);
+  }
 }
 
 module.exports = { bundle };
