@@ -75,6 +75,16 @@ describe(`CsvLogger (${convention} convention)`, () => {
     expect(readCsv(csv.path)).to.deep.equal([["epoch", "note", "empty", "extra"], ["0", 'a "b", c\r\nd', "", ""], ["1", "x", "", "1"]]);
   });
 
+  it("rewrites a table edited by hand to LF line ends and no final line break", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "lf.csv") });
+    csv.onEpochEnd(0, { loss: 2 });
+    csv.onEpochEnd(1, { loss: 1 });
+    fs.writeFileSync(csv.path, fs.readFileSync(csv.path, "utf8").replace(/\r\n/g, "\n").trimEnd());
+    csv.onEpochEnd(2, { loss: 0.5, acc: 1 });
+    csv.close();
+    expect(readCsvStrict(csv.path)).to.deep.equal([["epoch", "loss", "acc"], ["0", "2", ""], ["1", "1", ""], ["2", "0.5", "1"]]);
+  });
+
   it("reports a rewrite it cannot do (the file was damaged by hand) and goes on", async () => {
     const csv = new CsvLogger({ path: path.join(dir, "d.csv") });
     csv.onEpochEnd(0, { loss: 1 });

@@ -291,6 +291,17 @@ describe("ProgressLogger", () => {
     });
   });
 
+  it("shows sub-second durations in ms and µs", () => {
+    const stream = new FakeStream(false);
+    const logger = new ProgressLogger({ now: clock, stream });
+    for (const [epoch, seconds] of [[0, 0.25], [1, 0.0005]] as const) {
+      logger.onEpochBegin(epoch, {}, at(10, "epoch"));
+      logger.onStepEnd(0, {}, at(10 + seconds / 2));
+      logger.onEpochEnd(epoch, {}, at(10 + seconds, "epoch"));
+    }
+    expect(stream.lines).to.deep.equal(["epoch 0: 1 step in 250 ms (4 steps/s)", "epoch 1: 1 step in 500 µs (2000 steps/s)"]);
+  });
+
   it("measures rates with performance.now() by default: a sub-millisecond epoch still has a rate", () => {
     const stream = new FakeStream(false);
     const logger = new ProgressLogger({ stream });
