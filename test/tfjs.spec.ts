@@ -58,6 +58,21 @@ describe("trainer-telemetry/tfjs", function () {
     expect(epochEnds[0].duration_ms).to.be.a("number");
   });
 
+  it("copies the logs it reports: a callback after it that changes TF.js's log objects does not reach the records", async () => {
+    const kept: Array<Record<string, unknown>> = [];
+    const byReference = { onStepEnd: (_step: number, context: Record<string, unknown>) => { kept.push(context); },
+      onEpochEnd: (_epoch: number, context: Record<string, unknown>) => { kept.push(context); } };
+    // TF.js hands every callback in the list the same log object.
+    const scribbler = new tf.CustomCallback({
+      onBatchEnd: async (_batch, logs) => { if (logs) logs.loss = -1; },
+      onEpochEnd: async (_epoch, logs) => { if (logs) delete logs.loss; },
+    });
+    const { xs, ys } = data();
+    await model().fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [tfjsCallback({ loggers: [byReference] }), scribbler] });
+    expect(kept).to.have.length(3);
+    for (const context of kept) expect(context.loss).to.be.a("number").and.at.least(0);
+  });
+
   it("keeps counting steps across fits of the same callback", async () => {
     const memory = new MemoryLogger();
     const callback = tfjsCallback({ loggers: [memory] });
