@@ -42,4 +42,14 @@ describe("CsvLogger when the process ends (child processes)", function () {
       expect(readCsv(file)).to.deep.equal([["step", "loss", "lr"], ["0", "1", ""], ["1", "0.5", ""], ["2", "0.25", "0.1"]]);
     });
   }
+
+  it("writes the rows of a logger dropped without close() once it is collected", () => {
+    const file = path.join(dir, "abandon.csv");
+    const child = spawnSync(process.execPath, ["--expose-gc", FIXTURE, "abandon", file], {
+      encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+    });
+    expect([child.status, child.stderr]).to.deep.equal([0, ""]);
+    expect(child.stdout.trim()).to.equal("written when collected");
+    expect(readCsv(file)).to.deep.equal([["step", "loss", "lr"], ["0", "1", ""], ["1", "0.5", ""], ["2", "0.25", "0.1"]]);
+  });
 });
