@@ -85,7 +85,8 @@ function record(trainer: object, tag: string, api: string, fields: Context): voi
   if (!state.active) return;
   // Of kind "train": about the run, so step-only middleware (sample, stepInEpoch) leave it alone.
   const event = new TelemetryEvent(tag, "train", 0, {}, trainer, api, undefined);
-  event.fields = fields;
+  // Through set(), as middleware add theirs: the event keeps its own account of its fields.
+  for (const name of Object.keys(fields)) event.set(name, fields[name]);
   dispatch(state, event);
 }
 
