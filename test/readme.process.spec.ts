@@ -49,6 +49,19 @@ describe("the README's examples (CommonJS, both decorator settings)", function (
     return { stdout: child.stdout, cwd };
   }
 
+  it("type-checks both examples under strict, as a TC39 consumer would compile them", () => {
+    const files = [["twenty.ts", "const memory = new MemoryLogger()"], ["per-run.ts", "createRunId()"]].map(([name, marker]) => {
+      const file = path.join(work, name);
+      fs.writeFileSync(file, `${readmeBlock(marker).replace(/from "trainer-telemetry"/g, `from ${JSON.stringify(path.join(root, "src", "index"))}`)}\nexport {};\n`);
+      return file;
+    });
+    const program = ts.createProgram(files, {
+      target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true, noEmit: true, skipLibCheck: true, types: ["node"], typeRoots: [path.join(root, "node_modules", "@types")],
+    });
+    expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))).to.deep.equal([]);
+  });
+
   for (const legacy of [true, false]) {
     const setting = legacy ? "legacy" : "standard";
 
