@@ -133,6 +133,21 @@ describe(`CsvLogger (${convention} convention)`, () => {
     });
   });
 
+  it("writes flat contexts as the serializer would: a Map's entries, a throwing getter marked, a clashing key kept", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "f.csv"), per: "step" });
+    csv.onStepEnd(0, new Map<string, unknown>([["loss", 1], ["tag", "a,b"]]) as never);
+    csv.onStepEnd(1, { loss: 0.5, get broken(): number { throw new TypeError("no value"); } });
+    csv.onStepEnd(2, { loss: 0.25, step: 99, none: undefined, flag: false });
+    csv.close();
+    const [header, ...rows] = readCsvStrict(csv.path);
+    expect(header).to.deep.equal(["step", "loss", "tag", "broken", "context.step", "flag"]);
+    expect(rows).to.deep.equal([
+      ["0", "1", "a,b", "", "", ""],
+      ["1", "0.5", "", "[Thrown: TypeError: no value]", "", ""],
+      ["2", "0.25", "", "", "99", "false"],
+    ]);
+  });
+
   it("buffers flushInterval rows; flush() writes them; rows after close() are dropped with one warning", async () => {
     const csv = new CsvLogger({ path: path.join(dir, "b.csv"), flushInterval: 3, flushMs: Infinity });
     csv.onEpochEnd(0, { loss: 1 });
