@@ -129,6 +129,15 @@ export class TelemetryEvent {
     return this.begin === this ? this.ts : this.begin.tsSeconds ?? Number.NaN;
   }
 
+  /**
+   * Sets {@link TelemetryEvent.ts} of an event made on behalf of another, which happened at the same moment (runInfo's
+   * `run_begin` takes the time of the event it precedes, so a file's `ts` never goes backwards). Returns the event.
+   */
+  withTs(seconds: number): this {
+    this.tsSeconds = seconds;
+    return this;
+  }
+
   /** The trainer's class name, as the error messages and loggers print it. */
   get className(): string {
     return classNameOf(this.trainer);

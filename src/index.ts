@@ -18,6 +18,7 @@ export { telemetry, onStep, onEpoch, onTrain, type TelemetryClassDecorator, type
 export { TelemetryEvent, describeError, type Callback, type Context, type ErrorDescription, type MethodKind, type Tag } from "./events";
 export { addLogger, removeLogger, loggersOf, METADATA_KEYS, type Middleware, type TelemetryOptions } from "./registry";
 export { flushLoggers, closeLoggers } from "./dispatch";
+export { emit, logHyperparams, RESERVED_TAGS } from "./emit";
 export { type MethodTelemetryOptions } from "./method-wrapper";
 export { type TelemetryFault, type TelemetryFaultHandler } from "./faults";
 export { MemoryLogger } from "./loggers/memory";
@@ -30,4 +31,5 @@ export {
   type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
 } from "./cli/summary";
 export { TelemetryLogger, type TelemetryLoggerOptions, type TelemetryLoggerStats } from "./loggers/telemetry";
+export { CsvLogger, type CsvLoggerOptions, type CsvLoggerStats } from "./loggers/csv";
 export { stringifyValue, toJsonLine, portableJson, MAX_DEPTH, MAX_DEPTH_MARKER, CIRCULAR_MARKER, THROWN_MARKER_PREFIX } from "./serialize";

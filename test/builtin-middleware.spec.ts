@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  createRunId, MemoryLogger, onEpoch, onStep, redact, runInfo, sample, stepInEpoch, telemetry, timing,
+  createRunId, MemoryLogger, onEpoch, onStep, onTrain, redact, runInfo, sample, stepInEpoch, telemetry, TelemetryEvent, timing,
 } from "../src/index";
 import { convention } from "./helpers";
 
@@ -192,6 +192,25 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(runs[0]).to.include({ pid: process.pid, hostname: os.hostname(), node_version: process.version });
       expect(runs[0].package_version).to.equal(JSON.parse(fs.readFileSync(path.join(__dirname, "../package.json"), "utf8")).version);
       expect(runs[0].start_time).to.be.within(before, Date.now() / 1000);
+    });
+
+    it("stamps run_begin with the time of the event it precedes, so ts never goes backwards", () => {
+      const seen: Array<{ tag: string; ts: number }> = [];
+      const clockReader = { onEvent: (e: TelemetryEvent) => seen.push({ tag: e.tag, ts: e.ts }),
+        onTrainBegin: (_c: unknown, e: TelemetryEvent) => seen.push({ tag: e.tag, ts: e.ts }) };
+      @telemetry({ loggers: [clockReader], use: [timing(), runInfo()] })
+      class Trainer { @onTrain() fit() { return {}; } }
+      // timing() reads the train_begin's clock first; a run_begin made afterwards used to read a later one.
+      const realNow = Date.now;
+      let fakeNow = 1_000_000;
+      Date.now = () => (fakeNow += 7);
+      try {
+        new Trainer().fit();
+      } finally {
+        Date.now = realNow;
+      }
+      expect(seen.map((r) => r.tag)).to.deep.equal(["run_begin", "train_begin"]);
+      expect(seen[0].ts).to.equal(seen[1].ts);
     });
 
     it("generates sortable run ids when none is given", () => {

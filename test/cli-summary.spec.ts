@@ -230,7 +230,7 @@ describe("trainer-telemetry summary", () => {
       expect(result.code).to.equal(0);
       const json = JSON.parse(result.stdout) as Record<string, unknown>;
       expect(Object.keys(json)).to.deep.equal(["file", "lines", "records", "tags", "firstTs", "lastTs", "runs", "epochs", "steps",
-        "stepDurations", "stepDurationSources", "trainEnd", "errorCount", "errors", "skippedLines", "notes"]);
+        "stepDurations", "stepDurationSources", "trainEnd", "hparams", "errorCount", "errors", "skippedLines", "notes"]);
       const epochs = json.epochs as Array<Record<string, any>>;
       expect(Object.keys(epochs[0])).to.deep.equal(["epoch", "run", "line", "ended", "durationMs", "steps", "stepMetrics", "epochMetrics", "stepDurations", "errors"]);
       expect(epochs[1].stepMetrics.loss).to.deep.equal({ count: 3, first: "Infinity", last: 0.75, mean: 0.5, min: 0.25, max: 0.75, nonFinite: 1 });

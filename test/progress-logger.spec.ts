@@ -26,8 +26,13 @@ class FakeStream implements ProgressStream {
   }
 }
 
-/** An event as far as the logger reads it: its time (UNIX seconds) and what it is a unit of. */
+/** The clock the loggers under test measure with (their `now` option), in ms; {@link at} sets it. */
+let clockMs = 0;
+const clock = () => clockMs;
+
+/** An event as far as the logger reads it (what it is a unit of), at a time (seconds) the clock then shows. */
 function at(seconds: number, kind: "step" | "epoch" | "train" = "step", index = 0): TelemetryEvent {
+  clockMs = seconds * 1000;
   return { ts: seconds, kind, index } as unknown as TelemetryEvent;
 }
 
@@ -35,7 +40,7 @@ describe("ProgressLogger", () => {
   describe("off a terminal (CI, pipes)", () => {
     it("writes one plain line per epoch: epoch, steps, duration, rate, epoch metrics, last step metrics", () => {
       const stream = new FakeStream(false);
-      const logger = new ProgressLogger({ stream });
+      const logger = new ProgressLogger({ now: clock, stream });
       logger.onEpochBegin(0, {}, at(100, "epoch"));
       for (let step = 0; step < 4; step++) {
         logger.onStepBegin(step, {}, at(100 + step * 0.5));
@@ -51,7 +56,7 @@ describe("ProgressLogger", () => {
 
     it("with logEvery, also writes a line every N steps of the epoch, counting from the epoch's start", () => {
       const stream = new FakeStream(false);
-      const logger = new ProgressLogger({ stream, logEvery: 2, stepsPerEpoch: 4 });
+      const logger = new ProgressLogger({ now: clock, stream, logEvery: 2, stepsPerEpoch: 4 });
       for (const epoch of [0, 1]) {
         logger.onEpochBegin(epoch, {}, at(10 * epoch, "epoch"));
         for (let step = 0; step < 4; step++) logger.onStepEnd(step, { loss: step }, at(10 * epoch + step + 1));
@@ -69,7 +74,7 @@ describe("ProgressLogger", () => {
 
     it("prints an error as one line naming the epoch and step, with only the message's first line", () => {
       const stream = new FakeStream(false);
-      const logger = new ProgressLogger({ stream });
+      const logger = new ProgressLogger({ now: clock, stream });
       logger.onEpochBegin(2, {}, at(0, "epoch"));
       logger.onError(new TypeError("shapes do not match\n  at layer 3"), {}, at(1, "step", 37));
       expect(stream.lines).to.deep.equal(["error in epoch 2 step 37: TypeError: shapes do not match …"]);
@@ -77,7 +82,7 @@ describe("ProgressLogger", () => {
 
     it("prints a final line at train end, and at close() when there was no train end", () => {
       const trained = new FakeStream(false);
-      const logger = new ProgressLogger({ stream: trained });
+      const logger = new ProgressLogger({ now: clock, stream: trained });
       logger.onTrainBegin({}, at(0, "train"));
       logger.onStepBegin(0, {}, at(0));
       logger.onStepEnd(0, { loss: 0.5 }, at(4));
@@ -86,7 +91,7 @@ describe("ProgressLogger", () => {
       expect(trained.lines).to.deep.equal(["done: 0 epochs, 1 step in 4 s (4 s/step) | testAcc=0.75"]);
 
       const untrained = new FakeStream(false);
-      const bare = new ProgressLogger({ stream: untrained });
+      const bare = new ProgressLogger({ now: clock, stream: untrained });
       bare.onStepEnd(0, { loss: 0.5 });
       bare.close();
       expect(untrained.lines).to.have.length(1);
@@ -95,7 +100,7 @@ describe("ProgressLogger", () => {
 
     it("shows only the keys asked for, in that order, including strings and booleans", () => {
       const stream = new FakeStream(false);
-      const logger = new ProgressLogger({ stream, keys: ["lr", "phase", "valAcc", "missing"] });
+      const logger = new ProgressLogger({ now: clock, stream, keys: ["lr", "phase", "valAcc", "missing"] });
       logger.onEpochBegin(0, {}, at(0, "epoch"));
       logger.onStepEnd(0, { loss: 1, lr: 0.0012345, phase: "warmup" }, at(1));
       logger.onEpochEnd(0, { valAcc: 0.5, valLoss: 2 }, at(1, "epoch"));
@@ -104,11 +109,11 @@ describe("ProgressLogger", () => {
 
     it("formats values at four significant digits, keeps NaN and Infinity visible, and shows BigInts whole", () => {
       const stream = new FakeStream(false);
-      const logger = new ProgressLogger({ stream, logEvery: 1 });
+      const logger = new ProgressLogger({ now: clock, stream, logEvery: 1 });
       logger.onStepEnd(0, { a: 123456.789, b: 1.23456e-7, c: Number.NaN, d: -Infinity, e: 12345678901234567890n }, at(1));
       expect(stream.lines[0]).to.match(/ \| a=123500 b=1.235e-7 c=NaN d=-Infinity$/);
       const bigints = new FakeStream(false);
-      new ProgressLogger({ stream: bigints, logEvery: 1, keys: ["e"] }).onStepEnd(0, { e: 12345678901234567890n }, at(1));
+      new ProgressLogger({ now: clock, stream: bigints, logEvery: 1, keys: ["e"] }).onStepEnd(0, { e: 12345678901234567890n }, at(1));
       expect(bigints.lines[0]).to.match(/ \| e=12345678901234567890$/);
     });
   });
@@ -116,7 +121,7 @@ describe("ProgressLogger", () => {
   describe("on a terminal", () => {
     it("redraws one line in place on every step when refreshMs is 0", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 0 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0 });
       for (let step = 0; step < 5; step++) logger.onStepEnd(step, { loss: step / 10 }, at(100 + step));
       expect(stream.chunks).to.have.length(5);
       for (const chunk of stream.chunks) expect(chunk).to.match(/^\r[^\n]*$/);
@@ -125,7 +130,7 @@ describe("ProgressLogger", () => {
 
     it("with a large refreshMs draws only the first step and the closing line", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 1e9 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 1e9 });
       for (let step = 0; step < 1000; step++) logger.onStepEnd(step, { loss: step });
       expect(stream.chunks).to.have.length(1);
       expect(stream.chunks[0]).to.match(/^\rstep 1 \| .* \| loss=0$/);
@@ -136,7 +141,7 @@ describe("ProgressLogger", () => {
 
     it("throttles by time: redraws once refreshMs has passed since the last draw", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 100 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 100 });
       const seconds = [0, 0.05, 0.099, 0.1, 0.15, 0.2, 0.25];
       seconds.forEach((t, step) => logger.onStepEnd(step, {}, at(1000 + t)));
       expect(stream.chunks.map((chunk) => chunk.trimEnd())).to.deep.equal(["\rstep 1 | - steps/s", "\rstep 4 | - steps/s", "\rstep 6 | - steps/s"]);
@@ -144,7 +149,7 @@ describe("ProgressLogger", () => {
 
     it("shows the step of the epoch out of stepsPerEpoch, a bar, the percentage, the rate and an ETA", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 0, stepsPerEpoch: 10 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, stepsPerEpoch: 10 });
       logger.onEpochBegin(3, {}, at(50, "epoch"));
       expect(stream.screenLine).to.equal("epoch 3 | step 0/10 [>                   ]   0% | - steps/s");
       for (let step = 0; step < 5; step++) logger.onStepEnd(30 + step, { loss: 0.4512345, lr: 0.001 }, at(50 + (step + 1) * 0.5));
@@ -153,7 +158,7 @@ describe("ProgressLogger", () => {
 
     it("leaves one line per finished epoch and redraws the next epoch's line below it", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 0 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0 });
       logger.onEpochBegin(0, {}, at(0, "epoch"));
       logger.onStepEnd(0, { loss: 1 }, at(1));
       logger.onEpochEnd(0, { valAcc: 0.5 }, at(2, "epoch"));
@@ -166,7 +171,7 @@ describe("ProgressLogger", () => {
 
     it("blanks out what a longer previous line left on screen", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 0, keys: ["phase"] });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, keys: ["phase"] });
       logger.onStepEnd(0, { phase: "a long phase name" }, at(1));
       logger.onStepEnd(1, { phase: "x" }, at(2));
       const [first, second] = stream.chunks;
@@ -176,7 +181,7 @@ describe("ProgressLogger", () => {
 
     it("cuts the line to the terminal's width so it never wraps", () => {
       const stream = new FakeStream(true, 30);
-      const logger = new ProgressLogger({ stream, refreshMs: 0, stepsPerEpoch: 100 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, stepsPerEpoch: 100 });
       logger.onEpochBegin(0, {}, at(0, "epoch"));
       logger.onStepEnd(0, { loss: 1, lr: 2 }, at(1));
       expect(stream.screenLine).to.have.length(29);
@@ -185,7 +190,7 @@ describe("ProgressLogger", () => {
 
     it("prints an error on a line of its own and draws the progress line again below it", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 1e9 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 1e9 });
       logger.onEpochBegin(1, {}, at(0, "epoch"));
       logger.onStepEnd(0, { loss: 1 }, at(1));
       logger.onError(new RangeError("bad lr"), {}, at(2, "step", 1));
@@ -197,7 +202,7 @@ describe("ProgressLogger", () => {
 
     it("close() and onTrainEnd end the line with a newline; events after close() are ignored", () => {
       const stream = new FakeStream(true);
-      const logger = new ProgressLogger({ stream, refreshMs: 0 });
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0 });
       logger.onTrainBegin({}, at(0, "train"));
       logger.onStepEnd(0, { loss: 1 }, at(1));
       logger.onTrainEnd({}, at(2, "train"));
@@ -210,7 +215,7 @@ describe("ProgressLogger", () => {
       expect(stream.chunks).to.have.length(written);
 
       const plain = new FakeStream(true);
-      const closing = new ProgressLogger({ stream: plain, refreshMs: 0 });
+      const closing = new ProgressLogger({ now: clock, stream: plain, refreshMs: 0 });
       closing.onStepEnd(0, {}, at(1));
       closing.close();
       expect(plain.text.endsWith("\n")).to.equal(true);
@@ -235,7 +240,7 @@ describe("ProgressLogger", () => {
     let logger: ProgressLogger | undefined;
     const stream = new FakeStream(false);
     const warnings = await warningsDuring(() => {
-      logger = new ProgressLogger({ stream, logEvery: -1, refreshMs: -5, stepsPerEpoch: 0 });
+      logger = new ProgressLogger({ now: clock, stream, logEvery: -1, refreshMs: -5, stepsPerEpoch: 0 });
     });
     expect(warnings.map((warning) => warning.message)).to.deep.equal([
       "ProgressLogger: stepsPerEpoch must be at least 1, got 0; ignoring it",
@@ -244,6 +249,71 @@ describe("ProgressLogger", () => {
     ]);
     logger!.onStepEnd(0, {}, at(1));
     expect(stream.chunks).to.deep.equal([]);
+  });
+
+  describe("on an 80-column terminal", () => {
+    const epochContext = { loss: 0.123456, accuracy: 0.954321, valLoss: 0.234567, valAccuracy: 0.961234 };
+    const stepContext = { loss: 0.111111, accuracy: 0.966666, learningRate: 0.000123, gradNorm: 1.234567 };
+
+    function epochOnScreen(columns: number | undefined) {
+      const stream = new FakeStream(true, columns);
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, stepsPerEpoch: 500 });
+      logger.onTrainBegin({}, at(0, "train"));
+      logger.onEpochBegin(12, {}, at(0, "epoch"));
+      for (let step = 0; step < 500; step++) logger.onStepEnd(step, stepContext, at(step / 100));
+      const progress = stream.screenLine;
+      logger.onEpochEnd(12, epochContext, at(5.2, "epoch"));
+      const epochLine = stream.text.split("\n").at(-2)!;
+      logger.onTrainEnd({ ...epochContext, epochs: 13 }, at(5.3, "train"));
+      const finalLine = stream.text.split("\n").at(-2)!;
+      return { progress, epochLine: epochLine.slice(epochLine.lastIndexOf("\r") + 1).trimEnd(), finalLine };
+    }
+
+    it("keeps the epoch's validation metric: shorter names and precision first, then the last step's values go", () => {
+      const wide = epochOnScreen(undefined);
+      expect(wide.epochLine).to.equal("epoch 12: 500 steps in 5.2 s (96.2 steps/s) | loss=0.1235 accuracy=0.9543 valLoss=0.2346 " +
+        "valAccuracy=0.9612 | last step: loss=0.1111 accuracy=0.9667 learningRate=0.000123 gradNorm=1.235");
+      const narrow = epochOnScreen(80);
+      expect(narrow.epochLine).to.equal("epoch 12: 500 steps in 5.2 s | loss=0.123 acc=0.954 valLoss=0.235 valAcc=0.961");
+      expect(narrow.epochLine.length).to.be.at.most(79);
+    });
+
+    it("fits the progress line (the bar goes before the metrics) and the final line, so neither wraps", () => {
+      const narrow = epochOnScreen(80);
+      expect(narrow.progress).to.equal("epoch 12 | step 500/500 100% | loss=0.111 acc=0.967 lr=0.000123 gradNorm=1.23");
+      expect(narrow.finalLine).to.equal("done: 1 epoch, 500 steps | loss=0.123 acc=0.954 valLoss=0.235 valAcc=0.961");
+      for (const line of Object.values(narrow)) expect(line.length, line).to.be.at.most(79);
+      const tiny = epochOnScreen(30);
+      for (const line of Object.values(tiny)) {
+        expect(line.length, line).to.equal(29);
+        expect(line.endsWith("…"), line).to.equal(true);
+      }
+    });
+  });
+
+  it("shows sub-second durations in ms and µs", () => {
+    const stream = new FakeStream(false);
+    const logger = new ProgressLogger({ now: clock, stream });
+    for (const [epoch, seconds] of [[0, 0.25], [1, 0.0005]] as const) {
+      logger.onEpochBegin(epoch, {}, at(10, "epoch"));
+      logger.onStepEnd(0, {}, at(10 + seconds / 2));
+      logger.onEpochEnd(epoch, {}, at(10 + seconds, "epoch"));
+    }
+    expect(stream.lines).to.deep.equal(["epoch 0: 1 step in 250 ms (4 steps/s)", "epoch 1: 1 step in 500 µs (2000 steps/s)"]);
+  });
+
+  it("measures rates with performance.now() by default: a sub-millisecond epoch still has a rate", () => {
+    const stream = new FakeStream(false);
+    const logger = new ProgressLogger({ stream });
+    // Events whose ts (Date.now(), milliseconds) did not move: the clock of the logger is its own.
+    logger.onEpochBegin(0, {}, at(100, "epoch"));
+    for (let step = 0; step < 15; step++) logger.onStepEnd(step, { loss: 1 }, at(100));
+    const until = performance.now() + 0.2;
+    while (performance.now() < until); // the clock must move, however fast this machine is
+    logger.onEpochEnd(0, {}, at(100, "epoch"));
+    expect(stream.lines).to.have.length(1);
+    expect(stream.lines[0]).to.match(/^epoch 0: 15 steps in [\d.]+ (µs|ms) \([\d.e+]+ steps\/s\) \| last step: loss=1$/);
+    expect(() => new ProgressLogger({ now: 5 as never })).to.throw(TypeError, "ProgressLogger: now must be a function returning milliseconds");
   });
 
   it(`reports a decorated trainer's epochs, steps and errors (${convention} decorators)`, async () => {
@@ -265,7 +335,7 @@ describe("ProgressLogger", () => {
       }
     }
     await new Trainer().fit();
-    const lines = stream.lines.map((line) => line.replace(/[\d.e+-]+ (steps\/s|s\/step|s)\b/g, "<$1>"));
+    const lines = stream.lines.map((line) => line.replace(/[\d.e+-]+ (steps\/s|s\/step)(?=\W)/g, "<$1>").replace(/in [\d.e+-]+ (s|ms|µs) /g, "in <s> "));
     expect(lines).to.deep.equal([
       "epoch 0 step 3/3: <steps/s> | loss=0.3333",
       "epoch 0: 3 steps in <s> (<steps/s>) | valAcc=0.5 | last step: loss=0.3333",

@@ -125,6 +125,8 @@ export interface Summary {
   };
   /** The context of the last `train_end` record (scalars only), or `null`. */
   trainEnd: Record<string, unknown> | null;
+  /** The `params` of the last `hparams` record (`logHyperparams()`), or `null` if there was none. */
+  hparams: Record<string, unknown> | null;
   /** Total number of `error` records. */
   errorCount: number;
   /** The first {@link SummaryOptions.maxErrors} `error` records. */
@@ -299,6 +301,7 @@ class Summarizer {
   /** The step of the last `step_begin` that has not ended: the one an error is blamed on. */
   private openStep: number | null = null;
   private trainEnd: Record<string, unknown> | null = null;
+  private hparams: Record<string, unknown> | null = null;
   private readonly errors: ErrorSummary[] = [];
   private errorCount = 0;
   private fromDurationMs = 0;
@@ -372,6 +375,7 @@ class Summarizer {
       stepDurations: all.stats(),
       stepDurationSources: { durationMs: this.fromDurationMs, timestamps: this.fromTimestamps },
       trainEnd: this.trainEnd,
+      hparams: this.hparams,
       errorCount: this.errorCount,
       errors: this.errors,
       skippedLines: this.skipped,
@@ -493,6 +497,11 @@ class Summarizer {
       }
       case "train_end":
         this.trainEnd = scalars(record.context) ?? {};
+        return;
+      case "hparams":
+        if (typeof record.params === "object" && record.params !== null && !Array.isArray(record.params)) {
+          this.hparams = record.params as Record<string, unknown>;
+        }
         return;
       default:
         return;
@@ -700,6 +709,7 @@ export function formatSummary(summary: Summary): string {
   out.push(`  ${count(summary.lines, "line")}, ${count(summary.records, "record")}, ${count(epochCount, "epoch")}, ` +
     `${count(summary.steps, "step")}, ${count(summary.errorCount, "error")}${span}`);
   if (summary.skippedLines > 0) out.push(`  ${count(summary.skippedLines, "bad line")} skipped`);
+  if (summary.hparams !== null) out.push("", `hparams  ${formatPairs(summary.hparams)}`);
 
   let run: string | null = null;
   for (const group of summary.epochs) {
@@ -780,7 +790,7 @@ function formatDurations(stats: DurationStats): string {
 
 function formatPairs(values: Record<string, unknown>): string {
   return Object.entries(values)
-    .map(([key, value]) => `${key}=${typeof value === "number" ? formatNumber(value) : String(value)}`)
+    .map(([key, value]) => `${key}=${typeof value === "number" ? formatNumber(value) : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`)
     .join("  ");
 }
 

@@ -36,11 +36,41 @@ export interface ProgressLoggerOptions {
    * have are left out). Default: the first four numeric values of each context.
    */
   keys?: readonly string[];
+  /**
+   * The clock the durations and rates are measured with, in milliseconds. Default `performance.now`: monotonic and
+   * sub-millisecond, so a fast epoch shows a rate rather than `0 s`. Tests and replays may pass their own.
+   */
+  now?: () => number;
 }
 
 /** How many context values the default (no `keys`) shows: enough for loss, lr and an accuracy, and still one line. */
 const DEFAULT_KEY_COUNT = 4;
 const BAR_WIDTH = 20;
+
+/**
+ * How much a line shows, from the most to the least: a line too wide for the terminal takes the first that fits
+ * (precision and names go first, then the least important parts), and only the last is cut with `…`.
+ */
+interface LineStyle {
+  /** Significant digits of numbers. */
+  digits: number;
+  /** `valAccuracy` → `valAcc`, `learningRate` → `lr`. */
+  shortNames: boolean;
+  /** The epoch line's last-step values, the progress line's bar. */
+  secondary: boolean;
+  /** Rates and the ETA. */
+  rates: boolean;
+  /** Durations (`in 4.2 s`). */
+  durations: boolean;
+}
+const STYLES: readonly LineStyle[] = [
+  { digits: 4, shortNames: false, secondary: true, rates: true, durations: true },
+  { digits: 3, shortNames: false, secondary: true, rates: true, durations: true },
+  { digits: 3, shortNames: true, secondary: true, rates: true, durations: true },
+  { digits: 3, shortNames: true, secondary: false, rates: true, durations: true },
+  { digits: 3, shortNames: true, secondary: false, rates: false, durations: true },
+  { digits: 3, shortNames: true, secondary: false, rates: false, durations: false },
+];
 
 /**
  * Shows training progress. On a terminal (`stream.isTTY`): a single line redrawn in place, at most every
@@ -76,6 +106,7 @@ export class ProgressLogger implements Callback {
   private readonly logEvery: number;
   private readonly refreshMs: number;
   private readonly keys: readonly string[] | undefined;
+  private readonly now: () => number;
 
   /** The open epoch, or `undefined` between epochs and in runs without epochs. */
   private epoch: number | undefined = undefined;
@@ -102,21 +133,25 @@ export class ProgressLogger implements Callback {
     this.logEvery = option("logEvery", options.logEvery, 0, 0, 0) ?? 0;
     this.refreshMs = option("refreshMs", options.refreshMs, 100, 0, 0) ?? 100;
     this.keys = options.keys === undefined ? undefined : [...options.keys];
+    if (options.now !== undefined && typeof options.now !== "function") {
+      throw new TypeError(`ProgressLogger: now must be a function returning milliseconds (like performance.now); got ${String(options.now)}.`);
+    }
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Starts the run's clock and counters: a second `@onTrain` call in the same process starts afresh. */
-  onTrainBegin(_context?: Context, event?: TelemetryEvent): void {
+  onTrainBegin(_context?: Context, _event?: TelemetryEvent): void {
     if (this.closed) return;
-    this.runStartMs = nowMs(event);
+    this.runStartMs = this.now();
     this.totalSteps = 0;
     this.epochsDone = 0;
     this.finalLineWritten = false;
   }
 
   /** Starts the epoch's step counter and rate; on a terminal, shows the new epoch at once. */
-  onEpochBegin(epoch: number, _context?: Context, event?: TelemetryEvent): void {
+  onEpochBegin(epoch: number, _context?: Context, _event?: TelemetryEvent): void {
     if (this.closed) return;
-    const now = nowMs(event);
+    const now = this.now();
     this.runStartMs ??= now;
     this.epoch = epoch;
     this.spanSteps = 0;
@@ -126,31 +161,31 @@ export class ProgressLogger implements Callback {
   }
 
   /** Starts the rate's clock at the first step when there is no epoch to start it. */
-  onStepBegin(_step: number, _context?: Context, event?: TelemetryEvent): void {
+  onStepBegin(_step?: number, _context?: Context, _event?: TelemetryEvent): void {
     if (this.spanStartMs === undefined && !this.closed) {
-      this.spanStartMs = nowMs(event);
+      this.spanStartMs = this.now();
       this.runStartMs ??= this.spanStartMs;
     }
   }
 
   /** Counts the step; redraws the terminal line if `refreshMs` has passed, or prints every `logEvery` steps. */
-  onStepEnd(_step: number, context: Context, event?: TelemetryEvent): void {
+  onStepEnd(_step: number, context: Context, _event?: TelemetryEvent): void {
     if (this.closed) return;
     this.spanSteps++;
     this.totalSteps++;
     this.lastContext = context;
     if (this.tty) {
-      const now = nowMs(event);
+      const now = this.now();
       if (now - this.lastDrawMs >= this.refreshMs) this.draw(now);
     } else if (this.logEvery > 0 && this.spanSteps % this.logEvery === 0) {
-      this.stream.write(`${this.stepLine(nowMs(event))}\n`);
+      this.stream.write(`${this.stepLine(this.now())}\n`);
     }
   }
 
   /** Writes the epoch's line: epoch, steps, duration, rate, the epoch's metrics and the last step's. */
-  onEpochEnd(epoch: number, context: Context, event?: TelemetryEvent): void {
+  onEpochEnd(epoch: number, context: Context, _event?: TelemetryEvent): void {
     if (this.closed) return;
-    const line = this.epochLine(epoch, context, nowMs(event));
+    const line = this.epochLine(epoch, context, this.now());
     if (this.tty) this.replaceLine(line, true);
     else this.stream.write(`${line}\n`);
     this.epochsDone++;
@@ -174,14 +209,14 @@ export class ProgressLogger implements Callback {
     }
     const wasDrawn = this.drawnLength > 0;
     this.replaceLine(line, true);
-    if (wasDrawn) this.draw(nowMs(event));
+    if (wasDrawn) this.draw(this.now());
   }
 
   /** Ends the terminal line and prints the run's final line: epochs, steps, duration, rate, the returned metrics. */
-  onTrainEnd(context: Context, event?: TelemetryEvent): void {
+  onTrainEnd(context: Context, _event?: TelemetryEvent): void {
     if (this.closed) return;
-    this.finishLine(event);
-    this.stream.write(`${this.finalLine("done", context, nowMs(event))}\n`);
+    this.finishLine();
+    this.stream.write(`${this.finalLine("done", context, this.now())}\n`);
     this.finalLineWritten = true;
   }
 
@@ -191,16 +226,16 @@ export class ProgressLogger implements Callback {
    */
   close(): void {
     if (this.closed) return;
-    this.finishLine(undefined);
+    this.finishLine();
     if (!this.tty && !this.finalLineWritten && this.totalSteps > 0) {
-      this.stream.write(`${this.finalLine("end", undefined, Date.now())}\n`);
+      this.stream.write(`${this.finalLine("end", undefined, this.now())}\n`);
     }
     this.closed = true;
   }
 
-  private finishLine(event: TelemetryEvent | undefined): void {
+  private finishLine(): void {
     if (!this.tty || this.drawnLength === 0) return;
-    this.replaceLine(this.progressLine(nowMs(event)), true);
+    this.replaceLine(this.progressLine(this.now()), true);
   }
 
   private draw(now: number): void {
@@ -217,57 +252,92 @@ export class ProgressLogger implements Callback {
     this.drawnLength = newline ? 0 : text.length;
   }
 
+  /**
+   * The line in the first {@link STYLES} that fits the stream's width (`columns` − 1: a line reaching the last column
+   * wraps on some terminals); without a known width, the full line.
+   */
+  private fitted(render: (style: LineStyle) => string): string {
+    const columns = this.stream.columns;
+    if (typeof columns !== "number" || columns <= 1) return render(STYLES[0]);
+    const width = columns - 1;
+    let line = "";
+    for (const style of STYLES) {
+      line = render(style);
+      if (line.length <= width) return line;
+    }
+    return `${line.slice(0, width - 1)}…`;
+  }
+
   private progressLine(now: number): string {
-    const parts: string[] = [];
-    if (this.epoch !== undefined) parts.push(`epoch ${this.epoch}`);
-    const total = this.stepsPerEpoch;
-    if (total !== undefined && this.epoch !== undefined) {
-      const fraction = Math.min(1, this.spanSteps / total);
-      const filled = Math.floor(fraction * BAR_WIDTH);
-      const bar = filled >= BAR_WIDTH ? "=".repeat(BAR_WIDTH) : `${"=".repeat(filled)}>${" ".repeat(BAR_WIDTH - filled - 1)}`;
-      parts.push(`step ${this.spanSteps}/${total} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}%`);
-    } else {
-      parts.push(`step ${this.spanSteps}`);
-    }
-    const rate = this.rate(this.spanSteps, this.spanStartMs, now);
-    parts.push(formatRate(rate));
-    if (total !== undefined && this.epoch !== undefined && rate > 0 && this.spanSteps < total) {
-      parts.push(`eta ${formatSeconds((total - this.spanSteps) / rate)}`);
-    }
-    const values = this.formatContext(this.lastContext);
-    if (values !== "") parts.push(values);
-    return parts.join(" | ");
+    return this.fitted((style) => {
+      const parts: string[] = [];
+      if (this.epoch !== undefined) parts.push(`epoch ${this.epoch}`);
+      const total = this.stepsPerEpoch;
+      if (total !== undefined && this.epoch !== undefined) {
+        const fraction = Math.min(1, this.spanSteps / total);
+        const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%`;
+        if (style.secondary) {
+          const filled = Math.floor(fraction * BAR_WIDTH);
+          const bar = filled >= BAR_WIDTH ? "=".repeat(BAR_WIDTH) : `${"=".repeat(filled)}>${" ".repeat(BAR_WIDTH - filled - 1)}`;
+          parts.push(`step ${this.spanSteps}/${total} [${bar}] ${percent}`);
+        } else {
+          parts.push(`step ${this.spanSteps}/${total} ${percent.trimStart()}`);
+        }
+      } else {
+        parts.push(`step ${this.spanSteps}`);
+      }
+      if (style.rates) {
+        const rate = this.rate(this.spanSteps, this.spanStartMs, now);
+        parts.push(formatRate(rate));
+        if (total !== undefined && this.epoch !== undefined && rate > 0 && this.spanSteps < total) {
+          parts.push(`eta ${formatSeconds((total - this.spanSteps) / rate)}`);
+        }
+      }
+      const values = this.formatContext(this.lastContext, style);
+      if (values !== "") parts.push(values);
+      return parts.join(" | ");
+    });
   }
 
   private stepLine(now: number): string {
-    const where = this.epoch !== undefined ? `epoch ${this.epoch} ` : "";
-    const of = this.stepsPerEpoch !== undefined && this.epoch !== undefined ? `/${this.stepsPerEpoch}` : "";
-    const values = this.formatContext(this.lastContext);
-    return `${where}step ${this.spanSteps}${of}: ${formatRate(this.rate(this.spanSteps, this.spanStartMs, now))}` +
-      (values !== "" ? ` | ${values}` : "");
+    return this.fitted((style) => {
+      const where = this.epoch !== undefined ? `epoch ${this.epoch} ` : "";
+      const of = this.stepsPerEpoch !== undefined && this.epoch !== undefined ? `/${this.stepsPerEpoch}` : "";
+      const values = this.formatContext(this.lastContext, style);
+      const rate = style.rates ? `: ${formatRate(this.rate(this.spanSteps, this.spanStartMs, now))}` : "";
+      return `${where}step ${this.spanSteps}${of}${rate}` + (values !== "" ? ` | ${values}` : "");
+    });
   }
 
   private epochLine(epoch: number, context: Context, now: number): string {
-    const elapsed = this.spanStartMs === undefined ? undefined : now - this.spanStartMs;
-    let line = `epoch ${epoch}: ${this.spanSteps} step${this.spanSteps === 1 ? "" : "s"}`;
-    if (elapsed !== undefined) line += ` in ${formatSeconds(elapsed / 1000)} (${formatRate(this.rate(this.spanSteps, this.spanStartMs, now))})`;
-    const epochValues = this.formatContext(context);
-    if (epochValues !== "") line += ` | ${epochValues}`;
-    const stepValues = this.spanSteps > 0 ? this.formatContext(this.lastContext) : "";
-    if (stepValues !== "") line += ` | last step: ${stepValues}`;
-    return line;
+    return this.fitted((style) => {
+      const elapsed = this.spanStartMs === undefined ? undefined : now - this.spanStartMs;
+      let line = `epoch ${epoch}: ${this.spanSteps} step${this.spanSteps === 1 ? "" : "s"}`;
+      if (elapsed !== undefined && style.durations) {
+        line += ` in ${formatSeconds(elapsed / 1000)}`;
+        if (style.rates) line += ` (${formatRate(this.rate(this.spanSteps, this.spanStartMs, now))})`;
+      }
+      const epochValues = this.formatContext(context, style);
+      if (epochValues !== "") line += ` | ${epochValues}`;
+      const stepValues = this.spanSteps > 0 && style.secondary ? this.formatContext(this.lastContext, style) : "";
+      if (stepValues !== "") line += ` | last step: ${stepValues}`;
+      return line;
+    });
   }
 
   private finalLine(word: string, context: Context | undefined, now: number): string {
-    const parts = [`${this.epochsDone} epoch${this.epochsDone === 1 ? "" : "s"}`, `${this.totalSteps} step${this.totalSteps === 1 ? "" : "s"}`];
-    let line = `${word}: ${parts.join(", ")}`;
-    if (this.runStartMs !== undefined) {
-      line += ` in ${formatSeconds((now - this.runStartMs) / 1000)} (${formatRate(this.rate(this.totalSteps, this.runStartMs, now))})`;
-    }
-    // A train method that returns nothing still ends with the last step's values: the loss it finished at.
-    let values = this.formatContext(context);
-    if (values === "") values = this.formatContext(this.lastContext);
-    return values !== "" ? `${line} | ${values}` : line;
+    return this.fitted((style) => {
+      const parts = [`${this.epochsDone} epoch${this.epochsDone === 1 ? "" : "s"}`, `${this.totalSteps} step${this.totalSteps === 1 ? "" : "s"}`];
+      let line = `${word}: ${parts.join(", ")}`;
+      if (this.runStartMs !== undefined && style.durations) {
+        line += ` in ${formatSeconds((now - this.runStartMs) / 1000)}`;
+        if (style.rates) line += ` (${formatRate(this.rate(this.totalSteps, this.runStartMs, now))})`;
+      }
+      // A train method that returns nothing still ends with the last step's values: the loss it finished at.
+      let values = this.formatContext(context, style);
+      if (values === "") values = this.formatContext(this.lastContext, style);
+      return values !== "" ? `${line} | ${values}` : line;
+    });
   }
 
   private rate(steps: number, startMs: number | undefined, now: number): number {
@@ -275,21 +345,22 @@ export class ProgressLogger implements Callback {
     return steps / ((now - startMs) / 1000);
   }
 
-  /** `loss=0.4512 lr=0.001`: the chosen keys, or the first numeric values, at four significant digits. */
-  private formatContext(context: Context | undefined): string {
+  /** `loss=0.4512 lr=0.001`: the chosen keys, or the first numeric values, at the style's precision and names. */
+  private formatContext(context: Context | undefined, style: LineStyle): string {
     if (context === undefined || context === null || typeof context !== "object") return "";
     const shown: string[] = [];
+    const name = (key: string) => (style.shortNames ? shortName(key) : key);
     try {
       if (this.keys !== undefined) {
         for (const key of this.keys) {
-          const text = formatValue(context[key], true);
-          if (text !== undefined) shown.push(`${key}=${text}`);
+          const text = formatValue(context[key], true, style.digits);
+          if (text !== undefined) shown.push(`${name(key)}=${text}`);
         }
       } else {
         for (const key in context) {
-          const text = formatValue(context[key], false);
+          const text = formatValue(context[key], false, style.digits);
           if (text === undefined) continue;
-          shown.push(`${key}=${text}`);
+          shown.push(`${name(key)}=${text}`);
           if (shown.length === DEFAULT_KEY_COUNT) break;
         }
       }
@@ -298,11 +369,6 @@ export class ProgressLogger implements Callback {
     }
     return shown.join(" ");
   }
-}
-
-/** The clock in ms: the event's own `ts` (read once and shared with the other loggers), or now without an event. */
-function nowMs(event: TelemetryEvent | undefined): number {
-  return event !== undefined ? event.ts * 1000 : Date.now();
 }
 
 /**
@@ -330,13 +396,39 @@ function option(name: string, value: number | undefined, fallback: number | unde
  * A context value for the line: numbers at four significant digits, BigInts in full; with explicit `keys`, short
  * strings and booleans too (the user asked for them). `undefined`: not shown.
  */
-function formatValue(value: unknown, explicit: boolean): string | undefined {
-  if (typeof value === "number") return formatNumber(value);
+function formatValue(value: unknown, explicit: boolean, digits: number): string | undefined {
+  if (typeof value === "number") return digits === 4 ? formatNumber(value) : formatShort(value, digits);
   if (typeof value === "bigint") return value.toString();
   if (!explicit) return undefined;
   if (typeof value === "boolean") return String(value);
   if (typeof value === "string") return value.length > 24 ? `${value.slice(0, 23)}…` : value;
   return undefined;
+}
+
+/** {@link formatNumber} at fewer significant digits, for a line short of room. */
+function formatShort(value: number, digits: number): string {
+  const magnitude = Math.abs(value);
+  if (!Number.isFinite(value) || (Number.isInteger(value) && magnitude < 1e6)) return String(value);
+  if (magnitude >= 1e6 || magnitude < 1e-4) return value.toExponential(digits - 1).replace(/\.?0+e/, "e");
+  return String(Number(value.toPrecision(digits)));
+}
+
+/** Words of metric names as people abbreviate them; other words longer than 6 letters keep their first 4. */
+const SHORT_WORDS: Readonly<Record<string, string>> = {
+  accuracy: "acc", validation: "val", precision: "prec", recall: "rec", gradient: "grad", duration: "dur",
+  perplexity: "ppl", samples: "n", throughput: "tput",
+};
+
+/**
+ * `valAccuracy` → `valAcc`, `val_accuracy` → `val_acc`, `learningRate` → `lr`: the name's words (camelCase or
+ * snake_case) shortened, so that a line short of room keeps every metric rather than losing the last ones.
+ */
+function shortName(key: string): string {
+  return key.replace(/learning_?rate/i, "lr").replace(/[A-Za-z][a-z]*/g, (word) => {
+    const lower = word.toLowerCase();
+    const short = SHORT_WORDS[lower] ?? (lower.length > 6 ? lower.slice(0, 4) : lower);
+    return word[0] === word[0].toUpperCase() && word[0] !== word[0].toLowerCase() ? short[0].toUpperCase() + short.slice(1) : short;
+  });
 }
 
 
@@ -347,9 +439,11 @@ function formatRate(stepsPerSecond: number): string {
   return `${Number(stepsPerSecond.toPrecision(3))} steps/s`;
 }
 
-/** `0.25 s`, `42.1 s`, `3 min 05 s`, `1 h 02 min`. */
+/** `85 µs`, `250 ms`, `42.1 s`, `3 min 05 s`, `1 h 02 min`. */
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return "-";
+  if (seconds > 0 && seconds < 1e-3) return `${Number((seconds * 1e6).toPrecision(3))} µs`;
+  if (seconds > 0 && seconds < 1) return `${Number((seconds * 1e3).toPrecision(3))} ms`;
   if (seconds < 60) return `${Number(seconds.toPrecision(3))} s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${String(Math.floor(seconds % 60)).padStart(2, "0")} s`;

@@ -42,7 +42,8 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
     if (!started.has(event.trainer)) {
       started.add(event.trainer);
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
-      const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, event.trainer, event.method, undefined);
+      // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
+      const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, event.trainer, event.method, undefined).withTs(event.ts);
       runBegin.fields = {
         run_id: typeof runId === "function" ? String(runId(event.trainer)) : runId ?? createRunId(),
         start_time: runBegin.ts,

@@ -110,4 +110,41 @@ describe("the packed package in a new project", function () {
     expect(result.missing).to.deep.equal([]);
     expect(result.names).to.be.greaterThan(10);
   });
+
+  it("serves trainer-telemetry/tfjs to require and import (types too), sharing the root's core, TF.js from the user's project", () => {
+    // The user's own @tensorflow/tfjs (an optional peer): linked from this repository's node_modules.
+    fs.mkdirSync(path.join(project, "node_modules", "@tensorflow"), { recursive: true });
+    for (const name of fs.readdirSync(path.join(repo, "node_modules", "@tensorflow"))) {
+      const link = path.join(project, "node_modules", "@tensorflow", name);
+      if (!fs.existsSync(link)) fs.symlinkSync(path.join(repo, "node_modules", "@tensorflow", name), link);
+    }
+    const train = `
+      tf.enableProdMode();
+      const memory = new MemoryLogger();
+      const model = withTelemetry(tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] }), { loggers: [memory] });
+      model.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+      model.fit(tf.tensor2d([[1], [2]]), tf.tensor2d([[2], [4]]), { epochs: 1, batchSize: 2, verbose: 0 })
+        .then(() => console.log(JSON.stringify(memory.records.map((r: { tag: string }) => r.tag))));
+    `;
+    const cjs = `import * as tf from "@tensorflow/tfjs";\nimport { MemoryLogger } from "trainer-telemetry";\nimport { withTelemetry } from "trainer-telemetry/tfjs";\n${train}`;
+    const dir = path.join(project, "tfjs");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "train.ts"), cjs);
+    fs.writeFileSync(path.join(dir, "train.mts"), cjs);
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "nodenext", moduleResolution: "nodenext", strict: true, skipLibCheck: true,
+        typeRoots: [path.join(repo, "node_modules/@types")], types: ["node"], outDir: "out" },
+      include: ["train.ts", "train.mts"],
+    }));
+    run(process.execPath, [tsc, "-p", "tsconfig.json"], dir);
+    const expectedTags = ["train_begin", "epoch_begin", "step_begin", "step_end", "epoch_end", "train_end"];
+    for (const file of ["train.js", "train.mjs"]) {
+      expect(JSON.parse(run(process.execPath, [path.join(dir, "out", file)], dir))).to.deep.equal(expectedTags);
+    }
+    // One copy of the core: the entry requires the root bundle rather than carrying its own registry and exit hooks.
+    const entry = fs.readFileSync(path.join(project, "node_modules", "trainer-telemetry", "dist", "tfjs.cjs"), "utf8");
+    expect(entry).to.include('require("./index.cjs")');
+    expect(entry).to.not.include("var MemoryLogger = class");
+    expect(fs.readFileSync(path.join(project, "node_modules", "trainer-telemetry", "dist", "index.cjs"), "utf8")).to.include("var MemoryLogger = class");
+  });
 });

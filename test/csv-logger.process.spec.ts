@@ -1,0 +1,55 @@
+/**
+ * CsvLogger's buffered rows reach the file however the process ends, as long as the end can be caught, and the
+ * process still ends the way it would have (test/fixtures/csv-exit.js).
+ */
+import { expect } from "chai";
+import { buildSync } from "esbuild";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { tempDir } from "./fixtures/jsonl-readers";
+import { readCsv } from "./fixtures/csv-readers";
+
+const FIXTURE = path.join(__dirname, "fixtures", "csv-exit.js");
+
+describe("CsvLogger when the process ends (child processes)", function () {
+  this.timeout(30000);
+  let dir: string;
+  let cleanup: () => void;
+  let bundle: string;
+  before(() => {
+    ({ dir, cleanup } = tempDir());
+    bundle = path.join(dir, "csv.cjs");
+    buildSync({ entryPoints: [path.join(__dirname, "..", "src", "loggers", "csv.ts")], outfile: bundle, bundle: true, platform: "node", format: "cjs", logLevel: "error" });
+  });
+  after(() => cleanup());
+
+  const cases: Array<[string, number | null, NodeJS.Signals | null, RegExp | null]> = [
+    ["end", 0, null, null],
+    ["exit", 3, null, null],
+    ["throw", 1, null, /Error: training blew up/],
+    ["reject", 1, null, /Error: async training blew up/],
+    ["sigterm", null, "SIGTERM", null],
+  ];
+  for (const [how, status, signal, stderr] of cases) {
+    it(`writes every buffered row, under the full header, on ${how}, and ends as it would have`, () => {
+      const file = path.join(dir, `${how}.csv`);
+      const child = spawnSync(process.execPath, [FIXTURE, how, file], {
+        encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+      });
+      expect(child.error).to.equal(undefined);
+      expect([child.status, child.signal]).to.deep.equal([status, signal]);
+      if (stderr !== null) expect(child.stderr).to.match(stderr);
+      expect(readCsv(file)).to.deep.equal([["step", "loss", "lr"], ["0", "1", ""], ["1", "0.5", ""], ["2", "0.25", "0.1"]]);
+    });
+  }
+
+  it("writes the rows of a logger dropped without close() once it is collected", () => {
+    const file = path.join(dir, "abandon.csv");
+    const child = spawnSync(process.execPath, ["--expose-gc", FIXTURE, "abandon", file], {
+      encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+    });
+    expect([child.status, child.stderr]).to.deep.equal([0, ""]);
+    expect(child.stdout.trim()).to.equal("written when collected");
+    expect(readCsv(file)).to.deep.equal([["step", "loss", "lr"], ["0", "1", ""], ["1", "0.5", ""], ["2", "0.25", "0.1"]]);
+  });
+});

@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  addLogger, emit, formatSummary, logHyperparams, summarizeJsonl, MemoryLogger, onStep, RESERVED_TAGS, runInfo, telemetry, TelemetryLogger,
+  type Middleware,
+} from "../src/index";
+import { tempDir } from "./fixtures/jsonl-readers";
+import { convention } from "./helpers";
+
+describe(`logHyperparams() and emit() (${convention} convention)`, () => {
+  function trainerWith(loggers: object[], use: Middleware[] = []) {
+    @telemetry({ loggers: loggers as never, use })
+    class Trainer { @onStep() trainStep(step: number) { return { loss: 1 / (step + 1) }; } }
+    return new Trainer();
+  }
+
+  it("logHyperparams writes {tag: 'hparams', params}, copied when logged, in order with the calls", () => {
+    const memory = new MemoryLogger();
+    const trainer = trainerWith([memory]);
+    const params: Record<string, unknown> = { lr: 0.01, batchSize: 32, layers: [64, 32] };
+    logHyperparams(trainer, params);
+    params.lr = 99;
+    trainer.trainStep(0);
+    expect(memory.records).to.deep.equal([
+      { tag: "hparams", params: { lr: 0.01, batchSize: 32, layers: [64, 32] } },
+      { tag: "step_begin", step: 0 },
+      { tag: "step_end", step: 0, context: { loss: 1 } },
+    ]);
+  });
+
+  it("summary lists the last hparams record's params", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const jsonl = new TelemetryLogger(path.join(dir, "t.jsonl"));
+      const trainer = trainerWith([jsonl]);
+      logHyperparams(trainer, { lr: 0.5 });
+      logHyperparams(trainer, { lr: 0.01, batchSize: 32, layers: [64, 32], optimizer: "adam" });
+      trainer.trainStep(0);
+      jsonl.close();
+      const summary = await summarizeJsonl(jsonl.path);
+      expect(summary.hparams).to.deep.equal({ lr: 0.01, batchSize: 32, layers: [64, 32], optimizer: "adam" });
+      expect(formatSummary(summary)).to.include("\nhparams  lr=0.01  batchSize=32  layers=[64,32]  optimizer=adam\n");
+      expect(formatSummary({ ...summary, hparams: null })).to.not.include("hparams");
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("emit writes {tag, ...fields} through the middleware (runInfo's run_begin comes first) to the JSONL file", () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const jsonl = new TelemetryLogger(path.join(dir, "t.jsonl"));
+      const seenByMiddleware: string[] = [];
+      const trainer = trainerWith([jsonl], [runInfo({ runId: "r1" }), (event, next) => { seenByMiddleware.push(event.tag); next(); }]);
+      emit(trainer, "checkpoint", { path: "ckpt/3.bin", epoch: 3, sizes: { weights: 10 } });
+      jsonl.close();
+      const lines = fs.readFileSync(jsonl.path, "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(seenByMiddleware).to.deep.equal(["run_begin", "checkpoint"]);
+      expect(lines.map((r) => r.tag)).to.deep.equal(["run_begin", "checkpoint"]);
+      const { ts, ...rest } = lines[1];
+      expect(ts).to.be.a("number");
+      expect(rest).to.deep.equal({ tag: "checkpoint", path: "ckpt/3.bin", epoch: 3, sizes: { weights: 10 } });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("reaches loggers added to an undecorated object, and does nothing while no logger listens", () => {
+    const plain = {};
+    emit(plain, "note", { text: "nobody listens" });
+    const memory = new MemoryLogger();
+    addLogger(plain, memory);
+    emit(plain, "note");
+    expect(memory.records).to.deep.equal([{ tag: "note" }]);
+  });
+
+  it("keeps a failing logger from reaching the caller, and the other loggers still get the record", () => {
+    const memory = new MemoryLogger();
+    const faults: string[] = [];
+    @telemetry({ loggers: [{ onEvent() { throw new Error("disk gone"); } }, memory], onLoggerError: (fault) => faults.push(fault.message) })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    logHyperparams(new Trainer(), { lr: 1 });
+    expect(memory.records).to.deep.equal([{ tag: "hparams", params: { lr: 1 } }]);
+    expect(faults).to.have.length(1);
+    expect(faults[0]).to.match(/failed in onEvent \(hparams of logHyperparams\): Error: disk gone/);
+  });
+
+  it("refuses bad input with an error that names the call and the fix", () => {
+    const trainer = trainerWith([new MemoryLogger()]);
+    expect(() => logHyperparams(null as never, {})).to.throw(TypeError, "logHyperparams(trainer, params): trainer must be a trainer instance");
+    expect(() => logHyperparams(trainer, [1, 2] as never)).to.throw(TypeError, "params must be a plain object like { lr: 0.01");
+    expect(() => logHyperparams(trainer, new Map() as never)).to.throw(TypeError, "'Trainer'");
+    expect(() => emit(trainer, "", {})).to.throw(TypeError, 'tag must be a name like "checkpoint"');
+    expect(() => emit(trainer, "has space", {})).to.throw(TypeError, "tag must be a name");
+    expect(() => emit(trainer, "step_end", { step: 1 })).to.throw(TypeError, '"step_end" is a tag this package writes');
+    expect(() => emit(trainer, "hparams", {})).to.throw(TypeError, "use logHyperparams(trainer, params)");
+    expect(() => emit(trainer, "run_begin", {})).to.throw(TypeError, "use the runInfo() middleware");
+    expect(() => emit(trainer, "note", { ts: 1 })).to.throw(TypeError, 'the field "ts" is set by the logger; rename it');
+    expect(() => emit(trainer, "note", { tag: "x" })).to.throw(TypeError, 'the field "tag"');
+    expect(() => emit(trainer, "note", "text" as never)).to.throw(TypeError, "fields must be a plain object");
+    expect(RESERVED_TAGS).to.include.members(["step_end", "hparams", "run_begin", "error"]);
+    expect(Object.isFrozen(RESERVED_TAGS)).to.equal(true);
+  });
+});
