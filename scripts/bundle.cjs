@@ -3,6 +3,9 @@
 // (measured: ~45 ms for dist/src/index.js against ~15 ms for one bundled file, in the same session); the
 // public API and the .d.ts (from tsc) are unchanged. reflect-metadata stays external: it is a polyfill of a
 // global, and a user who imports it too must get the same copy.
+// Integrations (dist/otel.cjs) are entries of their own, built after the core (bundleIntegrations): their
+// OpenTelemetry imports stay external (optional peers), and their imports of the public index become
+// require("./index.cjs"), the one core instance (one registry). That rewrite is an esbuild plugin, hence async.
 const esbuild = require("esbuild");
 const path = require("node:path");
 
@@ -26,5 +29,39 @@ function bundle(outdir = path.join(root, "dist")) {
   });
 }
 
-module.exports = { bundle };
-if (require.main === module) bundle(process.argv[2] && path.resolve(process.argv[2]));
+/** Resolves an integration's `../../index` (the package's public index) to the bundled core, outside the bundle. */
+const publicIndexAsExternal = {
+  name: "public-index-as-external",
+  setup(build) {
+    build.onResolve({ filter: /^(\.\.\/)+index$/ }, (args) => {
+      if (path.resolve(args.resolveDir, args.path) !== path.join(root, "src", "index")) return undefined;
+      return { path: "./index.cjs", external: true };
+    });
+  },
+};
+
+/** Bundles the subpath entries (`trainer-telemetry/otel`) into `outdir`, beside the core's index.cjs. */
+function bundleIntegrations(outdir = path.join(root, "dist")) {
+  return esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { otel: "src/integrations/otel/index.ts" },
+    outdir,
+    outExtension: { ".js": ".cjs" },
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node18",
+    external: ["reflect-metadata", "@opentelemetry/*"],
+    plugins: [publicIndexAsExternal],
+    sourcemap: "linked",
+    tsconfig: "tsconfig.build.json",
+    logLevel: "warning",
+  });
+}
+
+module.exports = { bundle, bundleIntegrations };
+if (require.main === module) {
+  const outdir = process.argv[2] && path.resolve(process.argv[2]);
+  bundle(outdir);
+  bundleIntegrations(outdir).catch((error) => { console.error(error); process.exitCode = 1; });
+}
