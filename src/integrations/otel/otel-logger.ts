@@ -78,14 +78,29 @@ interface ValueSeries {
   readonly values: Map<string, number>;
 }
 
+/** Steps ended by one method of one trainer, read by the `trainer.steps` counter at each collection. */
+interface StepCount {
+  readonly attributes: Attributes;
+  count: number;
+}
+
 /** What this logger knows of one trainer instance. */
 interface TrainerState {
   /** `trainer.class`, `run.id`, `rank` and the given attributes: what every span and point of this trainer has. */
   attributes: Attributes;
   /** Per method: the metric attributes (the trainer's plus `trainer.method`) and its value series. */
-  methods: Map<string, { attributes: Attributes; stepSeries?: ValueSeries; epochSeries?: ValueSeries }>;
+  methods: Map<string, MethodState>;
   /** The train and epoch calls running now, innermost last: the parents of what begins next. */
   readonly running: OpenSpan[];
+}
+
+/** What this logger keeps per method of a trainer. */
+interface MethodState {
+  /** The metric attributes: the trainer's plus `trainer.method`; one object, so steps allocate none. */
+  readonly attributes: Attributes;
+  stepCount?: StepCount;
+  stepSeries?: ValueSeries;
+  epochSeries?: ValueSeries;
 }
 
 /** A span and the call it is for. */
@@ -129,7 +144,6 @@ export class OtelLogger implements Callback {
   private readonly stepSpans: boolean;
   private readonly givenAttributes: Attributes;
   private readonly maxValueGauges: number;
-  private readonly stepCounter: Counter;
   private readonly errorCounter: Counter;
   private readonly stepDuration: Histogram;
   private readonly trainers = new WeakMap<object, TrainerState>();
@@ -139,6 +153,8 @@ export class OtelLogger implements Callback {
   private readonly stepStarts = new Map<TelemetryEvent, number>();
   /** Value series per gauge kind, read by the gauges' callbacks. */
   private readonly valueSeries = { step: new Set<ValueSeries>(), epoch: new Set<ValueSeries>() };
+  /** Step counts per method of each trainer, read by the `trainer.steps` counter. */
+  private readonly stepCounts = new Set<StepCount>();
   /** Gauge name → whether it exists (true) or was refused (false), per kind and key. */
   private readonly gauges = new Map<string, boolean>();
   private readonly warned = new Set<string>();
@@ -174,7 +190,11 @@ export class OtelLogger implements Callback {
     this.stepSpans = steps;
     this.givenAttributes = { ...attributes };
     this.maxValueGauges = maxValueGauges;
-    this.stepCounter = this.meter.createCounter(INSTRUMENT_NAMES.steps, { description: "Training steps that ended." });
+    // An observable counter: a step adds 1 to a number of ours, and the SDK reads the totals at each collection. A
+    // synchronous Counter.add would hash the attributes on every step (measured: as much as the histogram record).
+    const stepCounts = this.stepCounts;
+    this.meter.createObservableCounter(INSTRUMENT_NAMES.steps, { description: "Training steps that ended." })
+      .addCallback((result: ObservableResult) => { for (const steps of stepCounts) result.observe(steps.count, steps.attributes); });
     this.errorCounter = this.meter.createCounter(INSTRUMENT_NAMES.errors, { description: "Errors thrown by decorated trainer methods, counted once each." });
     this.stepDuration = this.meter.createHistogram(INSTRUMENT_NAMES.stepDuration, {
       description: "Duration of the training steps that ended.",
@@ -222,9 +242,11 @@ export class OtelLogger implements Callback {
     const start = this.stepStarts.get(begin);
     this.stepStarts.delete(begin);
     if (this.stepSpans) this.end(event!);
-    const attributes = this.methodOf(event!).attributes;
-    this.stepCounter.add(1, attributes);
-    if (start !== undefined) this.stepDuration.record((performance.now() - start) / 1000, attributes);
+    const method = this.methodOf(event!);
+    let steps = method.stepCount;
+    if (steps === undefined) this.stepCounts.add(steps = method.stepCount = { attributes: method.attributes, count: 0 });
+    steps.count++;
+    if (start !== undefined) this.stepDuration.record((performance.now() - start) / 1000, method.attributes);
     this.recordValues(event!, "step", context);
   }
 
@@ -285,7 +307,7 @@ export class OtelLogger implements Callback {
   }
 
   /** The metric attributes of a method, made once per trainer and method: steps do not allocate them. */
-  private methodOf(event: TelemetryEvent) {
+  private methodOf(event: TelemetryEvent): MethodState {
     const state = this.stateOf(event);
     let method = state.methods.get(event.method);
     if (method === undefined) {
