@@ -160,6 +160,38 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect((points(collected.get("trainer.step.duration"))[0].value as Histogram).count).to.equal(3);
   });
 
+  it("names gauges with the key's unsafe characters replaced, and refuses a name longer than OTel allows", async () => {
+    const { logger, metrics } = setUp();
+    const longKey = "k".repeat(250);
+    @telemetry({ loggers: [logger] })
+    class Trainer { @onStep() trainStep(_step: number) { return { "val acc%": 0.5, [longKey]: 1 }; } }
+    const warnings = await warningsDuring(() => new Trainer().trainStep(0));
+    expect(points((await metrics()).get("trainer.step.val_acc_"))[0].value).to.equal(0.5);
+    expect(warnings.map((warning) => warning.message).join("\n")).to.include("longer than 255 characters");
+  });
+
+  it("counts a failing step outside any epoch or run as an error, with no span to mark, and no step", async () => {
+    const { logger, spans, metrics } = setUp();
+    @telemetry({ loggers: [logger] })
+    class Trainer { @onStep() trainStep(_step: number) { throw new TypeError("bad batch"); } }
+    expect(() => new Trainer().trainStep(0)).to.throw(TypeError);
+    const collected = await metrics();
+    expect(points(collected.get("trainer.errors")).map((point) => point.value)).to.deep.equal([1]);
+    expect(points(collected.get("trainer.steps"))).to.deep.equal([]);
+    expect(spans.getFinishedSpans()).to.deep.equal([]);
+  });
+
+  it("flushes the providers it was given: spans batched by the SDK leave at the run's end", async () => {
+    const flushed: string[] = [];
+    const tracerProvider = new BasicTracerProvider();
+    const meterProvider = new MeterProvider();
+    tracerProvider.forceFlush = async () => { flushed.push("traces"); };
+    meterProvider.forceFlush = async () => { flushed.push("metrics"); };
+    await trainerWith([new OtelLogger({ tracerProvider, meterProvider })], { epochs: 1, steps: 1 }).fit();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).to.deep.equal(["traces", "metrics"]);
+  });
+
   it("ends the spans still open at close(), marked unfinished", async () => {
     const { logger, spans } = setUp();
     @telemetry({ loggers: [logger] })
@@ -189,6 +221,7 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect(() => new OtelLogger({ tracerProvider: {} as never })).to.throw(TypeError, /tracerProvider must have getTracer/);
     expect(() => new OtelLogger({ meterProvider: {} as never })).to.throw(TypeError, /meterProvider must have getMeter/);
     expect(() => new OtelLogger({ maxValueGauges: -1 })).to.throw(TypeError, /maxValueGauges/);
+    expect(() => new OtelLogger({ attributes: null as never })).to.throw(TypeError, /attributes must be an object/);
     expect(() => new OtelLogger(null as never)).to.throw(TypeError, /options must be an object/);
   });
 
