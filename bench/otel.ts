@@ -66,6 +66,8 @@ for (let round = 1; round <= rounds; round++) {
 const noop = perStep[1];
 console.log(`OtelLogger per-step cost: ${rounds} rounds of ${stepsPerEpoch} steps, median ns/step (node ${process.version})`);
 cases.forEach(([name], i) => {
-  const over = i >= 2 ? `   +${median(perStep[i].map((ns, r) => ns - noop[r])).toFixed(0)} ns over the no-op logger` : "";
+  const over = i >= 2
+    ? `   +${median(perStep[i].map((ns, r) => ns - noop[r])).toFixed(0)} ns over the no-op logger (${median(perStep[i].map((ns, r) => ns / noop[r])).toFixed(1)}x)`
+    : "";
   console.log(`  ${name.padEnd(48)} ${median(perStep[i]).toFixed(0).padStart(6)} ns${over}`);
 });
