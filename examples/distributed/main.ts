@@ -125,7 +125,7 @@ async function main(argv: readonly string[] = process.argv.slice(2)): Promise<vo
       workers.push(worker);
       worker.on("message", (message: ToParent) => {
         if (message.type === "ready") {
-          process.stdout.write(`rank ${rank}: metrics at http://127.0.0.1:${ports[rank]}/metrics\n`);
+          process.stdout.write(`rank ${rank} (pid ${worker.pid}): metrics at http://127.0.0.1:${ports[rank]}/metrics\n`);
         } else if (message.type === "gradient") {
           const arrived = pending.get(message.step) ?? [];
           arrived.push(message);
