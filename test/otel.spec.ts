@@ -204,6 +204,21 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect(train.attributes["trainer.unfinished"]).to.equal(true);
   });
 
+  it("counts the steps of every trainer, also when trainers or loggers on one provider report the same attributes", async () => {
+    const { logger, metrics } = setUp();
+    await Promise.all([trainerWith([logger]).fit(), trainerWith([logger]).fit()]);
+    const [both] = points((await metrics()).get("trainer.steps"));
+    expect(both.value).to.equal(12);
+
+    const reader = new CollectingReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    await trainerWith([new OtelLogger({ meterProvider })]).fit();
+    await trainerWith([new OtelLogger({ meterProvider })], { epochs: 1 }).fit();
+    const { resourceMetrics } = await reader.collect();
+    const steps = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === "trainer.steps")!;
+    expect(steps.dataPoints.map((point) => point.value)).to.deep.equal([9]);
+  });
+
   it("keeps two trainers' spans apart", async () => {
     const { logger, spans } = setUp();
     await Promise.all([trainerWith([logger]).fit(), trainerWith([logger]).fit()]);

@@ -84,6 +84,18 @@ interface StepCount {
   count: number;
 }
 
+/**
+ * Step counts by attribute set, per meter provider. An observable counter reports one value per attribute set and
+ * collection, so trainers (and loggers on the same provider) whose points carry the same attributes must add to one
+ * count, not report one count each, of which the SDK would keep only the last.
+ */
+const stepCountsOfProvider = new WeakMap<object, Map<string, StepCount>>();
+
+/** A key that is the same for equal attribute sets, whatever their order. */
+function attributesKey(attributes: Attributes): string {
+  return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 /** What this logger knows of one trainer instance. */
 interface TrainerState {
   /** `trainer.class`, `run.id`, `rank` and the given attributes: what every span and point of this trainer has. */
@@ -153,8 +165,8 @@ export class OtelLogger implements Callback {
   private readonly stepStarts = new Map<TelemetryEvent, number>();
   /** Value series per gauge kind, read by the gauges' callbacks. */
   private readonly valueSeries = { step: new Set<ValueSeries>(), epoch: new Set<ValueSeries>() };
-  /** Step counts per method of each trainer, read by the `trainer.steps` counter. */
-  private readonly stepCounts = new Set<StepCount>();
+  /** Step counts by attribute set, shared with the other loggers on the same meter provider. */
+  private readonly stepCounts: Map<string, StepCount>;
   /** Gauge name → whether it exists (true) or was refused (false), per kind and key. */
   private readonly gauges = new Map<string, boolean>();
   private readonly warned = new Set<string>();
@@ -192,9 +204,14 @@ export class OtelLogger implements Callback {
     this.maxValueGauges = maxValueGauges;
     // An observable counter: a step adds 1 to a number of ours, and the SDK reads the totals at each collection. A
     // synchronous Counter.add would hash the attributes on every step (measured: as much as the histogram record).
-    const stepCounts = this.stepCounts;
-    this.meter.createObservableCounter(INSTRUMENT_NAMES.steps, { description: "Training steps that ended." })
-      .addCallback((result: ObservableResult) => { for (const steps of stepCounts) result.observe(steps.count, steps.attributes); });
+    let stepCounts = stepCountsOfProvider.get(this.meterProvider);
+    if (stepCounts === undefined) {
+      const counts = stepCounts = new Map<string, StepCount>();
+      stepCountsOfProvider.set(this.meterProvider, counts);
+      this.meter.createObservableCounter(INSTRUMENT_NAMES.steps, { description: "Training steps that ended." })
+        .addCallback((result: ObservableResult) => { for (const steps of counts.values()) result.observe(steps.count, steps.attributes); });
+    }
+    this.stepCounts = stepCounts;
     this.errorCounter = this.meter.createCounter(INSTRUMENT_NAMES.errors, { description: "Errors thrown by decorated trainer methods, counted once each." });
     this.stepDuration = this.meter.createHistogram(INSTRUMENT_NAMES.stepDuration, {
       description: "Duration of the training steps that ended.",
@@ -243,9 +260,7 @@ export class OtelLogger implements Callback {
     this.stepStarts.delete(begin);
     if (this.stepSpans) this.end(event!);
     const method = this.methodOf(event!);
-    let steps = method.stepCount;
-    if (steps === undefined) this.stepCounts.add(steps = method.stepCount = { attributes: method.attributes, count: 0 });
-    steps.count++;
+    (method.stepCount ??= this.stepCountOf(method.attributes)).count++;
     if (start !== undefined) this.stepDuration.record((performance.now() - start) / 1000, method.attributes);
     this.recordValues(event!, "step", context);
   }
@@ -315,6 +330,14 @@ export class OtelLogger implements Callback {
       state.methods.set(event.method, method);
     }
     return method;
+  }
+
+  /** The shared step count of an attribute set, made on first use. */
+  private stepCountOf(attributes: Attributes): StepCount {
+    const key = attributesKey(attributes);
+    let steps = this.stepCounts.get(key);
+    if (steps === undefined) this.stepCounts.set(key, steps = { attributes, count: 0 });
+    return steps;
   }
 
   /** The innermost running epoch or train span of the event's trainer, as the parent of a new span. */
