@@ -16,6 +16,27 @@ module.exports = {
       from: { path: "^src/loggers/" },
       to: { path: "^(decorators/|src/registry\\.ts$|src/method-wrapper\\.ts$)" },
     },
+    {
+      name: "core-never-loads-integrations",
+      severity: "error",
+      comment: "Integrations (src/integrations/) load optional peers (OpenTelemetry): only their own subpath entry may reach them, never the root index.",
+      from: { path: "^(src|decorators)/", pathNot: "^src/integrations/" },
+      to: { path: "^src/integrations/" },
+    },
+    {
+      name: "integrations-use-the-public-api",
+      severity: "error",
+      comment: "An integration uses the core like a user: through src/index.ts only (the bundle maps it to ./index.cjs).",
+      from: { path: "^src/integrations/" },
+      to: { path: "^(src/|decorators/)", pathNot: ["^src/index\\.ts$", "^src/integrations/"] },
+    },
+    {
+      name: "only-integrations-load-opentelemetry",
+      severity: "error",
+      comment: "@opentelemetry/* are optional peers: the core must work without them installed.",
+      from: { path: "^(src|decorators)/", pathNot: "^src/integrations/" },
+      to: { path: "@opentelemetry/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -3,8 +3,8 @@
 // (measured: ~45 ms for dist/src/index.js against ~15 ms for one bundled file, in the same session); the
 // public API and the .d.ts (from tsc) are unchanged. reflect-metadata stays external: it is a polyfill of a
 // global, and a user who imports it too must get the same copy.
-// Integrations (dist/tfjs.cjs) are entries of their own, built after the core (bundleIntegrations): their
-// peer imports (@tensorflow/tfjs) stay external (optional peers), and their imports of the public index become
+// Integrations (dist/tfjs.cjs, dist/otel.cjs) are entries of their own, built after the core (bundleIntegrations): their
+// peer imports (@tensorflow/tfjs, @opentelemetry/api) stay external (optional peers), and their imports of the public index become
 // require("./index.cjs"), the one core instance (one registry). That rewrite is an esbuild plugin, hence async.
 const esbuild = require("esbuild");
 const path = require("node:path");
@@ -40,18 +40,18 @@ const publicIndexAsExternal = {
   },
 };
 
-/** Bundles the subpath entries (`trainer-telemetry/tfjs`) into `outdir`, beside the core's index.cjs. */
+/** Bundles the subpath entries (`trainer-telemetry/tfjs`, `trainer-telemetry/otel`) into `outdir`, beside the core's index.cjs. */
 function bundleIntegrations(outdir = path.join(root, "dist")) {
   return esbuild.build({
     absWorkingDir: root,
-    entryPoints: { tfjs: "src/integrations/tfjs/index.ts" },
+    entryPoints: { tfjs: "src/integrations/tfjs/index.ts", otel: "src/integrations/otel/index.ts" },
     outdir,
     outExtension: { ".js": ".cjs" },
     bundle: true,
     platform: "node",
     format: "cjs",
     target: "node18",
-    external: ["reflect-metadata", "@tensorflow/*"],
+    external: ["reflect-metadata", "@tensorflow/*", "@opentelemetry/*"],
     plugins: [publicIndexAsExternal],
     sourcemap: "linked",
     tsconfig: "tsconfig.build.json",

@@ -1,4 +1,4 @@
-// Writes dist/esm/index.mjs (and one .mjs per subpath entry, dist/esm/tfjs.mjs): an ESM face over the CommonJS
+// Writes dist/esm/index.mjs (and one .mjs per subpath entry, dist/esm/tfjs.mjs, dist/esm/otel.mjs): an ESM face over the CommonJS
 // build, so `import { telemetry } from "trainer-telemetry"` gets named exports and the same module instance (one
 // registry) as `require`.
 const fs = require("node:fs");
@@ -6,7 +6,7 @@ const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 fs.mkdirSync(path.join(root, "dist/esm"), { recursive: true });
-for (const entry of ["index", "tfjs"]) {
+for (const entry of ["index", "tfjs", "otel"]) {
   const cjs = require(path.join(root, `dist/${entry}.cjs`));
   const names = Object.keys(cjs).filter((name) => name !== "__esModule" && name !== "default").sort();
   const body = [

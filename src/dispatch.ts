@@ -14,8 +14,7 @@ export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void 
 
 function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position: number): void {
   if (position === state.middleware.length) {
-    // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
-    if (event.alreadyRecorded !== true) fanOut(state, event);
+    fanOut(state, event);
     return;
   }
   const middleware = state.middleware[position];
@@ -66,7 +65,9 @@ function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
         case "step_end": returned = logger.onStepEnd?.(index, context, event); break;
         case "epoch_begin": returned = logger.onEpochBegin?.(index, context, event); break;
         case "epoch_end": returned = logger.onEpochEnd?.(index, context, event); break;
-        case "error": returned = logger.onError?.(event.error, context, event); break;
+        case "error":
+          returned = event.alreadyRecorded === true ? logger.onErrorPropagated?.(event.error, context, event) : logger.onError?.(event.error, context, event);
+          break;
         case "train_begin": returned = logger.onTrainBegin?.(context, event); break;
         case "train_end": returned = logger.onTrainEnd?.(context, event); break;
         default: returned = logger.onEvent?.(event);
@@ -81,8 +82,18 @@ function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
 }
 
 function loggerFailed(state: InstanceTelemetry, logger: Callback, event: TelemetryEvent, error: unknown): void {
-  const hook = HOOK_OF_TAG[event.tag] ?? "onEvent";
+  const hook = event.tag === "error" && event.alreadyRecorded === true ? "onErrorPropagated" : HOOK_OF_TAG[event.tag] ?? "onEvent";
   hookFailed(state, logger, hook, error, ` (${event.tag} of ${event.method})`);
+}
+
+/**
+ * Whether a logger of the trainer defines {@link Callback.onErrorPropagated}: without middleware, and without such a
+ * logger, an error already recorded inside is not dispatched at all. Asked only when a call fails.
+ */
+export function hasPropagatedErrorHook(state: InstanceTelemetry): boolean {
+  const loggers = state.loggers;
+  for (let i = 0; i < loggers.length; i++) if (typeof loggers[i].onErrorPropagated === "function") return true;
+  return false;
 }
 
 /** Whether a value has a callable `then`: Promises and any Promise-like the user returns. */

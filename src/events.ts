@@ -83,7 +83,7 @@ export class TelemetryEvent {
   /**
    * On `error` events: `true` when a call inside this one already recorded the same value (absent otherwise, which
    * keeps it off the path of every other event). Such an event goes through the middleware (so that per-call
-   * state, like the running epoch, can close) and reaches no logger.
+   * state, like the running epoch, can close) and reaches only the loggers' {@link Callback.onErrorPropagated}.
    */
   declare alreadyRecorded?: true;
   /**
@@ -215,6 +215,13 @@ export interface Callback {
   onTrainEnd?(context: Context, event?: TelemetryEvent): unknown;
   /** A decorated method threw or rejected; reported once, where it was first seen. */
   onError?(error: unknown, context: Context, event?: TelemetryEvent): unknown;
+  /**
+   * A decorated call ended with an error that a call inside it already reported through `onError` (a step's error
+   * on its way out of its epoch and run): called once per call it passes through, never instead of `onError`.
+   * For loggers that keep per-call state (an open span, the running epoch); only loggers that define it get these
+   * events, and with none defined they are not made at all.
+   */
+  onErrorPropagated?(error: unknown, context: Context, event?: TelemetryEvent): unknown;
   /** Any event whose tag has no hook above (`run_begin` from `runInfo()`, or a custom middleware's tag). */
   onEvent?(event: TelemetryEvent): unknown;
   /** Write out anything buffered. */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
-import { dispatch, flushLoggers, isThenable } from "./dispatch";
+import { dispatch, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
 import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./faults";
 
@@ -173,9 +173,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
   function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
     const first = shouldRecord(error, begin);
-    // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end),
-    // marked so that no logger records it twice.
-    if (first || state.middleware.length !== 0) {
+    // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end) and
+    // to the loggers that asked to learn how each call ended (onErrorPropagated), marked so none records it twice.
+    if (first || state.middleware.length !== 0 || hasPropagatedErrorHook(state)) {
       const event = new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error);
       if (!first) event.alreadyRecorded = true;
       dispatch(state, event);

@@ -222,5 +222,39 @@ describe(`built-in middleware (${convention} convention)`, () => {
       new Trainer().trainStep(0);
       expect(memory.records[0].run_id).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
     });
+
+    describe("ranks", () => {
+      const variables = ["RANK", "WORLD_SIZE", "LOCAL_RANK"] as const;
+      let saved: Array<string | undefined>;
+      beforeEach(() => { saved = variables.map((name) => process.env[name]); variables.forEach((name) => delete process.env[name]); });
+      afterEach(() => variables.forEach((name, i) => { if (saved[i] === undefined) delete process.env[name]; else process.env[name] = saved[i]; }));
+
+      function runBeginWith(middleware: ReturnType<typeof runInfo>) {
+        const memory = new MemoryLogger();
+        @telemetry({ loggers: [memory], use: [middleware] })
+        class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+        new Trainer().trainStep(0);
+        return memory.records[0];
+      }
+
+      it("records rank, world_size and local_rank as numbers from the launcher's variables", () => {
+        Object.assign(process.env, { RANK: "3", WORLD_SIZE: "4", LOCAL_RANK: "1" });
+        expect(runBeginWith(runInfo({ runId: "r" }))).to.include({ tag: "run_begin", run_id: "r", rank: 3, world_size: 4, local_rank: 1 });
+      });
+
+      it("prefers the options to the variables, and writes no rank field when neither is given", () => {
+        process.env.RANK = "3";
+        expect(runBeginWith(runInfo({ rank: 0, worldSize: 2 }))).to.include({ rank: 0, world_size: 2 }).and.not.have.property("local_rank");
+        delete process.env.RANK;
+        expect(runBeginWith(runInfo())).to.not.have.any.keys("rank", "world_size", "local_rank");
+      });
+
+      it("refuses a rank that is not a non-negative integer, naming the variable or the option", () => {
+        process.env.WORLD_SIZE = "two";
+        expect(() => runInfo()).to.throw(TypeError, /WORLD_SIZE="two" is not a non-negative integer/);
+        delete process.env.WORLD_SIZE;
+        expect(() => runInfo({ rank: -1 })).to.throw(TypeError, /runInfo\(\{ rank \}\): rank must be a non-negative integer; got -1/);
+      });
+    });
   });
 });

@@ -53,9 +53,27 @@ export class Mlp {
    * One SGD step on the points `order[from..to)`: returns the batch's mean loss and accuracy before the update.
    */
   trainBatch(features: Float64Array, labels: Uint8Array, order: Uint32Array, from: number, to: number, learningRate: number, momentum = 0.9): { loss: number; accuracy: number } {
+    const { gradient, lossSum, correct, count } = this.gradientSum(features, labels, order, from, to);
+    this.applyGradient(gradient, count, learningRate, momentum);
+    return { loss: lossSum / count, accuracy: correct / count };
+  }
+
+  /** The number of parameters: the length of a gradient. */
+  get parameterCount(): number {
+    return this.w1.length + this.b1.length + this.w2.length + this.b2.length;
+  }
+
+  /**
+   * The loss gradient summed over the points `order[from..to)` (w1, b1, w2, b2 end to end), with the summed loss
+   * and the count of correct predictions before any update. Data-parallel training adds these up across workers.
+   */
+  gradientSum(features: Float64Array, labels: Uint8Array, order: Uint32Array, from: number, to: number): { gradient: Float64Array; lossSum: number; correct: number; count: number } {
     const { inputs, hiddenUnits, classes, hidden, probabilities } = this;
-    const grads = [this.w1, this.b1, this.w2, this.b2].map((p) => new Float64Array(p.length));
-    const [gw1, gb1, gw2, gb2] = grads;
+    const gradient = new Float64Array(this.parameterCount);
+    const gw1 = gradient.subarray(0, this.w1.length);
+    const gb1 = gradient.subarray(this.w1.length, this.w1.length + this.b1.length);
+    const gw2 = gradient.subarray(this.w1.length + this.b1.length, this.w1.length + this.b1.length + this.w2.length);
+    const gb2 = gradient.subarray(this.w1.length + this.b1.length + this.w2.length);
     const dHidden = new Float64Array(hiddenUnits);
     let loss = 0;
     let correct = 0;
@@ -79,16 +97,21 @@ export class Mlp {
         for (let i = 0; i < inputs; i++) gw1[h * inputs + i] += dHidden[h] * features[n * inputs + i];
       }
     }
-    const batch = to - from;
+    return { gradient, lossSum: loss, correct, count: Math.max(to - from, 0) };
+  }
+
+  /** An SGD-with-momentum update by a summed gradient of `count` points (a mean gradient when `count` is 1). */
+  applyGradient(gradient: Float64Array, count: number, learningRate: number, momentum = 0.9): void {
+    if (count === 0) return;
+    let offset = 0;
     [this.w1, this.b1, this.w2, this.b2].forEach((param, p) => {
       const velocity = this.velocity[p];
-      const grad = grads[p];
       for (let i = 0; i < param.length; i++) {
-        velocity[i] = momentum * velocity[i] - (learningRate * grad[i]) / batch;
+        velocity[i] = momentum * velocity[i] - (learningRate * gradient[offset + i]) / count;
         param[i] += velocity[i];
       }
+      offset += param.length;
     });
-    return { loss: loss / batch, accuracy: correct / batch };
   }
 
   /** Mean loss and accuracy on a whole dataset, without updating. */

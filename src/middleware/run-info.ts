@@ -7,6 +7,36 @@ import type { Middleware } from "../registry";
 export interface RunInfoOptions {
   /** The run id: a string, or a function of the trainer. Default: {@link createRunId}() per trainer instance. */
   runId?: string | ((trainer: any) => string);
+  /**
+   * This process's rank among the processes of a distributed run (0, 1, …). Default: the `RANK` environment
+   * variable that launchers (torchrun, mpirun wrappers, the distributed example) set; no `rank` field without either.
+   */
+  rank?: number;
+  /** How many processes the run has. Default: the `WORLD_SIZE` environment variable; no `world_size` without either. */
+  worldSize?: number;
+  /** This process's rank on its machine. Default: the `LOCAL_RANK` environment variable; no `local_rank` without either. */
+  localRank?: number;
+}
+
+/**
+ * A rank-like setting: the option when given, else the environment variable, else `undefined`. A value that is not
+ * a non-negative integer is refused where the run is set up, not written into every file of the run.
+ */
+function rankSetting(option: number | undefined, optionName: string, variable: string): number | undefined {
+  if (option !== undefined) {
+    if (!Number.isInteger(option) || option < 0) {
+      throw new TypeError(`runInfo({ ${optionName} }): ${optionName} must be a non-negative integer; got ${String(option)}.`);
+    }
+    return option;
+  }
+  const raw = process.env[variable];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new TypeError(`runInfo(): the environment variable ${variable}=${JSON.stringify(raw)} is not a non-negative integer. ` +
+      `Fix what launches the process, or pass runInfo({ ${optionName}: <number> }).`);
+  }
+  return value;
 }
 
 /**
@@ -24,7 +54,11 @@ export function createRunId(now: Date = new Date()): string {
 /**
  * Emits one `run_begin` record before the first event of each trainer instance, so a JSONL file says which run,
  * process and versions wrote it: `{tag: "run_begin", run_id, start_time, pid, hostname, node_version, package_version}`
- * (`start_time` in UNIX seconds). Loggers receive it through `onEvent`.
+ * (`start_time` in UNIX seconds), plus `rank`, `world_size` and `local_rank` (numbers) in a distributed run: from the
+ * options, else from the launcher's `RANK`, `WORLD_SIZE` and `LOCAL_RANK` variables, read when `runInfo()` is called.
+ * Loggers receive it through `onEvent`.
+ *
+ * @throws TypeError when a rank option or variable is not a non-negative integer.
  *
  * @example
  * ```ts
@@ -37,6 +71,9 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
   if (runId !== undefined && typeof runId !== "string" && typeof runId !== "function") {
     throw new TypeError(`runInfo({ runId }): runId must be a string or a function (trainer) => string; got ${String(runId)}.`);
   }
+  const rank = rankSetting(options.rank, "rank", "RANK");
+  const worldSize = rankSetting(options.worldSize, "worldSize", "WORLD_SIZE");
+  const localRank = rankSetting(options.localRank, "localRank", "LOCAL_RANK");
   const started = new WeakSet<object>();
   return function runInfoMiddleware(event, next) {
     if (!started.has(event.trainer)) {
@@ -52,6 +89,9 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
         node_version: process.version,
         package_version: ownPackageVersion(),
       };
+      if (rank !== undefined) runBegin.fields.rank = rank;
+      if (worldSize !== undefined) runBegin.fields.world_size = worldSize;
+      if (localRank !== undefined) runBegin.fields.local_rank = localRank;
       next(runBegin);
     }
     next();

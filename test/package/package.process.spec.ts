@@ -96,6 +96,49 @@ describe("the packed package in a new project", function () {
     expect(JSON.parse(run(bin, ["summary", "--json", file], project)).steps).to.equal(1);
   });
 
+  it("loads trainer-telemetry/otel only when asked, and says to install @opentelemetry/api when it is missing", () => {
+    const tryOtel = `try { require("trainer-telemetry/otel"); console.log("loaded"); } catch (error) { console.log(error.message); }`;
+    expect(run(process.execPath, ["-e", tryOtel], project)).to.match(/^trainer-telemetry\/otel needs the package @opentelemetry\/api/);
+
+    // The optional peer and the SDK, as a user installs them (copied from this repository: no network needed).
+    fs.cpSync(path.join(repo, "node_modules/@opentelemetry"), path.join(project, "node_modules/@opentelemetry"), { recursive: true });
+    const script = `
+      import { createRequire } from "node:module";
+      import { OtelLogger } from "trainer-telemetry/otel";
+      import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+      const require = createRequire(import.meta.url);
+      const core = require("trainer-telemetry");
+      class Reader extends MetricReader { async onForceFlush() {} async onShutdown() {} }
+      const reader = new Reader();
+      class Trainer { trainStep(step) { return { loss: 1 / (step + 1) }; } }
+      core.instrument(Trainer, { steps: ["trainStep"], loggers: [new OtelLogger({ meterProvider: new MeterProvider({ readers: [reader] }) })] });
+      const trainer = new Trainer();
+      for (let step = 0; step < 5; step++) trainer.trainStep(step);
+      const { resourceMetrics } = await reader.collect();
+      const metrics = Object.fromEntries(resourceMetrics.scopeMetrics[0].metrics.map((m) => [m.descriptor.name, m.dataPoints[0].value]));
+      console.log(JSON.stringify({
+        sameClass: require("trainer-telemetry/otel").OtelLogger === OtelLogger,
+        steps: metrics["trainer.steps"], loss: metrics["trainer.step.loss"],
+      }));
+    `;
+    fs.writeFileSync(path.join(project, "otel-check.mjs"), script);
+    expect(JSON.parse(run(process.execPath, ["otel-check.mjs"], project))).to.deep.equal({ sameClass: true, steps: 5, loss: 0.2 });
+    const loadedByCore = `require("trainer-telemetry"); console.log(JSON.stringify(Object.keys(require.cache).filter((f) => f.includes("opentelemetry"))));`;
+    expect(JSON.parse(run(process.execPath, ["-e", loadedByCore], project))).to.deep.equal([]);
+
+    // Its types resolve through the "types" condition of the subpath.
+    const dir = path.join(project, "otel-types");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "check.mts"), 'import { OtelLogger, type OtelLoggerOptions } from "trainer-telemetry/otel";\n' +
+      'const options: OtelLoggerOptions = { steps: true, attributes: { "model.name": "mlp" } };\nexport const logger = new OtelLogger(options);\n');
+    fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({
+      compilerOptions: { target: "ES2022", module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true,
+        typeRoots: [path.join(repo, "node_modules/@types")], types: ["node"] },
+      include: ["check.mts"],
+    }));
+    run(process.execPath, [tsc, "-p", "tsconfig.json"], dir);
+  });
+
   it("gives require and import the same module instance with the same named exports", () => {
     const script = `
       import { createRequire } from "node:module";
