@@ -56,7 +56,13 @@ export function stringifyValue(value: unknown): string | undefined {
       // The fast path: a tree of plain objects, arrays, finite numbers, strings, booleans and null is exactly what
       // the native serializer gets right, and checking that costs less than a replacer function would.
       plainTreeBudget = PLAIN_TREE_BUDGET;
-      if (isPlainTree(value, 1)) return JSON.stringify(value);
+      if (isPlainTree(value, 1)) {
+        const json = JSON.stringify(value);
+        // The native serializer reads every value again: a getter or Proxy that returned a finite number to the
+        // check may hand it NaN (written `null`). A plain tree's only nulls are null values, so a line without
+        // "null" is safe; one with it is left to the walker, which reads each value once.
+        if (json.indexOf("null") === -1) return json;
+      }
     } catch {
       // A getter or Proxy trap threw during the check: the walker writes a marker for it.
     }
@@ -115,9 +121,14 @@ export function bigintJson(value: bigint): string {
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = -MAX_SAFE;
 
-/** The JSON string of the marker written for a value that threw while being read. */
+/** The marker string written for a value that threw while being read: `"[Thrown: TypeError: boom]"`. */
+export function thrownMarker(error: unknown): string {
+  return THROWN_MARKER_PREFIX + safeString(error) + "]";
+}
+
+/** The JSON string of {@link thrownMarker}. */
 export function thrownJson(error: unknown): string {
-  return JSON.stringify(THROWN_MARKER_PREFIX + safeString(error) + "]");
+  return JSON.stringify(thrownMarker(error));
 }
 
 /**
@@ -285,7 +296,7 @@ function errorJson(error: Error, ancestors: object[]): string {
     try {
       cause = error.cause;
     } catch (thrown) {
-      cause = THROWN_MARKER_PREFIX + safeString(thrown) + "]";
+      cause = thrownMarker(thrown);
     }
     const json = walk(cause, "cause", ancestors);
     if (json !== undefined) out += ',"cause":' + json;

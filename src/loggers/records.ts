@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { describeError, type Context, type TelemetryEvent } from "../events";
+import { thrownMarker } from "../serialize";
 
 /** A record as the Python original's `MemoryLogger` keeps it: `{tag, ...payload}` (no `ts`). */
 export interface TelemetryRecord {
@@ -24,9 +25,34 @@ export function withFields(record: TelemetryRecord, event: TelemetryEvent | unde
   return record;
 }
 
-/** Copies a context like the seed's `dict(context)`: a shallow, plain copy the caller can no longer mutate. */
+/**
+ * Copies a context like the seed's `dict(context)`: a shallow, plain copy the caller can no longer mutate. A getter
+ * that throws marks its own key (`"[Thrown: Error: boom]"`, as the JSONL serializer writes it) rather than losing the
+ * context; one whose keys cannot be listed (a revoked Proxy) still throws.
+ */
 export function copyContext(context: Context | null | undefined): Context {
-  return context == null ? {} : { ...context };
+  if (context == null) return {};
+  try {
+    return { ...context };
+  } catch {
+    return copyKeyByKey(context);
+  }
+}
+
+/** The slow twin of the spread, for contexts with a throwing getter or Proxy trap: each key read once, guarded. */
+function copyKeyByKey(context: Context): Context {
+  const copy: Context = {};
+  for (const key of Object.keys(context)) {
+    let value: unknown;
+    try {
+      value = context[key];
+    } catch (error) {
+      value = thrownMarker(error);
+    }
+    // defineProperty: a key named __proto__ is a field, as the spread makes it.
+    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
 }
 
 /** The seed's `error` payload: `{type, message}`. */
