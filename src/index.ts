@@ -23,7 +23,7 @@ export { type TelemetryFault, type TelemetryFaultHandler } from "./faults";
 export { MemoryLogger } from "./loggers/memory";
 export { type TelemetryRecord } from "./loggers/records";
 export { instrument, type InstrumentOptions, type MethodSelection } from "./instrument";
-export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions } from "./middleware/index";
+export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions, type StepInEpochOptions } from "./middleware/index";
 export { ProgressLogger, type ProgressLoggerOptions, type ProgressStream } from "./loggers/progress";
 export {
   summarizeJsonl, formatSummary, SummaryInputError,
