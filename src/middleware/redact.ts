@@ -1,5 +1,5 @@
 import type { Context } from "../events";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
 import { copyContext } from "../loggers/records";
 import { jsonSnapshot } from "../serialize";
 import { safeString } from "../faults";
@@ -24,7 +24,7 @@ export const REDACTED = "[Redacted]";
  * // {context: {loss: 0.1, apiKey: "[Redacted]", auth: {refreshToken: "[Redacted]"}}}
  * ```
  */
-export function redact(keys: ReadonlyArray<string | RegExp>): Middleware {
+export const redact = markMiddlewareFactory(function redact(keys: ReadonlyArray<string | RegExp>): Middleware {
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string" && !(k instanceof RegExp))) {
     throw new TypeError(`redact(keys): keys must be an array of key names or RegExps, e.g. redact(["apiKey", /token/i]); got ${safeString(keys)}.`);
   }
@@ -51,5 +51,5 @@ export function redact(keys: ReadonlyArray<string | RegExp>): Middleware {
     }
     next();
   };
-}
+});
 

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { classNameOf, type TelemetryEvent } from "../events";
 import { safeString } from "../faults";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
 
 /** Options of {@link stepInEpoch}. */
 export interface StepInEpochOptions {
@@ -40,7 +40,7 @@ interface RunningEpoch {
  * // {tag: "step_end", step: 7, context: {...}, epoch: 2}
  * ```
  */
-export function stepInEpoch(options: StepInEpochOptions = {}): Middleware {
+export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: StepInEpochOptions = {}): Middleware {
   const asyncContext = options?.asyncContext ?? false;
   if (typeof asyncContext !== "boolean") {
     throw new TypeError(`stepInEpoch({ asyncContext }): asyncContext must be true or false; got ${safeString(asyncContext)}.`);
@@ -94,7 +94,7 @@ export function stepInEpoch(options: StepInEpochOptions = {}): Middleware {
     }
     next();
   };
-}
+});
 
 /** The innermost epoch still running in an async context, of any trainer. */
 function openOf(running: RunningEpoch | undefined): RunningEpoch | undefined {
