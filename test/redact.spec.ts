@@ -109,6 +109,23 @@ describe(`redact(): what the loggers write holds no secret (${convention} conven
     expect(context.pair).to.deep.equal([{ password: "[Redacted]", user: "ann" }, { password: "[Redacted]", user: "ann" }]);
   });
 
+  it("withholds a context whose own toJSON() gives something other than an object", () => {
+    const { memory, text } = logged(["apiKey"],
+      () => ({ apiKey: "sk-tojson", toJSON: () => "sk-as-a-string" }),
+      () => ({ apiKey: "sk-tojson", toJSON: () => ["sk-in-an-array"] }),
+      () => ({ apiKey: "sk-tojson", toJSON: () => null }));
+    expect(text).to.not.include(SECRET);
+    const records = memory.records.filter((r) => r.tag === "step_end");
+    expect(records.map((r) => r.context)).to.deep.equal([{}, {}, {}]);
+    expect(records.map((r) => r.redact_error)).to.deep.equal(["a string", "an array", "null"].map((what) =>
+      `the context could not be read (TypeError: its toJSON() gave ${what}, not an object); it was withheld`));
+  });
+
+  it("refuses keys that are not an array of names and RegExps, with an example", () => {
+    expect(() => redact("apiKey" as unknown as string[])).to.throw(TypeError, 'redact(keys): keys must be an array of key names or RegExps, e.g. redact(["apiKey", /token/i]); got apiKey.');
+    expect(() => redact([42 as unknown as string])).to.throw(TypeError, "got 42.");
+  });
+
   it("leaves the trainer's own objects unchanged", () => {
     const config = new Map([["apiKey", "sk-kept"]]);
     const { contexts } = logged(["apiKey"], () => ({ config }));
@@ -136,6 +153,12 @@ describe("jsonSnapshot(): the tree the JSONL serializer writes", () => {
       { circular, deep },
       Object.defineProperty({}, "__proto__", { value: { x: 1 }, enumerable: true }),
       [new Proxy([1, 2], {}), new Proxy({}, { ownKeys() { throw new Error("keys"); } })],
+      new Proxy([1, 2, 3], { get: (target, key, receiver) => { if (key === "1") throw new Error("item"); return Reflect.get(target, key, receiver); } }),
+      {
+        noStack: Object.defineProperty(new Error("s"), "stack", { get() { throw new Error("no stack"); } }),
+        noCause: Object.defineProperty(new Error("c"), "cause", { get() { throw new Error("no cause"); } }),
+        noErrors: Object.defineProperty(new AggregateError([], "a"), "errors", { get() { throw new Error("no errors"); } }),
+      },
     ];
     for (const value of values) {
       const snapshot = jsonSnapshot(value);

@@ -41,7 +41,8 @@ export const redact = markMiddlewareFactory(function redact(keys: ReadonlyArray<
       // made of that copy, so a getter is read once and what is checked is what is written.
       const snapshot = jsonSnapshot(copyContext(event.context), replace);
       if (snapshot === null || typeof snapshot !== "object" || Array.isArray(snapshot)) {
-        throw new TypeError(`its toJSON() gave ${safeString(snapshot)}, not an object`);
+        // Not the value itself in the message: it may be the secret.
+        throw new TypeError(`its toJSON() gave ${snapshot === null ? "null" : Array.isArray(snapshot) ? "an array" : `a ${typeof snapshot}`}, not an object`);
       }
       event.context = snapshot as Context;
     } catch (error) {
