@@ -497,7 +497,6 @@ function contextJson(context: unknown): string {
   }
 }
 
-
 function thrownContext(error: unknown): string {
   return JSON.parse(thrownJson(error)) as string;
 }
