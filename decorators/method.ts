@@ -9,16 +9,17 @@ import { isStandardContext, memberName, type StandardContext } from "./conventio
 
 /**
  * A method decorator usable under both conventions: `experimentalDecorators` (target, key, descriptor) and
- * TC39 standard decorators (method, context).
+ * TC39 standard decorators (method, context). `T` is the trainer type its options declare: the decorated method's
+ * class must be one.
  */
-export interface TelemetryMethodDecorator {
+export interface TelemetryMethodDecorator<T extends object = object> {
   /** TC39 standard decorators. */
-  <This, Args extends any[], Return>(
+  <This extends T, Args extends unknown[], Return>(
     method: (this: This, ...args: Args) => Return,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
   ): (this: This, ...args: Args) => Return;
   /** Legacy `experimentalDecorators`. */
-  (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
+  (target: T, propertyKey: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
 }
 
 function checkMethodOptions(options: MethodTelemetryOptions | undefined, decorator: string): MethodTelemetryOptions {
@@ -35,7 +36,7 @@ function checkMethodOptions(options: MethodTelemetryOptions | undefined, decorat
 }
 
 /** Builds the decorator for one kind of method. */
-export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemetryOptions | undefined): TelemetryMethodDecorator {
+export function methodDecorator<T extends object>(kindInfo: MethodKindInfo, options: MethodTelemetryOptions<T, never> | undefined): TelemetryMethodDecorator<T> {
   // Before the decorator returns: the `emitDecoratorMetadata` output of the same method runs after this factory.
   loadReflectMetadata();
   const { decorator } = kindInfo;
@@ -43,7 +44,8 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
   if (typeof options === "function" || (typeof options === "object" && options !== null && Object.prototype.hasOwnProperty.call(options, "constructor"))) {
     throw new TypeError(`${decorator} must be called: write ${decorator}() above the method, not ${decorator}.`);
   }
-  const checked = checkMethodOptions(options, decorator);
+  // The functions get this class's instances and its method's results: the types they declare are theirs.
+  const checked = checkMethodOptions(options as MethodTelemetryOptions | undefined, decorator);
 
   function decorate(...args: unknown[]): unknown {
     if (isStandardContext(args[1])) return decorateStandard(args[0], args[1]);
@@ -80,8 +82,11 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
     return { ...descriptor, value: wrapMethod(descriptor.value, kindInfo, memberName(key), checked) };
   }
 
-  return decorate as TelemetryMethodDecorator;
+  return decorate as TelemetryMethodDecorator<T>;
 }
+
+// The return types read `[T][T extends unknown ? 0 : never]`, which is T: written so, TypeScript does not infer T from
+// the decorator's expected type (it would take the decorated method for the trainer), only from the options.
 
 /**
  * Reports every call of a training-step method: `step_begin {step}` before it runs, `step_end {step, context}`
@@ -98,7 +103,7 @@ export function methodDecorator(kindInfo: MethodKindInfo, options: MethodTelemet
  * }
  * ```
  */
-export function onStep(options?: MethodTelemetryOptions): TelemetryMethodDecorator {
+export function onStep<T extends object = object, R = unknown>(options?: MethodTelemetryOptions<T, R>): TelemetryMethodDecorator<[T][T extends unknown ? 0 : never]> {
   return methodDecorator(METHOD_KINDS.step, options);
 }
 
@@ -113,7 +118,7 @@ export function onStep(options?: MethodTelemetryOptions): TelemetryMethodDecorat
  * }
  * ```
  */
-export function onEpoch(options?: MethodTelemetryOptions): TelemetryMethodDecorator {
+export function onEpoch<T extends object = object, R = unknown>(options?: MethodTelemetryOptions<T, R>): TelemetryMethodDecorator<[T][T extends unknown ? 0 : never]> {
   return methodDecorator(METHOD_KINDS.epoch, options);
 }
 
@@ -128,6 +133,6 @@ export function onEpoch(options?: MethodTelemetryOptions): TelemetryMethodDecora
  * }
  * ```
  */
-export function onTrain(options?: Pick<MethodTelemetryOptions, "context">): TelemetryMethodDecorator {
+export function onTrain<T extends object = object, R = unknown>(options?: Pick<MethodTelemetryOptions<T, R>, "context">): TelemetryMethodDecorator<[T][T extends unknown ? 0 : never]> {
   return methodDecorator(METHOD_KINDS.train, options);
 }

@@ -5,12 +5,15 @@
 import { checkTelemetryOptions, loadReflectMetadata, registerClassOptions, type TelemetryOptions } from "../src/registry";
 import { isStandardContext } from "./convention";
 
-/** A class decorator usable under both conventions. */
-export interface TelemetryClassDecorator {
+/**
+ * A class decorator usable under both conventions. `T` is the trainer type the options declare (the `loggers`
+ * factory's parameter): the decorated class's instances must be one.
+ */
+export interface TelemetryClassDecorator<T extends object = object> {
   /** TC39 standard decorators. */
-  <C extends abstract new (...args: any) => any>(value: C, context: ClassDecoratorContext<C>): void;
+  <C extends abstract new (...args: never[]) => T>(value: C, context: ClassDecoratorContext<C>): void;
   /** Legacy `experimentalDecorators`. */
-  <C extends Function>(target: C): void;
+  <C extends abstract new (...args: never[]) => T>(target: C): void;
 }
 
 /**
@@ -22,13 +25,15 @@ export interface TelemetryClassDecorator {
  *
  * @example
  * ```ts
- * @telemetry({ loggers: (trainer) => [new TelemetryLogger({ path: `runs/${trainer.runId}/telemetry.jsonl` })] })
+ * @telemetry({ loggers: (trainer: Trainer) => [new TelemetryLogger({ path: `runs/${trainer.runId}/telemetry.jsonl` })] })
  * class Trainer { ... }
  * ```
  */
-export function telemetry(options: TelemetryOptions = {}): TelemetryClassDecorator {
+export function telemetry<T extends object = object>(options: TelemetryOptions<T> = {}): TelemetryClassDecorator<[T][T extends unknown ? 0 : never]> {
   loadReflectMetadata();
   checkTelemetryOptions(options, "@telemetry(options)");
+  // The return type reads `[T][T extends unknown ? 0 : never]`, which is T: so written, T is inferred from the options
+  // only, never from the decorator's expected type.
   return ((...args: unknown[]): void => {
     const target = args[0];
     if (isStandardContext(args[1]) && args[1].kind !== "class") {
@@ -38,5 +43,5 @@ export function telemetry(options: TelemetryOptions = {}): TelemetryClassDecorat
       throw new TypeError("@telemetry is a class decorator: put it above `class Trainer`, not on a member. Use @onStep() / @onEpoch() on methods.");
     }
     registerClassOptions(target, options);
-  }) as TelemetryClassDecorator;
+  }) as TelemetryClassDecorator<[T][T extends unknown ? 0 : never]>;
 }

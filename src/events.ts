@@ -202,26 +202,26 @@ export function classNameOf(trainer: unknown): string {
  */
 export interface Callback {
   /** A step began. */
-  onStepBegin?(step: number, context: Context, event?: TelemetryEvent): unknown;
+  onStepBegin?(step: number, context: Context, event: TelemetryEvent): unknown;
   /** A step returned (or its promise resolved); `context` is its result or the `context` option's. */
-  onStepEnd?(step: number, context: Context, event?: TelemetryEvent): unknown;
+  onStepEnd?(step: number, context: Context, event: TelemetryEvent): unknown;
   /** An epoch began. */
-  onEpochBegin?(epoch: number, context: Context, event?: TelemetryEvent): unknown;
+  onEpochBegin?(epoch: number, context: Context, event: TelemetryEvent): unknown;
   /** An epoch returned (or its promise resolved). */
-  onEpochEnd?(epoch: number, context: Context, event?: TelemetryEvent): unknown;
+  onEpochEnd?(epoch: number, context: Context, event: TelemetryEvent): unknown;
   /** A training run (an `@onTrain` method) began. */
-  onTrainBegin?(context: Context, event?: TelemetryEvent): unknown;
+  onTrainBegin?(context: Context, event: TelemetryEvent): unknown;
   /** A training run returned; its loggers are flushed right after. */
-  onTrainEnd?(context: Context, event?: TelemetryEvent): unknown;
+  onTrainEnd?(context: Context, event: TelemetryEvent): unknown;
   /** A decorated method threw or rejected; reported once, where it was first seen. */
-  onError?(error: unknown, context: Context, event?: TelemetryEvent): unknown;
+  onError?(error: unknown, context: Context, event: TelemetryEvent): unknown;
   /**
    * A decorated call ended with an error that a call inside it already reported through `onError` (a step's error
    * on its way out of its epoch and run): called once per call it passes through, never instead of `onError`.
    * For loggers that keep per-call state (an open span, the running epoch); only loggers that define it get these
    * events, and with none defined they are not made at all.
    */
-  onErrorPropagated?(error: unknown, context: Context, event?: TelemetryEvent): unknown;
+  onErrorPropagated?(error: unknown, context: Context, event: TelemetryEvent): unknown;
   /** Any event whose tag has no hook above (`run_begin` from `runInfo()`, or a custom middleware's tag). */
   onEvent?(event: TelemetryEvent): unknown;
   /** Write out anything buffered. */

@@ -16,15 +16,15 @@
  */
 export { telemetry, onStep, onEpoch, onTrain, type TelemetryClassDecorator, type TelemetryMethodDecorator } from "../decorators/index";
 export { TelemetryEvent, describeError, type Callback, type Context, type ErrorDescription, type MethodKind, type Tag } from "./events";
-export { addLogger, removeLogger, loggersOf, METADATA_KEYS, type Middleware, type TelemetryOptions } from "./registry";
+export { addLogger, removeLogger, loggersOf, METADATA_KEYS, type Middleware, type MiddlewareFactoryMark, type TelemetryOptions } from "./registry";
 export { flushLoggers, closeLoggers } from "./dispatch";
 export { emit, logHyperparams, RESERVED_TAGS } from "./emit";
 export { type MethodTelemetryOptions } from "./method-wrapper";
 export { type TelemetryFault, type TelemetryFaultHandler } from "./faults";
 export { MemoryLogger } from "./loggers/memory";
-export { type TelemetryRecord } from "./loggers/records";
-export { instrument, type InstrumentOptions, type MethodSelection } from "./instrument";
-export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions } from "./middleware/index";
+export { type TelemetryRecord, type TelemetryRecordFields } from "./loggers/records";
+export { instrument, type InstrumentOptions, type MethodSelection, type MethodName } from "./instrument";
+export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, type SampleOptions, type RunInfoOptions, type StepInEpochOptions } from "./middleware/index";
 export { ProgressLogger, type ProgressLoggerOptions, type ProgressStream } from "./loggers/progress";
 export {
   summarizeJsonl, formatSummary, SummaryInputError,

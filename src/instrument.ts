@@ -6,17 +6,25 @@ import { METHOD_KINDS, WRAPPED_ORIGINAL, wrapMethod, type MethodKindInfo, type M
 import { checkTelemetryOptions, registerClassOptions, type TelemetryOptions } from "./registry";
 import { safeString } from "./faults";
 
-/** Method names, or method names with their `@onStep`-style options. */
-export type MethodSelection = readonly string[] | Readonly<Record<string, MethodTelemetryOptions>>;
+/** The names of the methods of `T` (its function-valued public members), as `instrument()` takes them. */
+export type MethodName<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T] & string;
 
-/** Options of {@link instrument}: the methods to wrap, plus everything `@telemetry` takes. */
-export interface InstrumentOptions extends TelemetryOptions {
+/**
+ * Method names of `T`, or method names with their `@onStep`-style options: a name that is not a method of the
+ * class fails to compile.
+ */
+export type MethodSelection<T extends object = object> =
+  | readonly MethodName<T>[]
+  | { readonly [K in MethodName<T>]?: MethodTelemetryOptions<T> };
+
+/** Options of {@link instrument} for a class whose instances are `T`: the methods to wrap, plus everything `@telemetry` takes. */
+export interface InstrumentOptions<T extends object = object> extends TelemetryOptions<T> {
   /** Methods to report as steps, like `@onStep()`. */
-  steps?: MethodSelection;
+  steps?: MethodSelection<T>;
   /** Methods to report as epochs, like `@onEpoch()`. */
-  epochs?: MethodSelection;
+  epochs?: MethodSelection<T>;
   /** Methods to report as whole runs, like `@onTrain()` (loggers are flushed after each). */
-  train?: MethodSelection;
+  train?: MethodSelection<T>;
 }
 
 /**
@@ -30,7 +38,7 @@ export interface InstrumentOptions extends TelemetryOptions {
  * instrument(Trainer, { steps: ["trainStep"], epochs: ["fitEpoch"], train: ["fit"], loggers: [new MemoryLogger()] });
  * ```
  */
-export function instrument<C extends abstract new (...args: any[]) => any>(trainerClass: C, options: InstrumentOptions): C {
+export function instrument<C extends abstract new (...args: never[]) => object>(trainerClass: C, options: InstrumentOptions<InstanceType<C>>): C {
   if (typeof trainerClass !== "function" || typeof trainerClass.prototype !== "object") {
     throw new TypeError(`instrument(trainerClass, options): trainerClass must be a class; got ${safeString(trainerClass)}.`);
   }
@@ -53,7 +61,7 @@ export function instrument<C extends abstract new (...args: any[]) => any>(train
   return trainerClass;
 }
 
-function selected(selection: MethodSelection | undefined, kindInfo: MethodKindInfo, className: string, option: string): Array<[string, MethodKindInfo, MethodTelemetryOptions]> {
+function selected(selection: MethodSelection<never> | undefined, kindInfo: MethodKindInfo, className: string, option: string): Array<[string, MethodKindInfo, MethodTelemetryOptions]> {
   if (selection === undefined) return [];
   if (Array.isArray(selection)) {
     return selection.map((name) => {

@@ -8,19 +8,22 @@ import { dispatch, flushLoggers, hasPropagatedErrorHook, isThenable } from "./di
 import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./faults";
 
-/** Options of `@onStep`, `@onEpoch` and `@onTrain`. */
-export interface MethodTelemetryOptions {
+/**
+ * Options of `@onStep`, `@onEpoch` and `@onTrain`. `T` is the trainer's type and `R` what the method returns (a
+ * promise's value for an async method), as the functions declare them: `context: (loss: number, args, trainer: Trainer) => ({ loss })`.
+ */
+export interface MethodTelemetryOptions<T extends object = object, R = unknown> {
   /**
    * The step or epoch number of a call. Default: the first argument when it is a non-negative integer,
    * otherwise a per-instance, per-method counter from 0 (counting the calls made while a logger listens).
    * Must return a non-negative integer.
    */
-  index?: (args: readonly unknown[], trainer: any) => number;
+  index?: (args: readonly unknown[], trainer: T) => number;
   /**
    * The context of the `*_end` record. Default: the result when it is a plain object, else `{}`.
    * A function that throws is reported and `{}` is used: the method's result is never affected.
    */
-  context?: (result: any, args: readonly unknown[], trainer: any) => Context;
+  context?: (result: R, args: readonly unknown[], trainer: T) => Context;
 }
 
 /** How one kind of method reports: its tags, the record key of its index, its decorator's name. */

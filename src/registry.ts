@@ -10,16 +10,46 @@ import { nameOf, reportFault, safeString, type TelemetryFaultHandler } from "./f
 /**
  * A middleware: sees every event before the loggers do, may change it, add fields (`event.set`), and call `next`
  * zero times (drop), once, or more. Koa/Express style, synchronous.
+ *
+ * @example
+ * ```ts
+ * const tagRun: Middleware = (event, next) => { event.set("run", "baseline"); next(); };
+ * ```
  */
-export type Middleware = (event: TelemetryEvent, next: (event?: TelemetryEvent) => void) => void;
+export interface Middleware {
+  (event: TelemetryEvent, next: (event?: TelemetryEvent) => void): void;
+  /**
+   * Never set on a middleware. The built-in factories (`timing`, `sample`, …) have it, so that `use: [timing]`, the
+   * factory where its middleware belongs, fails to compile (and throws when the class is defined): call it, `timing()`.
+   */
+  readonly middlewareFactory?: undefined;
+}
 
-/** Options of {@link telemetry} (and of `instrument()`), inherited by subclasses. */
-export interface TelemetryOptions {
+/** What marks the built-in middleware factories (`timing`, `sample`, …) apart from the middleware they make. */
+export interface MiddlewareFactoryMark {
+  /**
+   * `"call it: timing()"`: the fix for `use: [timing]`. Its presence makes that line a type error against
+   * {@link Middleware}, and a `TypeError` that says so when the class is defined.
+   */
+  readonly middlewareFactory: string;
+}
+
+/** Marks a built-in middleware factory; see {@link MiddlewareFactoryMark}. */
+export function markMiddlewareFactory<F extends (...args: never[]) => Middleware>(factory: F): F & MiddlewareFactoryMark {
+  Object.defineProperty(factory, "middlewareFactory", { value: `call it: ${factory.name}()` });
+  return factory as F & MiddlewareFactoryMark;
+}
+
+/**
+ * Options of {@link telemetry} (and of `instrument()`), inherited by subclasses. `T` is the trainer's type, which the
+ * `loggers` factory receives: `loggers: (trainer: Trainer) => [...]`.
+ */
+export interface TelemetryOptions<T extends object = object> {
   /**
    * The loggers: one array shared by every instance, or a factory called once per instance, on its first event
    * (or its first `addLogger` / `loggersOf`). A subclass gets its parent's loggers first, then its own.
    */
-  loggers?: readonly Callback[] | ((trainer: object) => readonly Callback[]);
+  loggers?: readonly Callback[] | ((trainer: T) => readonly Callback[]);
   /** Middleware, in order; a parent class's run before a subclass's. */
   use?: readonly Middleware[];
   /**
@@ -56,7 +86,7 @@ export interface InstanceTelemetry {
 }
 
 /** Validates `@telemetry` options at class definition, so a typo fails there and not on the first step. */
-export function checkTelemetryOptions(options: TelemetryOptions, where: string): void {
+export function checkTelemetryOptions(options: TelemetryOptions<never>, where: string): void {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`${where}: options must be an object like { loggers: [new MemoryLogger()] }; got ${safeString(options)}.`);
   }
@@ -71,6 +101,10 @@ export function checkTelemetryOptions(options: TelemetryOptions, where: string):
     if (!Array.isArray(use)) throw new TypeError(`${where}: options.use must be an array of middleware (event, next) => void; got ${safeString(use)}.`);
     use.forEach((m, i) => {
       if (typeof m !== "function") throw new TypeError(`${where}: options.use[${i}] must be a middleware function (event, next) => void; got ${safeString(m)}. Did you forget to call it, as in timing()?`);
+      const factoryHint = (m as { middlewareFactory?: unknown }).middlewareFactory;
+      if (typeof factoryHint === "string") {
+        throw new TypeError(`${where}: options.use[${i}] is ${m.name}, the factory of a middleware, not the middleware: ${factoryHint}, as in use: [${m.name}()].`);
+      }
     });
   }
   if (onLoggerError !== undefined && typeof onLoggerError !== "function") {
@@ -105,10 +139,12 @@ function checkLogger(logger: unknown, where: string): void {
  * to them. A class registered twice (`@telemetry` then `instrument()`, or two `instrument()` calls) keeps both: the
  * loggers and middleware of the second come after those of the first, and its `onLoggerError` wins.
  */
-export function registerClassOptions(target: Function, options: TelemetryOptions): void {
+export function registerClassOptions(target: Function, options: TelemetryOptions<never>): void {
   loadReflectMetadata();
   const earlier = Reflect.getOwnMetadata(METADATA_KEYS.classOptions, target) as TelemetryOptions | undefined;
-  Reflect.defineMetadata(METADATA_KEYS.classOptions, earlier === undefined ? options : mergeOptions(earlier, options), target);
+  // The factory gets instances of this very class (or a subclass): the trainer type it declares is theirs.
+  const own = options as TelemetryOptions;
+  Reflect.defineMetadata(METADATA_KEYS.classOptions, earlier === undefined ? own : mergeOptions(earlier, own), target);
 }
 
 function mergeOptions(first: TelemetryOptions, second: TelemetryOptions): TelemetryOptions {

@@ -36,7 +36,8 @@ const OBJECT_PROTOTYPE = Object.prototype;
  *   reader rounds it.
  * - typed arrays → arrays of numbers (same rules); `Set` → array; `Map` → object whose keys are `String(key)`
  *   (the first of two keys with the same string wins).
- * - `Error` → `{type, message, stack, cause?, ...own enumerable fields}`, `type` being the class name.
+ * - `Error` → `{type, message, stack, cause?, errors?, ...own enumerable fields}`, `type` being the class name and
+ *   `errors` an AggregateError's errors.
  * - `Date` and anything else with `toJSON` → what `toJSON()` returns (an ISO string for a `Date`).
  * - A cycle → `"[Circular]"`; nesting deeper than {@link MAX_DEPTH} → `"[MaxDepth]"`; a getter, `toJSON` or Proxy
  *   trap that throws → `"[Thrown: <Type>: <message>]"`.
@@ -56,7 +57,13 @@ export function stringifyValue(value: unknown): string | undefined {
       // The fast path: a tree of plain objects, arrays, finite numbers, strings, booleans and null is exactly what
       // the native serializer gets right, and checking that costs less than a replacer function would.
       plainTreeBudget = PLAIN_TREE_BUDGET;
-      if (isPlainTree(value, 1)) return JSON.stringify(value);
+      if (isPlainTree(value, 1)) {
+        const json = JSON.stringify(value);
+        // The native serializer reads every value again: a getter or Proxy that returned a finite number to the
+        // check may hand it NaN (written `null`). A plain tree's only nulls are null values, so a line without
+        // "null" is safe; one with it is left to the walker, which reads each value once.
+        if (json.indexOf("null") === -1) return json;
+      }
     } catch {
       // A getter or Proxy trap threw during the check: the walker writes a marker for it.
     }
@@ -115,9 +122,14 @@ export function bigintJson(value: bigint): string {
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = -MAX_SAFE;
 
-/** The JSON string of the marker written for a value that threw while being read. */
+/** The marker string written for a value that threw while being read: `"[Thrown: TypeError: boom]"`. */
+export function thrownMarker(error: unknown): string {
+  return THROWN_MARKER_PREFIX + safeString(error) + "]";
+}
+
+/** The JSON string of {@link thrownMarker}. */
 export function thrownJson(error: unknown): string {
-  return JSON.stringify(THROWN_MARKER_PREFIX + safeString(error) + "]");
+  return JSON.stringify(thrownMarker(error));
 }
 
 /**
@@ -269,27 +281,174 @@ function mapJson(map: Map<unknown, unknown>, ancestors: object[]): string {
 function errorJson(error: Error, ancestors: object[]): string {
   const { type, message } = describeError(error);
   let out = '{"type":' + JSON.stringify(type) + ',"message":' + JSON.stringify(message);
-  const written = new Set(["type", "message"]);
-  let stack: unknown;
-  try {
-    stack = error.stack;
-  } catch {
-    stack = undefined;
-  }
-  if (typeof stack === "string") {
+  const written = ["type", "message"];
+  const stack = stackOf(error);
+  if (stack !== undefined) {
     out += ',"stack":' + JSON.stringify(stack);
-    written.add("stack");
+    written.push("stack");
   }
-  if ("cause" in error) {
-    let cause: unknown;
+  for (const extra of errorExtrasOf(error)) {
+    let item: unknown;
     try {
-      cause = error.cause;
+      item = (error as unknown as Record<string, unknown>)[extra];
     } catch (thrown) {
-      cause = THROWN_MARKER_PREFIX + safeString(thrown) + "]";
+      item = thrownMarker(thrown);
     }
-    const json = walk(cause, "cause", ancestors);
-    if (json !== undefined) out += ',"cause":' + json;
-    written.add("cause");
+    const json = walk(item, extra, ancestors);
+    if (json !== undefined) out += "," + JSON.stringify(extra) + ":" + json;
+    written.push(extra);
   }
-  return fieldsJson(error, Object.keys(error).filter((key) => !written.has(key)), out, ancestors);
+  return fieldsJson(error, Object.keys(error).filter((key) => !written.includes(key)), out, ancestors);
+}
+
+function stackOf(error: Error): string | undefined {
+  try {
+    const stack = error.stack;
+    return typeof stack === "string" ? stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of an Error written after its stack, own enumerable or not: `cause`, and an AggregateError's `errors`. */
+function errorExtrasOf(error: Error): string[] {
+  const extras: string[] = [];
+  if ("cause" in error) extras.push("cause");
+  if (Object.prototype.hasOwnProperty.call(error, "errors")) extras.push("errors");
+  return extras;
+}
+
+/**
+ * Decides, for each key the serializer would write (an object's field name, a Map key as `String(key)` with the
+ * original key beside it), whether its value is replaced: returns the replacement, or `undefined` to keep the value.
+ * A replaced value is never read.
+ */
+export type KeyReplacer = (name: string, key: unknown) => unknown;
+
+/**
+ * What the JSONL serializer would write of a value, as a tree of plain objects and arrays (and the numbers, BigInts and
+ * strings in them) that it writes the same way: `stringifyValue(jsonSnapshot(v))` equals `stringifyValue(v)` for a
+ * value whose getters return the same thing on every read. Each value is read once: `toJSON` applied, Maps as objects
+ * keyed by `String(key)`, Sets and typed arrays as arrays, Errors as `{type, message, stack, cause?, errors?, ...}`,
+ * cycles, depth and throwing reads as their markers, and `undefined`, functions and symbols left out (`null` in
+ * arrays). `redact()` looks for secrets in this tree, so that it sees exactly the keys a logger will write.
+ *
+ * @param replace - called for every key written; what it returns (other than `undefined`) replaces the value.
+ */
+export function jsonSnapshot(value: unknown, replace?: KeyReplacer): unknown {
+  return snapshotOf(value, "", [], replace);
+}
+
+function snapshotOf(value: unknown, key: string, ancestors: object[], replace: KeyReplacer | undefined): unknown {
+  if (typeof value === "object" && value !== null) {
+    try {
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") value = toJSON.call(value, key);
+    } catch (error) {
+      return thrownMarker(error);
+    }
+  }
+  switch (typeof value) {
+    case "string": case "number": case "boolean": case "bigint": return value;
+    case "object": return value === null ? null : objectSnapshot(value, ancestors, replace);
+    default: return undefined;
+  }
+}
+
+function objectSnapshot(value: object, ancestors: object[], replace: KeyReplacer | undefined): unknown {
+  if (ancestors.length >= MAX_DEPTH) return MAX_DEPTH_MARKER;
+  if (ancestors.includes(value)) return CIRCULAR_MARKER;
+  ancestors.push(value);
+  try {
+    if (Array.isArray(value)) return itemsSnapshot(value, ancestors, replace);
+    if (types.isTypedArray(value)) return Array.from(value as ArrayLike<number | bigint>);
+    if (types.isBoxedPrimitive(value)) return snapshotOf(value.valueOf(), "", ancestors, replace) ?? null;
+    if (types.isMap(value)) return mapSnapshot(value as Map<unknown, unknown>, ancestors, replace);
+    if (types.isSet(value)) return itemsSnapshot(Array.from(Set.prototype.values.call(value)), ancestors, replace);
+    if (types.isNativeError(value) || value instanceof Error) return errorSnapshot(value as Error, ancestors, replace);
+    return fieldsSnapshot(value, Object.keys(value), {}, ancestors, replace);
+  } catch (error) {
+    return thrownMarker(error);
+  } finally {
+    ancestors.pop();
+  }
+}
+
+function itemsSnapshot(items: ArrayLike<unknown>, ancestors: object[], replace: KeyReplacer | undefined): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length; i++) {
+    let item: unknown;
+    try {
+      item = snapshotOf(items[i], String(i), ancestors, replace);
+    } catch (error) {
+      item = thrownMarker(error);
+    }
+    out.push(item === undefined ? null : item);
+  }
+  return out;
+}
+
+/** Sets a field of a snapshot; `__proto__` is defined as a field, as the serializer writes it, never a prototype. */
+function setField(out: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  else out[name] = value;
+}
+
+function fieldsSnapshot(value: object, keys: readonly string[], out: Record<string, unknown>, ancestors: object[], replace: KeyReplacer | undefined): Record<string, unknown> {
+  for (const key of keys) {
+    let item = replace?.(key, key);
+    if (item === undefined) {
+      try {
+        item = snapshotOf((value as Record<string, unknown>)[key], key, ancestors, replace);
+      } catch (error) {
+        item = thrownMarker(error);
+      }
+      if (item === undefined) continue;
+    }
+    setField(out, key, item);
+  }
+  return out;
+}
+
+function mapSnapshot(map: Map<unknown, unknown>, ancestors: object[], replace: KeyReplacer | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  // As mapJson: the Map.prototype method, so a subclass or an own `entries` cannot hide an entry.
+  for (const [key, item] of Map.prototype.entries.call(map) as IterableIterator<[unknown, unknown]>) {
+    const name = typeof key === "string" ? key : safeString(key);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const written = replace?.(name, key) ?? snapshotOf(item, name, ancestors, replace);
+    if (written !== undefined) setField(out, name, written);
+  }
+  return out;
+}
+
+function errorSnapshot(error: Error, ancestors: object[], replace: KeyReplacer | undefined): Record<string, unknown> {
+  const { type, message } = describeError(error);
+  const out: Record<string, unknown> = {};
+  const put = (name: string, read: () => unknown): void => {
+    let item = replace?.(name, name);
+    if (item === undefined) {
+      try {
+        item = snapshotOf(read(), name, ancestors, replace);
+      } catch (thrown) {
+        item = thrownMarker(thrown);
+      }
+    }
+    if (item !== undefined) setField(out, name, item);
+  };
+  put("type", () => type);
+  put("message", () => message);
+  const written = ["type", "message"];
+  const stack = stackOf(error);
+  if (stack !== undefined) {
+    put("stack", () => stack);
+    written.push("stack");
+  }
+  for (const extra of errorExtrasOf(error)) {
+    put(extra, () => (error as unknown as Record<string, unknown>)[extra]);
+    written.push(extra);
+  }
+  return fieldsSnapshot(error, Object.keys(error).filter((key) => !written.includes(key)), out, ancestors, replace);
 }

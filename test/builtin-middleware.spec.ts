@@ -83,7 +83,8 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(context.apiKey).to.equal("[Redacted]");
       expect(context.auth).to.deep.equal({ refreshToken: "[Redacted]", user: "ann" });
       expect(context.batches).to.deep.equal([{ apiKey: "[Redacted]" }]);
-      expect(context.tags.get("apiKey")).to.equal("[Redacted]");
+      // The loggers get the snapshot the JSONL logger writes: a Map is an object keyed by String(key).
+      expect(context.tags).to.deep.equal({ apiKey: "[Redacted]" });
     });
 
     it("redacts inside class instances, Errors and Sets, which the JSONL logger writes field by field", () => {
@@ -97,19 +98,25 @@ describe(`built-in middleware (${convention} convention)`, () => {
       const context = memory.records[1].context as Record<string, any>;
       expect(context.config).to.deep.equal({ apiKey: "[Redacted]", lr: 0.1 });
       expect(context.failure).to.include({ type: "RangeError", message: "bad", apiKey: "[Redacted]" });
-      expect([...context.tags]).to.deep.equal([{ apiKey: "[Redacted]" }]);
+      expect(context.tags).to.deep.equal([{ apiKey: "[Redacted]" }]);
       expect(config.apiKey).to.equal("sk-class");
       expect(failure.apiKey).to.equal("sk-error");
     });
 
-    it("withholds a context it cannot read rather than let it through", () => {
+    it("withholds a context it cannot read rather than let it through, and marks a part it cannot read", () => {
       const memory = new MemoryLogger();
       const hostile = new Proxy({ apiKey: "sk-proxy" }, { ownKeys() { throw new Error("no keys for you"); } });
       @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
-      class Trainer { @onStep() trainStep(_step: number) { return { hostile }; } }
+      class Trainer {
+        @onStep() trainStep(_step: number) { return { hostile }; }
+        @onStep({ context: () => hostile }) evalStep(_step: number) { return 1; }
+      }
       new Trainer().trainStep(0);
-      expect(memory.records[1].context).to.deep.equal({});
-      expect(memory.records[1].redact_error).to.contain("no keys for you");
+      new Trainer().evalStep(0);
+      expect(memory.records[1].context).to.deep.equal({ hostile: "[Thrown: Error: no keys for you]" });
+      expect(memory.records[3].context).to.deep.equal({});
+      expect(memory.records[3].redact_error).to.contain("no keys for you");
+      expect(JSON.stringify(memory.records)).to.not.contain("sk-proxy");
     });
 
     it("handles circular and very deep contexts without throwing or leaking a deep secret", () => {

@@ -287,7 +287,7 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer {
         lr = 0.1;
-        @onStep({ context: (loss: number, args, trainer) => ({ loss, batch: args[1], lr: trainer.lr }) })
+        @onStep({ context: (loss: number, args, trainer: Trainer) => ({ loss, batch: args[1], lr: trainer.lr }) })
         trainStep(_step: number, _batch: string) { return 0.75; }
       }
       expect(new Trainer().trainStep(0, "b0")).to.equal(0.75);

@@ -4,33 +4,140 @@
  * @packageDocumentation
  */
 import { describeError, type Context, type TelemetryEvent } from "../events";
+import { thrownMarker } from "../serialize";
 
-/** A record as the Python original's `MemoryLogger` keeps it: `{tag, ...payload}` (no `ts`). */
-export interface TelemetryRecord {
-  /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `error`, or a newer tag. */
+/** A record while it is built: a tag and fields. */
+export interface RecordFields {
   tag: string;
   [field: string]: unknown;
 }
 
 /**
+ * The fields of every record of a tag, by tag: the seed's tags, `train_*` and `run_begin`. Records of other tags
+ * (a custom middleware's, `emit()`'s) can be typed by adding to this interface (declaration merging):
+ *
+ * ```ts
+ * declare module "trainer-telemetry" {
+ *   interface TelemetryRecordFields { checkpoint: { path: string } }
+ * }
+ * ```
+ *
+ * Every record may also hold the fields middleware you turned on add (`duration_ms`, `epoch`, …).
+ */
+export interface TelemetryRecordFields {
+  /** A step began. */
+  step_begin: {
+    /** The step number. */
+    step: number;
+  };
+  /** A step ended. */
+  step_end: {
+    /** The step number. */
+    step: number;
+    /** The step's result, or what `options.context` made of it. */
+    context: Context;
+  };
+  /** An epoch began. */
+  epoch_begin: {
+    /** The epoch number. */
+    epoch: number;
+  };
+  /** An epoch ended. */
+  epoch_end: {
+    /** The epoch number. */
+    epoch: number;
+    /** The epoch's result, or what `options.context` made of it. */
+    context: Context;
+  };
+  /** A run (`@onTrain`) began. */
+  train_begin: object;
+  /** A run ended. */
+  train_end: {
+    /** The run's result, or what `options.context` made of it. */
+    context: Context;
+  };
+  /** A decorated method threw. */
+  error: {
+    /** The thrown value's class name (`TypeError`, `String`). */
+    type: string;
+    /** Its message, or the value as a string. */
+    message: string;
+  };
+  /** From `runInfo()`: which run, process and versions wrote the log. */
+  run_begin: {
+    /** The run id. */
+    run_id: string;
+    /** When the trainer's first event happened, in UNIX seconds. */
+    start_time: number;
+    /** The process id. */
+    pid: number;
+    /** The machine's host name. */
+    hostname: string;
+    /** `process.version`. */
+    node_version: string;
+    /** This package's version. */
+    package_version: string;
+  };
+}
+
+/**
+ * A record as the Python original's `MemoryLogger` keeps it: `{tag, ...payload}` (no `ts`), a union discriminated by
+ * `tag`: after `record.tag === "step_end"`, `record.step` is a number and `record.context` a {@link Context}. Fields
+ * added by middleware are there too, typed `unknown`.
+ */
+export type TelemetryRecord = {
+  [Tag in keyof TelemetryRecordFields]: {
+    /** What happened: the record's kind, which says what its other fields are. */
+    tag: Tag;
+    [field: string]: unknown;
+  } & TelemetryRecordFields[Tag];
+}[keyof TelemetryRecordFields];
+
+/**
  * Adds the fields middleware put on the event to a seed record (`{tag, step}`, `{tag, step, context}`,
  * `{tag, type, message}`…), without overwriting a seed field.
  */
-export function withFields(record: TelemetryRecord, event: TelemetryEvent | undefined): TelemetryRecord {
+export function withFields(record: RecordFields, event: TelemetryEvent | undefined): TelemetryRecord {
   const extra = event?.fields;
   if (extra !== undefined) {
     for (const key in extra) if (!(key in record)) record[key] = extra[key];
   }
-  return record;
+  // The record's tag and fields are the seed's for its hook (or, from genericRecord, whatever the event's tag is).
+  return record as TelemetryRecord;
 }
 
-/** Copies a context like the seed's `dict(context)`: a shallow, plain copy the caller can no longer mutate. */
+/**
+ * Copies a context like the seed's `dict(context)`: a shallow, plain copy the caller can no longer mutate. A getter
+ * that throws marks its own key (`"[Thrown: Error: boom]"`, as the JSONL serializer writes it) rather than losing the
+ * context; one whose keys cannot be listed (a revoked Proxy) still throws.
+ */
 export function copyContext(context: Context | null | undefined): Context {
-  return context == null ? {} : { ...context };
+  if (context == null) return {};
+  try {
+    return { ...context };
+  } catch {
+    return copyKeyByKey(context);
+  }
+}
+
+/** The slow twin of the spread, for contexts with a throwing getter or Proxy trap: each key read once, guarded. */
+function copyKeyByKey(context: Context): Context {
+  const copy: Context = {};
+  for (const key of Object.keys(context)) {
+    let value: unknown;
+    try {
+      value = context[key];
+    } catch (error) {
+      value = thrownMarker(error);
+    }
+    // defineProperty: a key named __proto__ is a field, as the spread makes it.
+    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
 }
 
 /** The seed's `error` payload: `{type, message}`. */
-export function errorRecord(error: unknown): TelemetryRecord {
+export function errorRecord(error: unknown): RecordFields {
   const { type, message } = describeError(error);
   return { tag: "error", type, message };
 }
@@ -40,7 +147,7 @@ export function errorRecord(error: unknown): TelemetryRecord {
  * its fields, plus `context` when it has keys.
  */
 export function genericRecord(event: TelemetryEvent): TelemetryRecord {
-  const record: TelemetryRecord = { tag: event.tag };
+  const record: RecordFields = { tag: event.tag };
   if (event.context !== undefined && Object.keys(event.context).length > 0) record.context = copyContext(event.context);
   return withFields(record, event);
 }

@@ -153,7 +153,7 @@ export class TelemetryLogger implements Callback {
   /** A `*_end` line, like {@link TelemetryLogger.beginRecord} plus the context. */
   private endRecord(tag: string, key: string, prefix: string, index: number, context: Context, event: TelemetryEvent | undefined): void {
     if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag, [key]: truncate(index), context: safeCopy(context) }, event), event.ts);
+      this.writeRecord(withFields({ tag, [key]: truncate(index), context }, event), event.ts, contextJson(context));
       return;
     }
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
@@ -167,7 +167,7 @@ export class TelemetryLogger implements Callback {
 
   /** Records `{"ts", "tag": "train_end", context}`. */
   onTrainEnd(context: Context, event?: TelemetryEvent): void {
-    this.writeRecord(withFields({ tag: "train_end", context: safeCopy(context) }, event), event?.ts);
+    this.writeRecord(withFields({ tag: "train_end", context }, event), event?.ts, contextJson(context));
   }
 
   /** Records `{"ts", "tag": "error", type, message}`: the thrown value's class name and message. */
@@ -215,13 +215,17 @@ export class TelemetryLogger implements Callback {
     return { written, dropped, flushes };
   }
 
-  /** Writes a record built by the shared record helpers: `ts` first, then its fields in order. */
-  private writeRecord(record: TelemetryRecord, eventTs: number | undefined): void {
+  /**
+   * Writes a record built by the shared record helpers: `ts` first, then its fields in order. `contextText`, when
+   * given, is the context already written by contextJson, as on the path without middleware fields: a getter in the
+   * context is then read the same way whether or not a middleware added a field.
+   */
+  private writeRecord(record: TelemetryRecord, eventTs: number | undefined, contextText?: string): void {
     const ts = eventTs === undefined ? Date.now() / 1000 : eventTs;
     let line = '{"ts":' + numberJson(ts);
     for (const key of Object.keys(record)) {
       if (key === "ts") continue; // a middleware field named ts: this logger's clock reading is the record's ts
-      const json = stringifyValue(record[key]);
+      const json = key === "context" && contextText !== undefined ? contextText : stringifyValue(record[key]);
       if (json !== undefined) line += "," + JSON.stringify(key) + ":" + json;
     }
     this.file.push(line + "}\n", ts);
@@ -639,15 +643,6 @@ function contextJson(context: unknown): string {
     return stringifyValue(copyContext(context as Context)) ?? "{}";
   } catch (error) {
     return thrownJson(error);
-  }
-}
-
-/** `copyContext` that cannot throw (a Proxy's traps can): the failure becomes the marker string. */
-function safeCopy(context: Context): unknown {
-  try {
-    return copyContext(context);
-  } catch (error) {
-    return thrownContext(error);
   }
 }
 

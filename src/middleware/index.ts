@@ -5,5 +5,5 @@
 export { timing } from "./timing";
 export { sample, type SampleOptions } from "./sample";
 export { redact, REDACTED } from "./redact";
-export { stepInEpoch } from "./step-in-epoch";
+export { stepInEpoch, type StepInEpochOptions } from "./step-in-epoch";
 export { runInfo, createRunId, type RunInfoOptions } from "./run-info";

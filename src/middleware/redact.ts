@@ -1,17 +1,22 @@
 import type { Context } from "../events";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
+import { copyContext } from "../loggers/records";
+import { jsonSnapshot } from "../serialize";
+import { safeString } from "../faults";
 
 /** What replaces a redacted value. */
 export const REDACTED = "[Redacted]";
 
-/** Deeper than this, a context is replaced whole: a secret must not slip through because it was deep. */
-const MAX_DEPTH = 1000;
-
 /**
- * Replaces the values of matching keys, at any depth of the context, with `"[Redacted]"`: in plain objects,
- * arrays, Maps, Sets, class instances and Errors (whose own fields the JSONL logger writes too). The trainer's own
- * result is never changed: the event gets a redacted copy, made only when something matched, in which a class
- * instance or Error that held a match becomes a plain object of its fields. Keys match by exact name or by a RegExp.
+ * Replaces the values of matching keys, at any depth of the context, with `"[Redacted]"`. It looks at what the
+ * loggers will write, not at the objects the trainer returned: the event's context becomes a snapshot, the tree of
+ * plain objects and arrays the JSONL logger writes (each value read once, `toJSON()` applied, Maps as objects keyed by
+ * `String(key)`, Errors with their `cause` and an AggregateError's `errors`, Sets and typed arrays as arrays), and
+ * every key of that tree is matched. A Map key matches by the name it is written under or, for a symbol, by its
+ * description. Keys match by exact name or by a RegExp. The trainer's own result is never changed.
+ *
+ * It fails closed: a context that cannot be read at all is withheld (`context: {}` and a `redact_error` field);
+ * anything nested deeper than the JSONL logger writes (100 levels) is cut there.
  *
  * @example
  * ```ts
@@ -19,77 +24,33 @@ const MAX_DEPTH = 1000;
  * // {context: {loss: 0.1, apiKey: "[Redacted]", auth: {refreshToken: "[Redacted]"}}}
  * ```
  */
-export function redact(keys: ReadonlyArray<string | RegExp>): Middleware {
+export const redact = markMiddlewareFactory(function redact(keys: ReadonlyArray<string | RegExp>): Middleware {
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string" && !(k instanceof RegExp))) {
-    throw new TypeError(`redact(keys): keys must be an array of key names or RegExps, e.g. redact(["apiKey", /token/i]); got ${String(keys)}.`);
+    throw new TypeError(`redact(keys): keys must be an array of key names or RegExps, e.g. redact(["apiKey", /token/i]); got ${safeString(keys)}.`);
   }
   const names = new Set(keys.filter((k): k is string => typeof k === "string"));
+  // A /g or /y pattern's test() starts at lastIndex and moves it: reset it, or every other key would be missed.
   const patterns = keys.filter((k): k is RegExp => k instanceof RegExp);
-  const matches = (key: string) => names.has(key) || patterns.some((pattern) => { pattern.lastIndex = 0; return pattern.test(key); });
-
-  /** Returns `value` itself when nothing in it matched, else a redacted copy. */
-  function redacted(value: unknown, depth: number, ancestors: Set<object>): unknown {
-    if (value === null || typeof value !== "object" || ancestors.has(value)) return value;
-    if (depth > MAX_DEPTH) return `${REDACTED} (deeper than ${MAX_DEPTH} levels)`;
-    ancestors.add(value);
-    try {
-      if (Array.isArray(value)) {
-        let copy: unknown[] | undefined;
-        value.forEach((item, i) => {
-          const replaced = redacted(item, depth + 1, ancestors);
-          if (replaced !== item) (copy ??= value.slice())[i] = replaced;
-        });
-        return copy ?? value;
-      }
-      if (value instanceof Map) {
-        let copy: Map<unknown, unknown> | undefined;
-        for (const [key, item] of value) {
-          const replaced = typeof key === "string" && matches(key) ? REDACTED : redacted(item, depth + 1, ancestors);
-          if (replaced !== item) (copy ??= new Map(value)).set(key, replaced);
-        }
-        return copy ?? value;
-      }
-      if (value instanceof Set) {
-        const items = [...value];
-        const replaced = redacted(items, depth + 1, ancestors);
-        return replaced === items ? value : new Set(replaced as unknown[]);
-      }
-      // Values the JSONL serializer writes as themselves (a Date's ISO string, a typed array's numbers) hold no keys.
-      if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof RegExp) return value;
-      // Everything else is written with its own enumerable fields (an Error also with its type, message and stack):
-      // a secret in a class instance or an Error must not slip through because the object is not plain.
-      let copy: Record<string, unknown> | undefined;
-      for (const key of Object.keys(value)) {
-        const item = (value as Record<string, unknown>)[key];
-        const replaced = matches(key) ? REDACTED : redacted(item, depth + 1, ancestors);
-        if (replaced !== item) (copy ??= ownFieldsOf(value))[key] = replaced;
-      }
-      return copy ?? value;
-    } finally {
-      ancestors.delete(value);
-    }
-  }
-
-  /**
-   * A plain copy of what the serializer would write of an object: its own enumerable fields, and for an Error its
-   * `type`, `message` and `stack` first. A plain object stays a plain object (or a null-prototype one).
-   */
-  function ownFieldsOf(value: object): Record<string, unknown> {
-    if (value instanceof Error) {
-      return { type: value.constructor?.name ?? "Error", message: value.message, stack: value.stack, ...(value as unknown as Record<string, unknown>) };
-    }
-    return { ...(value as Record<string, unknown>) };
-  }
+  const matches = (name: string) => names.has(name) || patterns.some((pattern) => { pattern.lastIndex = 0; return pattern.test(name); });
+  const replace = (name: string, key: unknown): string | undefined =>
+    matches(name) || (typeof key === "symbol" && key.description !== undefined && matches(key.description)) ? REDACTED : undefined;
 
   return function redactMiddleware(event, next) {
     try {
-      event.context = redacted(event.context, 0, new Set()) as Context;
+      // The loggers write the context's own fields (a shallow copy, as the seed's dict(context)); the snapshot is
+      // made of that copy, so a getter is read once and what is checked is what is written.
+      const snapshot = jsonSnapshot(copyContext(event.context), replace);
+      if (snapshot === null || typeof snapshot !== "object" || Array.isArray(snapshot)) {
+        // Not the value itself in the message: it may be the secret.
+        throw new TypeError(`its toJSON() gave ${snapshot === null ? "null" : Array.isArray(snapshot) ? "an array" : `a ${typeof snapshot}`}, not an object`);
+      }
+      event.context = snapshot as Context;
     } catch (error) {
-      // A getter or Proxy trap threw while we looked for secrets: fail closed, since a middleware that throws is
-      // skipped and the event would go on unredacted.
+      // Fail closed: a middleware that throws is skipped, and the event would go on unredacted.
       event.context = {};
-      event.set("redact_error", `the context could not be read (${error instanceof Error ? error.message : String(error)}); it was withheld`);
+      event.set("redact_error", `the context could not be read (${safeString(error)}); it was withheld`);
     }
     next();
   };
-}
+});
+

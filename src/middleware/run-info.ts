@@ -1,12 +1,15 @@
 import { hostname } from "node:os";
 import { TelemetryEvent } from "../events";
 import { ownPackageVersion } from "../package-info";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
 
 /** Options of {@link runInfo}. */
-export interface RunInfoOptions {
-  /** The run id: a string, or a function of the trainer. Default: {@link createRunId}() per trainer instance. */
-  runId?: string | ((trainer: any) => string);
+export interface RunInfoOptions<T extends object = object> {
+  /**
+   * The run id: a string, or a function of the trainer (`(trainer: Trainer) => trainer.config.runId`). Default:
+   * {@link createRunId}() per trainer instance.
+   */
+  runId?: string | ((trainer: T) => string);
   /**
    * This process's rank among the processes of a distributed run (0, 1, …). Default: the `RANK` environment
    * variable that launchers (torchrun, mpirun wrappers, the distributed example) set; no `rank` field without either.
@@ -66,7 +69,7 @@ export function createRunId(now: Date = new Date()): string {
  * @telemetry({ loggers: [new TelemetryLogger(`runs/${runId}/telemetry.jsonl`)], use: [runInfo({ runId })] })
  * ```
  */
-export function runInfo(options: RunInfoOptions = {}): Middleware {
+export const runInfo = markMiddlewareFactory(function runInfo<T extends object = object>(options: RunInfoOptions<T> = {}): Middleware {
   const { runId } = options;
   if (runId !== undefined && typeof runId !== "string" && typeof runId !== "function") {
     throw new TypeError(`runInfo({ runId }): runId must be a string or a function (trainer) => string; got ${String(runId)}.`);
@@ -82,7 +85,7 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
       const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, event.trainer, event.method, undefined).withTs(event.ts);
       runBegin.fields = {
-        run_id: typeof runId === "function" ? String(runId(event.trainer)) : runId ?? createRunId(),
+        run_id: typeof runId === "function" ? String(runId(event.trainer as T)) : runId ?? createRunId(),
         start_time: runBegin.ts,
         pid: process.pid,
         hostname: hostname(),
@@ -96,4 +99,4 @@ export function runInfo(options: RunInfoOptions = {}): Middleware {
     }
     next();
   };
-}
+});

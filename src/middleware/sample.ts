@@ -1,5 +1,5 @@
 import type { TelemetryEvent } from "../events";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
 
 /** Options of {@link sample}. */
 export interface SampleOptions {
@@ -16,7 +16,7 @@ export interface SampleOptions {
  * @telemetry({ loggers: [jsonl], use: [sample({ every: 100 })] })
  * ```
  */
-export function sample(options: SampleOptions): Middleware {
+export const sample = markMiddlewareFactory(function sample(options: SampleOptions): Middleware {
   const every = options?.every;
   if (typeof every !== "number" || !Number.isInteger(every) || every < 1) {
     throw new TypeError(`sample({ every }): every must be an integer ≥ 1 (1 passes every step); got ${String(every)}.`);
@@ -33,4 +33,4 @@ export function sample(options: SampleOptions): Middleware {
     }
     if (event.tag !== "step_end" || passedBegins.has(event.begin)) next();
   };
-}
+});

@@ -1,5 +1,5 @@
 import type { TelemetryEvent } from "../events";
-import type { Middleware } from "../registry";
+import { markMiddlewareFactory, type Middleware } from "../registry";
 
 /**
  * Adds `duration_ms` to `*_end` and `error` records: the time since the begin of the same call, from the
@@ -11,7 +11,7 @@ import type { Middleware } from "../registry";
  * // {tag: "step_end", step: 0, context: {...}, duration_ms: 12.345}
  * ```
  */
-export function timing(): Middleware {
+export const timing = markMiddlewareFactory(function timing(): Middleware {
   // Keyed by the begin event, which the end and error events of the same call point to; freed with it.
   const startedAt = new WeakMap<TelemetryEvent, number>();
   return function timingMiddleware(event, next) {
@@ -23,4 +23,4 @@ export function timing(): Middleware {
     }
     next();
   };
-}
+});

@@ -232,57 +232,57 @@ export class OtelLogger implements Callback {
     state.methods.clear();
   }
 
-  onTrainBegin(_context: Context, event?: TelemetryEvent): void {
-    this.open(event!, "train", {});
+  onTrainBegin(_context: Context, event: TelemetryEvent): void {
+    this.open(event, "train", {});
   }
 
-  onTrainEnd(_context: Context, event?: TelemetryEvent): void {
-    this.end(event!);
+  onTrainEnd(_context: Context, event: TelemetryEvent): void {
+    this.end(event);
   }
 
-  onEpochBegin(epoch: number, _context: Context, event?: TelemetryEvent): void {
-    this.open(event!, "epoch", { "trainer.epoch": epoch });
+  onEpochBegin(epoch: number, _context: Context, event: TelemetryEvent): void {
+    this.open(event, "epoch", { "trainer.epoch": epoch });
   }
 
-  onEpochEnd(_epoch: number, context: Context, event?: TelemetryEvent): void {
-    this.end(event!);
-    this.recordValues(event!, "epoch", context);
+  onEpochEnd(_epoch: number, context: Context, event: TelemetryEvent): void {
+    this.end(event);
+    this.recordValues(event, "epoch", context);
   }
 
-  onStepBegin(step: number, _context: Context, event?: TelemetryEvent): void {
-    this.stepStarts.set(event!, performance.now());
-    if (this.stepSpans) this.open(event!, "step", { "trainer.step": step });
+  onStepBegin(step: number, _context: Context, event: TelemetryEvent): void {
+    this.stepStarts.set(event, performance.now());
+    if (this.stepSpans) this.open(event, "step", { "trainer.step": step });
   }
 
-  onStepEnd(_step: number, context: Context, event?: TelemetryEvent): void {
-    const begin = event!.begin;
+  onStepEnd(_step: number, context: Context, event: TelemetryEvent): void {
+    const begin = event.begin;
     const start = this.stepStarts.get(begin);
     this.stepStarts.delete(begin);
-    if (this.stepSpans) this.end(event!);
-    const method = this.methodOf(event!);
+    if (this.stepSpans) this.end(event);
+    const method = this.methodOf(event);
     (method.stepCount ??= this.stepCountOf(method.attributes)).count++;
     if (start !== undefined) this.stepDuration.record((performance.now() - start) / 1000, method.attributes);
-    this.recordValues(event!, "step", context);
+    this.recordValues(event, "step", context);
   }
 
   /** The call that threw: ERROR on its span (or, for a step without a span, an exception event on its parent's). */
-  onError(error: unknown, _context: Context, event?: TelemetryEvent): void {
+  onError(error: unknown, _context: Context, event: TelemetryEvent): void {
     const { type } = describeError(error);
-    this.errorCounter.add(1, { ...this.methodOf(event!).attributes, "error.type": type });
-    this.stepStarts.delete(event!.begin);
-    const own = this.openSpans.get(event!.begin);
+    this.errorCounter.add(1, { ...this.methodOf(event).attributes, "error.type": type });
+    this.stepStarts.delete(event.begin);
+    const own = this.openSpans.get(event.begin);
     if (own !== undefined) {
       this.fail(own, error);
-    } else if (event!.kind === "step") {
-      const parent = this.parentOf(event!);
+    } else if (event.kind === "step") {
+      const parent = this.parentOf(event);
       if (parent !== undefined) this.recordOnce(parent, error);
     }
   }
 
   /** An enclosing call ended with an error already recorded inside: its span too ends with status ERROR. */
-  onErrorPropagated(error: unknown, _context: Context, event?: TelemetryEvent): void {
-    this.stepStarts.delete(event!.begin);
-    const own = this.openSpans.get(event!.begin);
+  onErrorPropagated(error: unknown, _context: Context, event: TelemetryEvent): void {
+    this.stepStarts.delete(event.begin);
+    const own = this.openSpans.get(event.begin);
     if (own !== undefined) this.fail(own, error);
   }
 
