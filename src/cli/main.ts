@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 import { ownPackageVersion } from "../package-info";
+import { TelemetryReadError } from "../read";
+import { reportCommand, ReportUsageError, serveCommand, ServeStartError } from "./report";
 import { formatSummary, summarizeJsonl, SummaryInputError, type Summary } from "./summary";
 
 /**
@@ -29,6 +31,9 @@ const USAGE = `Usage: ${PROGRAM} <command> [options]
 Commands:
   summary <file.jsonl>   Summarize a telemetry JSONL file: per-epoch step metrics (first/last/mean),
                          epoch metrics and durations, step-duration percentiles (p50/p95/max), errors.
+  report <paths...>      Write one self-contained HTML page of the runs: charts, runs table, durations, errors
+                         (-o report.html).
+  serve <paths...>       Serve that page live on http://127.0.0.1 (--port, --host): new records show within 1 s.
 
 Options:
   -h, --help             Show this help (or a command's: ${PROGRAM} summary --help)
@@ -72,11 +77,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     return await dispatch(argv, io);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ReportUsageError) {
       io.stderr.write(`${PROGRAM}: ${error.message}\nRun '${PROGRAM} --help' for usage.\n`);
       return EXIT_CODES.usage;
     }
-    if (error instanceof SummaryInputError) {
+    if (error instanceof SummaryInputError || error instanceof TelemetryReadError || error instanceof ServeStartError) {
       io.stderr.write(`${PROGRAM}: ${error.message}\n`);
       return EXIT_CODES.badInput;
     }
@@ -98,8 +103,10 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT_CODES.ok;
   }
   if (command === "summary") return summaryCommand(rest, io);
+  if (command === "report") return reportCommand(rest, io);
+  if (command === "serve") return serveCommand(rest, io, untilSignal());
   if (command.startsWith("-")) throw new UsageError(`unknown option '${command}'`);
-  throw new UsageError(`unknown command '${command}' (the commands are: summary)`);
+  throw new UsageError(`unknown command '${command}' (the commands are: summary, report, serve)`);
 }
 
 async function summaryCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -124,6 +131,19 @@ async function summaryCommand(args: readonly string[], io: CliIo): Promise<numbe
   io.stdout.write(json ? `${summaryToJson(summary)}\n` : formatSummary(summary));
   for (const note of summary.notes) io.stderr.write(`${PROGRAM}: note: ${summary.file}: ${note}\n`);
   return EXIT_CODES.ok;
+}
+
+/** Resolves on the first SIGINT or SIGTERM: `serve` then closes its server and the process ends normally. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }
 
 /**

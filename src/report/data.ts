@@ -53,6 +53,10 @@ export class RunSeriesBuilder {
   private openStep: number | null = null;
   private openEpoch: number | null = null;
   private ended = false;
+  /** Counts the records taken; a cached result of an older count is stale (`serve` redraws unchanged runs often). */
+  private version = 0;
+  private readonly seriesCache = new Map<string, { version: number; run: number; buckets: number; series: ReportSeries }>();
+  private summaryCache: { version: number; summary: ReportRun } | null = null;
 
   constructor(identity: { label: string; file: string; runId?: string | null }) {
     this.label = identity.label;
@@ -62,6 +66,7 @@ export class RunSeriesBuilder {
 
   /** Takes the run's next record; records of tags it does not know only move the run's start and end times. */
   add(record: Readonly<Record<string, unknown>>): void {
+    this.version++;
     const ts = typeof record.ts === "number" && Number.isFinite(record.ts) ? record.ts : null;
     if (ts !== null) {
       if (this.start === null || ts < this.start) this.start = ts;
@@ -144,25 +149,32 @@ export class RunSeriesBuilder {
 
   /** The run's row of the runs table. */
   summary(): ReportRun {
+    if (this.summaryCache?.version === this.version) return this.summaryCache.summary;
     const last: Record<string, string> = {};
     for (const [key, series] of this.metrics) last[key] = series.lastText;
-    return {
+    const summary: ReportRun = {
       label: this.label, runId: this.runId, file: this.file, start: this.start, end: this.end,
       lastStep: this.lastStep, lastEpoch: this.lastEpoch, hparams: [...this.hparams], last,
       errors: [...this.errors], stepDurations: stepDurations(this.durations), ended: this.ended,
     };
+    this.summaryCache = { version: this.version, summary };
+    return summary;
   }
 
   /** The run's series of one metric, downsampled to `buckets` pixel columns; undefined when it has none. */
   series(key: string, run: number, buckets = DEFAULT_BUCKETS): ReportSeries | undefined {
     const full = this.metrics.get(key);
     if (full === undefined) return undefined;
+    const cached = this.seriesCache.get(key);
+    if (cached !== undefined && cached.version === this.version && cached.run === run && cached.buckets === buckets) return cached.series;
     const keep = downsampleIndices(full.x, full.y, buckets);
     const pick = <T>(values: ArrayLike<T>) => Array.from(keep, (i) => values[i]);
-    return {
+    const series: ReportSeries = {
       run, points: full.y.length, x: pick(full.x), t: pick(full.t), y: pick(full.y).map(finiteOrNull),
       smoothed: SMOOTHING_WEIGHTS.slice(1).map((weight) => pick(emaDebiased(full.y, weight)).map(rounded)),
     };
+    this.seriesCache.set(key, { version: this.version, run, buckets, series });
+    return series;
   }
 }
 
