@@ -124,7 +124,15 @@ export class MetricChart {
         { size: 60 },
       ],
       series,
-      hooks: { setScale: [(u, key) => this.scaleMoved(u, key)] },
+      hooks: {
+        setScale: [(u, key) => this.scaleMoved(u, key)],
+        // What is drawn, on the container: the browser specs (and a curious user's dev tools) read it there.
+        draw: [(u) => {
+          this.container.dataset.xMin = String(u.scales.x.min);
+          this.container.dataset.xMax = String(u.scales.x.max);
+          this.container.dataset.drawnSeries = String(u.series.filter((s, i) => i > 0 && s.show).length);
+        }],
+      },
     };
     this.programmatic = true;
     this.plot = new uPlot(options, this.data as uPlot.AlignedData, this.plotArea);
