@@ -85,6 +85,9 @@ export class ReportSource {
       }
     }
     for (const [path, reader] of this.readers) {
+      // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
+      // there would make the note vanish while the problem stays.
+      if (this.failures.has(path)) continue;
       try {
         for await (const batch of reader.read()) {
           let run = this.runs.get(batch.run.key);
@@ -95,7 +98,6 @@ export class ReportSource {
           for (const { record } of batch.records) run.add(record);
           changed = true;
         }
-        changed = this.failures.delete(path) || changed;
       } catch (error) {
         if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
         changed = this.fail(path, error) || changed;
