@@ -2,11 +2,9 @@
  * The `report` and `serve` commands: argument parsing and output around src/report.
  * @packageDocumentation
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, relative } from "node:path";
-import { renderReportHtml } from "../report/html";
+import { relative } from "node:path";
 import { startReportServer, type ReportServer } from "../report/server";
-import { ReportSource } from "../report/source";
+import { writeReport } from "../report/write";
 
 /** Where a command writes (the CLI's streams, or collectors in specs). */
 export interface CommandIo {
@@ -99,17 +97,12 @@ export async function reportCommand(args: readonly string[], io: CommandIo): Pro
   }
   if (parsed.paths.length === 0) throw new ReportUsageError("report needs a file or folder: trainer-telemetry report runs/ -o report.html");
   const out = parsed.values.get("--out") ?? "report.html";
-  const source = new ReportSource(parsed.paths, {
+  const { data, bytes } = await writeReport(parsed.paths, out, {
     skipBadLines: parsed.flags.has("--skip-bad-lines"), title: parsed.values.get("--title") ?? titleFor(parsed.paths),
   });
-  await source.refresh();
-  const data = source.data();
-  const html = renderReportHtml(data);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, html);
   for (const note of data.notes) io.stderr.write(`trainer-telemetry: note: ${note}\n`);
   const shown = relative(process.cwd(), out) || out;
-  io.stdout.write(`wrote ${shown} (${plural(data.runs.length, "run")}, ${plural(data.metrics.length, "chart")}, ${kilobytes(Buffer.byteLength(html))})\n`);
+  io.stdout.write(`wrote ${shown} (${plural(data.runs.length, "run")}, ${plural(data.metrics.length, "chart")}, ${kilobytes(bytes)})\n`);
   return 0;
 }
 
