@@ -85,7 +85,7 @@ export function emaDebiased(values: ArrayLike<number>, weight: number): Float64A
   if (!(weight >= 0 && weight < 1)) throw new RangeError(`emaDebiased: weight must be in [0, 1), got ${weight}`);
   const out = new Float64Array(values.length);
   let average = 0;
-  let seen = 0;
+  let decay = 1; // weight ** (finite values so far), kept as a running product: Math.pow per point costs 4x
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (!Number.isFinite(value)) {
@@ -93,8 +93,8 @@ export function emaDebiased(values: ArrayLike<number>, weight: number): Float64A
       continue;
     }
     average = average * weight + (1 - weight) * value;
-    seen++;
-    out[i] = average / (1 - weight ** seen);
+    decay *= weight;
+    out[i] = average / (1 - decay);
   }
   return out;
 }

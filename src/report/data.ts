@@ -18,12 +18,33 @@ const DURATION_BINS = 30;
 /** Fields of a `run_begin` record that are not hyperparameters. */
 const NOT_HPARAMS = new Set(["ts", "tag"]);
 
+/** A column of doubles that grows by doubling: 8 bytes a value, and no boxing of a mixed-type array. */
+class GrowingColumn {
+  values = new Float64Array(256);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  /** The filled part (a view, not a copy). */
+  view(): Float64Array {
+    return this.values.subarray(0, this.length);
+  }
+}
+
 interface GrowingSeries {
-  x: number[];
-  t: Array<number | null>;
-  y: number[];
-  /** The value as written, for the runs table's "last value" (`NaN` stays `NaN`). */
-  lastText: string;
+  x: GrowingColumn;
+  /** UNIX seconds; NaN where the record had no `ts`. */
+  t: GrowingColumn;
+  y: GrowingColumn;
+  /** The last value as written, for the runs table's "last value" (`NaN` stays `NaN`); made text when shown. */
+  lastRaw: unknown;
 }
 
 /**
@@ -42,7 +63,10 @@ export class RunSeriesBuilder {
   readonly label: string;
   readonly file: string;
   runId: string | null;
+  /** By chart key (`step:loss`), in the order first seen. */
   private readonly metrics = new Map<string, GrowingSeries>();
+  /** The same series by bare name, per axis: the per-record lookup then builds no key string. */
+  private readonly byAxis = { step: new Map<string, GrowingSeries>(), epoch: new Map<string, GrowingSeries>() };
   private readonly hparams = new Map<string, string>();
   private readonly errors: ReportError[] = [];
   private readonly durations: number[] = [];
@@ -119,16 +143,22 @@ export class RunSeriesBuilder {
 
   private addContext(axis: "step" | "epoch", x: number, ts: number | null, context: unknown): void {
     if (context === null || typeof context !== "object" || Array.isArray(context)) return;
-    for (const [name, raw] of Object.entries(context as Record<string, unknown>)) {
-      const value = numericValue(raw);
+    const values = context as Record<string, unknown>;
+    const named = this.byAxis[axis];
+    for (const name in values) {
+      const raw = values[name];
+      const value = typeof raw === "number" ? raw : numericValue(raw);
       if (value === undefined) continue;
-      const key = `${axis}:${name}`;
-      let series = this.metrics.get(key);
-      if (series === undefined) this.metrics.set(key, (series = { x: [], t: [], y: [], lastText: "" }));
+      let series = named.get(name);
+      if (series === undefined) {
+        series = { x: new GrowingColumn(), t: new GrowingColumn(), y: new GrowingColumn(), lastRaw: raw };
+        named.set(name, series);
+        this.metrics.set(`${axis}:${name}`, series);
+      }
       series.x.push(x);
-      series.t.push(ts);
+      series.t.push(ts ?? Number.NaN);
       series.y.push(value);
-      series.lastText = typeof raw === "string" ? raw : String(value);
+      series.lastRaw = raw;
     }
   }
 
@@ -151,7 +181,7 @@ export class RunSeriesBuilder {
   summary(): ReportRun {
     if (this.summaryCache?.version === this.version) return this.summaryCache.summary;
     const last: Record<string, string> = {};
-    for (const [key, series] of this.metrics) last[key] = series.lastText;
+    for (const [key, series] of this.metrics) last[key] = typeof series.lastRaw === "string" ? series.lastRaw : String(series.lastRaw);
     const summary: ReportRun = {
       label: this.label, runId: this.runId, file: this.file, start: this.start, end: this.end,
       lastStep: this.lastStep, lastEpoch: this.lastEpoch, hparams: [...this.hparams], last,
@@ -167,11 +197,12 @@ export class RunSeriesBuilder {
     if (full === undefined) return undefined;
     const cached = this.seriesCache.get(key);
     if (cached !== undefined && cached.version === this.version && cached.run === run && cached.buckets === buckets) return cached.series;
-    const keep = downsampleIndices(full.x, full.y, buckets);
-    const pick = <T>(values: ArrayLike<T>) => Array.from(keep, (i) => values[i]);
+    const [x, t, y] = [full.x.view(), full.t.view(), full.y.view()];
+    const keep = downsampleIndices(x, y, buckets);
+    const pick = (values: Float64Array) => Array.from(keep, (i) => values[i]);
     const series: ReportSeries = {
-      run, points: full.y.length, x: pick(full.x), t: pick(full.t), y: pick(full.y).map(finiteOrNull),
-      smoothed: SMOOTHING_WEIGHTS.slice(1).map((weight) => pick(emaDebiased(full.y, weight)).map(rounded)),
+      run, points: y.length, x: pick(x), t: pick(t).map(finiteOrNull), y: pick(y).map(finiteOrNull),
+      smoothed: SMOOTHING_WEIGHTS.slice(1).map((weight) => pick(emaDebiased(y, weight)).map(rounded)),
     };
     this.seriesCache.set(key, { version: this.version, run, buckets, series });
     return series;
