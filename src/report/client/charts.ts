@@ -2,7 +2,7 @@
 import uPlot from "uplot";
 import { clippedRange } from "../../analysis/series";
 import { SMOOTHING_WEIGHTS, type ReportMetric, type ReportRun, type ReportSeries } from "../types";
-import { el, fade, formatNumber, runColour } from "./dom";
+import { el, fade, runColour } from "./dom";
 
 /** What the controls above the charts set; every chart reads it when it draws. */
 export interface ViewState {
@@ -250,7 +250,8 @@ export class MetricChart {
   private pointsText(): string {
     const total = this.metric.series.reduce((sum, s) => sum + s.points, 0);
     const kept = this.metric.series.reduce((sum, s) => sum + s.x.length, 0);
-    return kept < total ? `${formatNumber(kept)} of ${formatNumber(total)} points drawn (min/max kept per pixel)` : `${formatNumber(total)} points`;
+    const count = (n: number) => n.toLocaleString("en-US");
+    return kept < total ? `${count(kept)} of ${count(total)} points drawn (min/max kept per pixel)` : `${count(total)} points`;
   }
 
   /** The chart's points (every run, the points in the page) as CSV, downloaded as `<metric>.csv`. */

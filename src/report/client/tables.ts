@@ -67,8 +67,8 @@ export function renderDurations(section: HTMLElement, data: ReportData): void {
     const mids = counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
     histograms.push(new uPlot({
       width: 360, height: 180, legend: { show: false }, cursor: { show: false },
-      scales: { x: { time: false } },
-      axes: [{ label: "ms", labelSize: 20 }, { label: "steps", labelSize: 20, size: 50 }],
+      scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.05] } },
+      axes: [{ label: "ms", labelSize: 20 }, { label: "steps", labelSize: 20, size: 60 }],
       series: [{}, { label: run.label, fill: runColour(index), stroke: runColour(index), paths: uPlot.paths.bars!({ size: [0.95, 100] }) }],
     }, [mids, counts], box));
   }
