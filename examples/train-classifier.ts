@@ -142,7 +142,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const result = await trainer.fit();
   process.stdout.write(`\nValidation accuracy ${(result.valAccuracy * 100).toFixed(1)}%, loss ${result.valLoss.toFixed(4)}\n`);
   process.stdout.write(`Telemetry: ${config.out}\n\n`);
-  process.stdout.write(formatSummary(await summarizeJsonl(config.out)));
+  process.stdout.write(formatSummary(await summarizeJsonl(config.out, { last: true })));
 }
 
 if (require.main === module) {
