@@ -227,13 +227,13 @@ async function summaryCommand(args: readonly string[], io: CliIo): Promise<numbe
 /**
  * The summary as JSON, with non-finite numbers written as `"NaN"`, `"Infinity"`, `"-Infinity"` (as the records
  * themselves are) rather than the `null` that `JSON.stringify` would silently put in their place. DEL and the C1
- * control characters, which `JSON.stringify` leaves raw, are escaped too (`\u009b`), so the JSON is as safe on a
- * terminal as the text.
+ * control characters and the bidirectional overrides, which `JSON.stringify` leaves raw, are escaped too
+ * (`\u009b`, `\u202e`), so the JSON is as safe on a terminal as the text.
  */
 export function summaryToJson(summary: Summary): string {
   return JSON.stringify(summary, (_key, value: unknown) =>
     (typeof value === "number" && !Number.isFinite(value) ? String(value) : value), 2)
-    .replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    .replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**

@@ -314,15 +314,16 @@ function formatRanks(run: RunSummary, runCount: number): string[] {
   const out: string[] = [];
   const names = ranks.map((rank) => `rank ${String(rank.rank)}`);
   out.push(`run ${run.index} of ${runCount}: ${printable(run.runId ?? "")}, ${count(ranks.length, "rank")}` +
-    `${run.worldSize !== null && run.worldSize !== ranks.length ? ` of ${run.worldSize}` : ""}${describeRun(run.info)}`);
-  out.push(...ranks.map((rank) => `  rank ${String(rank.rank)}: ${printable(rank.file)}`));
+    `${run.worldSize !== null && run.worldSize !== ranks.length ? ` of ${run.worldSize}` : ""}`);
+  out.push(...ranks.map((rank) => `  rank ${String(rank.rank)}: ${printable(rank.file)}${describeRun(rank.info)}`));
   out.push(`  ${runFacts(run)} (steps: the rank with the most)`);
   run.epochs.forEach((merged, e) => {
     const own = ranks.map((rank) => rank.epochs[e]);
     const title = merged.epoch === null ? "steps outside any epoch" : `epoch ${merged.epoch}`;
     const facts = [`steps ${own.map((epoch) => (epoch === undefined ? "-" : grouped(epoch.steps))).join(" | ")}`];
     if (merged.durationMs !== null) facts.push(`${formatDuration(merged.durationMs)} (slowest rank)`);
-    if (merged.epoch !== null && !merged.ended) facts.push("no epoch_end on every rank (interrupted or still running)");
+    const open = own.flatMap((epoch, r) => (epoch === undefined || epoch.ended ? [] : [names[r]]));
+    if (merged.epoch !== null && open.length > 0) facts.push(`no epoch_end on ${open.join(", ")} (interrupted or still running)`);
     if (merged.errors > 0) facts.push(count(merged.errors, "error"));
     out.push("", `${title}: ${facts.join(", ")}`);
     const keys: string[] = [];
