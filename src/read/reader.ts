@@ -52,13 +52,13 @@ export interface RunBatch {
 /** A line longer than this is not a telemetry record; without a limit a binary file with no line break is read whole. */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 /** Records per batch: large enough that the iteration costs nothing next to parsing, small enough to stream. */
-const BATCH_RECORDS = 4096;
-const CHUNK_BYTES = 1024 * 1024;
+const BATCH_RECORDS = 512;
+const CHUNK_BYTES = 256 * 1024;
 const NEWLINE = 0x0a;
 
 /**
  * Reads one telemetry JSONL file from the start (or from where the last {@link JsonlFileReader.read} stopped),
- * streaming: memory holds one chunk (1 MiB) and one batch of records, whatever the file's size. Runs are told
+ * streaming: memory holds one chunk (256 KiB) and one batch of records, whatever the file's size. Runs are told
  * apart by {@link RunSplitter}.
  *
  * @example
