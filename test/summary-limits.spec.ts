@@ -165,10 +165,10 @@ describe("trainer-telemetry: usage (#14 item 15)", () => {
     for (const typo of ["sumary", "summray", "summaryy", "Summary", "sum"]) {
       const result = await cli(typo, "x.jsonl");
       expect(result.code, typo).to.equal(2);
-      expect(result.stderr, typo).to.equal(`trainer-telemetry: unknown command '${typo}'; did you mean 'summary'? (the commands are: summary)\n` +
+      expect(result.stderr, typo).to.equal(`trainer-telemetry: unknown command '${typo}'; did you mean 'summary'? (the commands are: summary, report, serve)\n` +
         "Run 'trainer-telemetry --help' for usage.\n");
     }
-    expect((await cli("deploy")).stderr).to.match(/^trainer-telemetry: unknown command 'deploy' \(the commands are: summary\)\n/);
+    expect((await cli("deploy")).stderr).to.match(/^trainer-telemetry: unknown command 'deploy' \(the commands are: summary, report, serve\)\n/);
     expect((await cli("--verison")).stderr).to.match(/^trainer-telemetry: unknown option '--verison'; did you mean '--version'\?\n/);
     expect((await cli("summary", "--lst", "x")).stderr).to.include("unknown option '--lst' for summary; did you mean '--last'?");
   });
