@@ -185,6 +185,13 @@ describe("report and serve commands", function () {
     expect(lenient.stderr).to.match(/note: .*1 line that did not parse was skipped/);
   });
 
+  it("report fails with exit 1 when the folders given hold no .jsonl file", async () => {
+    mkdirSync(join(dir, "empty"));
+    const result = await cli("report", join(dir, "empty"), "-o", join(dir, "r.html"));
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/no \*\.jsonl file in .*empty/);
+  });
+
   it("report and serve refuse a wrong command line with exit 2, and print their help", async () => {
     expect((await cli("report")).code).to.equal(2);
     expect((await cli("report", "x.jsonl", "--bogus")).stderr).to.match(/unknown option '--bogus' for report/);
