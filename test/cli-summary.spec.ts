@@ -2,9 +2,8 @@ import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import * as ts from "typescript";
 import { EXIT_CODES, main, type CliIo } from "../src/cli/main";
 import { formatSummary, percentile, summarizeJsonl, SummaryInputError, type RunSummary, type Summary } from "../src/cli/summary";
 
@@ -336,17 +335,20 @@ describe("trainer-telemetry summary", () => {
       expect(size).to.be.within(45e6, 60e6);
 
       // Plain node on the compiled module: ts-node and TypeScript alone would weigh more than the file.
-      // The module and what it imports, laid out as in src/ so its relative imports resolve.
-      const transpile = (from: string, to: string) => {
-        const source = readFileSync(join(root, "src", from), "utf8");
-        mkdirSync(join(scratch, "src", dirname(to)), { recursive: true });
-        writeFileSync(join(scratch, "src", to), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
-      };
-      for (const module of ["cli/summary", "format", "analysis/ranks", "analysis/stats", "analysis/summary", "read/errors", "read/files",
-        "read/lines", "read/reader", "read/runs"]) transpile(`${module}.ts`, `${module}.js`);
-      const compiled = join(scratch, "src", "cli", "summary.js");
+      // The module and what it imports, bundled into one file.
+      const compiled = join(scratch, "summary.cjs");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild is a dev dependency, loaded only here
+      (require("esbuild") as typeof import("esbuild")).buildSync({
+        entryPoints: [join(root, "src", "cli", "summary.ts")], bundle: true, platform: "node", format: "cjs", outfile: compiled, logLevel: "warning",
+      });
       const probe = `
         const { summarizeJsonl } = require(${JSON.stringify(compiled)});
+        // VmHWM, not getrusage's maxRSS: the latter survives exec, so a child forked from a large mocha reports
+        // the parent's size as its own peak.
+        const peakRss = () => {
+          const status = require("node:fs").readFileSync("/proc/self/status", "utf8").match(/^VmHWM:\\s+(\\d+) kB$/m);
+          return status ? Number(status[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+        };
         const baseline = process.memoryUsage().rss;
         summarizeJsonl(process.argv[1]).then((s) => {
           const run = s.runs[0];
@@ -354,7 +356,7 @@ describe("trainer-telemetry summary", () => {
           process.stdout.write(JSON.stringify({
             steps: s.steps, epochs: run.epochs.length, lines: s.lines, stepsInEpoch0: epoch0.steps,
             lossMean: epoch0.stepMetrics.loss.mean, p50: run.stepDurations.p50Ms, p95: run.stepDurations.p95Ms,
-            max: run.stepDurations.maxMs, baseline, peak: process.resourceUsage().maxRSS * 1024,
+            max: run.stepDurations.maxMs, baseline, peak: peakRss(),
           }));
         });`;
       // A 16 MB cap on the old generation: holding the file's lines or records would not fit, streaming does.

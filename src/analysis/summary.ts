@@ -6,6 +6,7 @@
  */
 import type { JsonlRecord } from "../read/lines";
 import type { RunRef } from "../read/runs";
+import { finiteNumber, integer, numeric } from "../read/values";
 import { MetricAccumulator, Samples, type DurationStats, type MetricStats } from "./stats";
 
 /**
@@ -493,34 +494,6 @@ export class RunSummarizer {
     // fromEntries defines own properties: a key named __proto__ is kept as a value, not taken as the prototype.
     return Object.fromEntries(entries);
   }
-}
-
-/** BigInts are written as integer strings (optionally with the `n` suffix) when they do not fit a double. */
-const INTEGER_STRING = /^-?\d+n?$/;
-
-/**
- * A context value as a number, or `undefined` if it is not one. Non-finite numbers are written as the strings
- * `"NaN"`, `"Infinity"`, `"-Infinity"` and BigInts as integer strings; other strings are labels, not metrics.
- */
-export function numeric(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value !== "string") return undefined;
-  if (value === "NaN") return Number.NaN;
-  if (value === "Infinity") return Infinity;
-  if (value === "-Infinity") return -Infinity;
-  if (INTEGER_STRING.test(value)) return Number(value.endsWith("n") ? value.slice(0, -1) : value);
-  return undefined;
-}
-
-/** A finite number, or `null`. */
-export function finiteNumber(value: unknown): number | null {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-
-/** A step or epoch number: a finite numeric value, truncated; `null` otherwise. */
-export function integer(value: unknown): number | null {
-  const number = numeric(value);
-  return number !== undefined && Number.isFinite(number) ? Math.trunc(number) : null;
 }
 
 function clip(text: string): string {

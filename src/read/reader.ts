@@ -49,6 +49,29 @@ export interface RunBatch {
   readonly end: number;
 }
 
+/**
+ * What becomes of a line that is not a record (shared by every reader, fast or not): `"cut"` for a last line
+ * without a line break that starts like a record (what a killed writer leaves: left out with a note), `"skipped"`
+ * when bad lines are skipped; otherwise it throws the {@link TelemetryReadError} that names the line, saying that the
+ * file is not telemetry JSONL at all when no record came before it.
+ */
+export function judgeBadLine(
+  path: string, line: number, text: string, bad: { readonly reason: string; readonly brief: string },
+  terminated: boolean, recordsBefore: number, skipBadLines: boolean,
+): "cut" | "skipped" {
+  // A killed writer leaves a record cut short: it starts like one and has no line break after it.
+  if (!terminated && text.trimStart().startsWith("{")) return "cut";
+  const where = `${path}:${line}`;
+  if (recordsBefore === 0) {
+    throw new TelemetryReadError(`${where}: not a trainer-telemetry JSONL file: line ${line} ${bad.brief} ` +
+      `(it reads: ${excerpt(text)}); every line should be a JSON object like {"ts": 1700000000.1, "tag": "step_end", ...}`,
+    path, line);
+  }
+  if (skipBadLines) return "skipped";
+  throw new TelemetryReadError(`${where}: line ${line} ${bad.reason} (it reads: ${excerpt(text)}); ` +
+    "pass --skip-bad-lines to read the file without such lines", path, line);
+}
+
 /** A line longer than this is not a telemetry record; without a limit a binary file with no line break is read whole. */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 /** Records per batch: large enough that the iteration costs nothing next to parsing, small enough to stream. */
@@ -203,22 +226,9 @@ export class JsonlFileReader {
       return { record: parsed.record, line, offset };
     }
     if (parsed.kind === "blank") return null;
-    // A killed writer leaves a record cut short: it starts like one and has no line break after it.
-    if (!terminated && text.trimStart().startsWith("{")) {
-      this.cutLine = line;
-      return null;
-    }
-    const where = `${this.file.path}:${line}`;
-    if (this.records === 0) {
-      throw new TelemetryReadError(`${where}: not a trainer-telemetry JSONL file: line ${line} ${parsed.brief} ` +
-        `(it reads: ${excerpt(text)}); every line should be a JSON object like {"ts": 1700000000.1, "tag": "step_end", ...}`,
-      this.file.path, line);
-    }
-    if (this.options.skipBadLines === true) {
-      this.skippedLines++;
-      return null;
-    }
-    throw new TelemetryReadError(`${where}: line ${line} ${parsed.reason} (it reads: ${excerpt(text)}); ` +
-      "pass --skip-bad-lines to read the file without such lines", this.file.path, line);
+    const verdict = judgeBadLine(this.file.path, line, text, parsed, terminated, this.records, this.options.skipBadLines === true);
+    if (verdict === "cut") this.cutLine = line;
+    else this.skippedLines++;
+    return null;
   }
 }
