@@ -13,3 +13,7 @@ export { findJsonlFiles, type JsonlFile } from "./files";
 export { parseLine, type JsonlRecord, type ParsedLine } from "./lines";
 export { JsonlFileReader, MAX_LINE_BYTES, type ReadOptions, type RecordAt, type RunBatch } from "./reader";
 export { RunSplitter, type RunRef } from "./runs";
+export { scanFileChunks } from "./scan-file";
+export { LineScanner, SCAN_KIND, type ScannedChunk } from "./scan";
+export { judgeBadLine } from "./reader";
+export { integer, numeric } from "./values";
