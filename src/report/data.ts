@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { downsampleIndices, emaDebiased, histogram, quantileSorted } from "../analysis/series";
+import { finiteNumber, integer, numeric } from "../read/values";
 import {
   SMOOTHING_WEIGHTS, type ReportData, type ReportError, type ReportMetric, type ReportRun, type ReportSeries,
 } from "./types";
@@ -38,13 +39,29 @@ class GrowingColumn {
   }
 }
 
-interface GrowingSeries {
-  x: GrowingColumn;
+/** One run's values of one metric, in full: what {@link RunSeriesBuilder.metricColumn} hands out. */
+export class MetricColumn {
+  private readonly x = new GrowingColumn();
   /** UNIX seconds; NaN where the record had no `ts`. */
-  t: GrowingColumn;
-  y: GrowingColumn;
-  /** The last value as written, for the runs table's "last value" (`NaN` stays `NaN`); made text when shown. */
-  lastRaw: unknown;
+  private readonly t = new GrowingColumn();
+  private readonly y = new GrowingColumn();
+
+  /** Adds a point: step or epoch, `ts` (null when the record had none), value. */
+  push(x: number, ts: number | null, value: number): void {
+    this.x.push(x);
+    this.t.push(ts ?? Number.NaN);
+    this.y.push(value);
+  }
+
+  /** Views of the columns (valid until the next push). */
+  columns(): { x: Float64Array; t: Float64Array; y: Float64Array } {
+    return { x: this.x.view(), t: this.t.view(), y: this.y.view() };
+  }
+
+  /** The last value (`NaN` stays `NaN`). */
+  last(): number {
+    return this.y.values[this.y.length - 1];
+  }
 }
 
 /**
@@ -64,9 +81,9 @@ export class RunSeriesBuilder {
   readonly file: string;
   runId: string | null;
   /** By chart key (`step:loss`), in the order first seen. */
-  private readonly metrics = new Map<string, GrowingSeries>();
+  private readonly metrics = new Map<string, MetricColumn>();
   /** The same series by bare name, per axis: the per-record lookup then builds no key string. */
-  private readonly byAxis = { step: new Map<string, GrowingSeries>(), epoch: new Map<string, GrowingSeries>() };
+  private readonly byAxis = { step: new Map<string, MetricColumn>(), epoch: new Map<string, MetricColumn>() };
   private readonly hparams = new Map<string, string>();
   private readonly errors: ReportError[] = [];
   private readonly durations: number[] = [];
@@ -88,27 +105,21 @@ export class RunSeriesBuilder {
     this.runId = identity.runId ?? null;
   }
 
-  /** Takes the run's next record; records of tags it does not know only move the run's start and end times. */
+  /**
+   * Takes the run's next record; records of tags it does not know only move the run's start and end times.
+   * Numbers are read by the reader's rules (src/read/values), as on the fast way (src/report/fast.ts).
+   */
   add(record: Readonly<Record<string, unknown>>): void {
-    this.version++;
-    const ts = typeof record.ts === "number" && Number.isFinite(record.ts) ? record.ts : null;
-    if (ts !== null) {
-      if (this.start === null || ts < this.start) this.start = ts;
-      if (this.end === null || ts > this.end) this.end = ts;
-    }
+    const ts = finiteNumber(record.ts);
+    this.seen(ts);
     switch (record.tag) {
       case "step_begin":
-        this.openStep = integer(record.step);
+        this.stepBegin(integer(record.step));
         break;
       case "step_end": {
         const step = integer(record.step);
-        if (step !== null) {
-          this.lastStep = this.lastStep === null ? step : Math.max(this.lastStep, step);
-          this.addContext("step", step, ts, record.context);
-          const duration = numericValue(record.duration_ms);
-          if (duration !== undefined && Number.isFinite(duration)) this.durations.push(duration);
-        }
-        this.openStep = null;
+        this.stepEnd(step, finiteNumber(record.duration_ms));
+        if (step !== null) this.addContext("step", step, ts, record.context);
         break;
       }
       case "epoch_begin":
@@ -141,24 +152,48 @@ export class RunSeriesBuilder {
     }
   }
 
+  /** A record came (with this `ts`): moves the run's start and end, and outdates the cached results. */
+  seen(ts: number | null): void {
+    this.version++;
+    if (ts !== null) {
+      if (this.start === null || ts < this.start) this.start = ts;
+      if (this.end === null || ts > this.end) this.end = ts;
+    }
+  }
+
+  /** A `step_begin`: the step is open (an `error` until its `step_end` happened in it). */
+  stepBegin(step: number | null): void {
+    this.openStep = step;
+  }
+
+  /** A `step_end` (its metrics go to {@link RunSeriesBuilder.metricColumn}, when the step is a number). */
+  stepEnd(step: number | null, durationMs: number | null): void {
+    if (step !== null) {
+      this.lastStep = this.lastStep === null ? step : Math.max(this.lastStep, step);
+      if (durationMs !== null) this.durations.push(durationMs);
+    }
+    this.openStep = null;
+  }
+
+  /** The full column of one metric, made on first use. */
+  metricColumn(axis: "step" | "epoch", name: string): MetricColumn {
+    const named = this.byAxis[axis];
+    let column = named.get(name);
+    if (column === undefined) {
+      column = new MetricColumn();
+      named.set(name, column);
+      this.metrics.set(`${axis}:${name}`, column);
+    }
+    return column;
+  }
+
   private addContext(axis: "step" | "epoch", x: number, ts: number | null, context: unknown): void {
     if (context === null || typeof context !== "object" || Array.isArray(context)) return;
     const values = context as Record<string, unknown>;
-    const named = this.byAxis[axis];
     for (const name in values) {
       const raw = values[name];
-      const value = typeof raw === "number" ? raw : numericValue(raw);
-      if (value === undefined) continue;
-      let series = named.get(name);
-      if (series === undefined) {
-        series = { x: new GrowingColumn(), t: new GrowingColumn(), y: new GrowingColumn(), lastRaw: raw };
-        named.set(name, series);
-        this.metrics.set(`${axis}:${name}`, series);
-      }
-      series.x.push(x);
-      series.t.push(ts ?? Number.NaN);
-      series.y.push(value);
-      series.lastRaw = raw;
+      const value = typeof raw === "number" ? raw : numeric(raw);
+      if (value !== undefined) this.metricColumn(axis, name).push(x, ts, value);
     }
   }
 
@@ -181,7 +216,7 @@ export class RunSeriesBuilder {
   summary(): ReportRun {
     if (this.summaryCache?.version === this.version) return this.summaryCache.summary;
     const last: Record<string, string> = {};
-    for (const [key, series] of this.metrics) last[key] = typeof series.lastRaw === "string" ? series.lastRaw : String(series.lastRaw);
+    for (const [key, column] of this.metrics) last[key] = String(column.last());
     const summary: ReportRun = {
       label: this.label, runId: this.runId, file: this.file, start: this.start, end: this.end,
       lastStep: this.lastStep, lastEpoch: this.lastEpoch, hparams: [...this.hparams], last,
@@ -197,7 +232,7 @@ export class RunSeriesBuilder {
     if (full === undefined) return undefined;
     const cached = this.seriesCache.get(key);
     if (cached !== undefined && cached.version === this.version && cached.run === run && cached.buckets === buckets) return cached.series;
-    const [x, t, y] = [full.x.view(), full.t.view(), full.y.view()];
+    const { x, t, y } = full.columns();
     const keep = downsampleIndices(x, y, buckets);
     const pick = (values: Float64Array) => Array.from(keep, (i) => values[i]);
     const series: ReportSeries = {
@@ -253,23 +288,6 @@ function stepDurations(durations: readonly number[]): ReportRun["stepDurations"]
     max: sorted[sorted.length - 1],
     histogram: histogram(sorted, DURATION_BINS),
   };
-}
-
-/**
- * A record value as a number: numbers, the strings `NaN`, `Infinity`, `-Infinity` (how non-finite numbers are
- * written) and integer strings (how BigInts too large for a double are written); undefined for anything else.
- */
-export function numericValue(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value !== "string") return undefined;
-  if (value === "NaN") return Number.NaN;
-  if (value === "Infinity") return Infinity;
-  if (value === "-Infinity") return -Infinity;
-  return /^-?\d+$/.test(value) ? Number(value) : undefined;
-}
-
-function integer(value: unknown): number | null {
-  return typeof value === "number" && Number.isInteger(value) ? value : null;
 }
 
 function text(value: unknown): string {
