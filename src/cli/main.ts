@@ -7,7 +7,7 @@
  */
 import { ownPackageVersion } from "../package-info";
 import { TelemetryReadError } from "../read/errors";
-import { REPORT_USAGE, reportCommand, ReportUsageError, SERVE_USAGE, serveCommand, ServeStartError } from "./report";
+import { REPORT_USAGE, ReportUsageError, SERVE_USAGE, ServeStartError } from "./report-usage";
 import { formatSummary, printable, summarizeJsonl, type Summary, type SummaryOptions } from "./summary";
 
 /**
@@ -83,7 +83,7 @@ export const COMMANDS: Command[] = [
     description: "Write one self-contained HTML page of the runs (-o report.html): a chart\n" +
       "per metric, every run overlaid, runs table, step durations, errors.",
     usage: REPORT_USAGE,
-    run: reportCommand,
+    run: (args, io) => reportModule().reportCommand(args, io),
   },
   {
     name: "serve",
@@ -91,7 +91,7 @@ export const COMMANDS: Command[] = [
     description: "Serve that page live on http://127.0.0.1 (--port N): new records show\n" +
       "within a second.",
     usage: SERVE_USAGE,
-    run: (args, io) => serveCommand(args, io, untilSignal()),
+    run: (args, io) => reportModule().serveCommand(args, io, untilSignal()),
   },
 ];
 
@@ -251,6 +251,12 @@ export function summaryToJson(summary: Summary): string {
   return JSON.stringify(summary, (_key, value: unknown) =>
     (typeof value === "number" && !Number.isFinite(value) ? String(value) : value), 2)
     .replace(/[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The `report` and `serve` commands, loaded on first use: `summary` and `--help` need no web server or page. */
+function reportModule(): typeof import("./report") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; esbuild still bundles it
+  return require("./report") as typeof import("./report");
 }
 
 /** Resolves on the first SIGINT or SIGTERM: `serve` then closes its server and the process ends normally. */

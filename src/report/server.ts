@@ -102,12 +102,20 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
 
   let stopped = false;
   let polling = false;
+  /**
+   * Preparing the data of a huge run (downsampling and smoothing every series of a run that grew) takes a while:
+   * the next poll waits three times as long as the last preparation took, so that work stays under a quarter of
+   * the server's time. Small runs take milliseconds, and are unaffected.
+   */
+  let notBefore = 0;
   const poll = setInterval(() => {
-    if (polling || stopped) return;
+    if (polling || stopped || Date.now() < notBefore) return;
     polling = true;
     source.refresh().then((changed) => {
       if (!changed || stopped) return;
+      const started = Date.now();
       json = JSON.stringify(source.data());
+      notBefore = Date.now() + 3 * (Date.now() - started);
       for (const stream of streams) stream.write(`event: data\ndata: ${json}\n\n`);
     }, (error: unknown) => {
       process.stderr.write(`trainer-telemetry serve: ${error instanceof Error ? error.message : String(error)}\n`);
