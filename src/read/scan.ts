@@ -402,7 +402,6 @@ export class LineScanner {
       p++;
     }
     let mantissa = 0;
-    let significant = 0;
     let exponent = 0;
     let c = p < end ? data[p] : -1;
     if (c === ZERO) {
@@ -412,7 +411,6 @@ export class LineScanner {
     } else if (c > ZERO && c <= NINE) {
       do {
         mantissa = mantissa * 10 + (c - ZERO);
-        significant++;
         p++;
         c = p < end ? data[p] : -1;
       } while (c >= ZERO && c <= NINE);
@@ -424,10 +422,7 @@ export class LineScanner {
       c = p < end ? data[p] : -1;
       if (!(c >= ZERO && c <= NINE)) return this.invalidNumber();
       do {
-        if (significant > 0 || c !== ZERO) {
-          mantissa = mantissa * 10 + (c - ZERO);
-          significant++;
-        }
+        mantissa = mantissa * 10 + (c - ZERO);
         exponent--;
         p++;
         c = p < end ? data[p] : -1;
@@ -452,7 +447,9 @@ export class LineScanner {
       exponent += sign * written;
     }
     this.numberEnd = p;
-    if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+    // Below 2^53 every step of `mantissa * 10 + digit` was exact, so one multiplication or division by an exact power
+    // of ten rounds correctly.
+    if (mantissa < 9007199254740992 && exponent >= -22 && exponent <= 22) {
       const value = exponent >= 0 ? mantissa * POW10[exponent] : mantissa / POW10[-exponent];
       return negative ? -value : value;
     }
