@@ -158,3 +158,25 @@ describe("src/read/scan: the fast path gives what JSON.parse gives", () => {
     }
   });
 });
+
+describe("mergedStats(): percentiles of several sorted arrays as of their concatenation", () => {
+  it("gives what one sorted array of all the values gives", async () => {
+    const { mergedStats, Samples } = await import("../src/analysis/stats");
+    let seed = 3;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let trial = 0; trial < 50; trial++) {
+      const parts = Array.from({ length: 1 + Math.floor(random() * 5) }, () =>
+        Float64Array.from({ length: Math.floor(random() * 30) }, () => Math.floor(random() * 20) / 4).sort());
+      const all = new Samples();
+      for (const part of parts) for (const value of part) all.push(value);
+      const merged = mergedStats(parts);
+      const whole = all.stats();
+      if (whole === null) {
+        expect(merged).to.equal(null);
+        continue;
+      }
+      expect(merged).to.deep.include({ count: whole.count, p50Ms: whole.p50Ms, p95Ms: whole.p95Ms, maxMs: whole.maxMs });
+      expect(merged?.meanMs).to.be.closeTo(whole.meanMs, 1e-12);
+    }
+  });
+});

@@ -26,8 +26,8 @@ export class SummaryFold {
   readonly summarizers: RunSummarizer[] = [];
   /** Notes about files (a cut line, skipped lines, an empty file), each starting with the file's path. */
   readonly notes: string[] = [];
-  /** Records per tag over all files (at most 64 tags). */
-  readonly tags = new Map<string, number>();
+  /** Records per tag over all files (at most 64 tags), but the fast path's step records: see {@link SummaryFold.tagCounts}. */
+  private readonly tags = new Map<string, number>();
   /** Lines read. */
   lines = 0;
   /** Records read. */
@@ -171,14 +171,38 @@ export class SummaryFold {
   }
 
   /** Counts a record in the totals. */
-  total(tag: string, ts: number | null): void {
+  total(tag: string, ts: number | null, by = 1): void {
     const seen = this.tags.get(tag);
-    if (seen !== undefined) this.tags.set(tag, seen + 1);
-    else if (this.tags.size < 64) this.tags.set(tag, 1);
+    if (seen !== undefined) this.tags.set(tag, seen + by);
+    else if (this.tags.size < 64) this.tags.set(tag, by);
     if (ts !== null) {
       if (this.firstTs === null) this.firstTs = ts;
       this.lastTs = ts;
     }
+  }
+
+  /** {@link SummaryFold.total} for a step record of the fast path, without a map lookup. */
+  totalStep(end: boolean, ts: number | null): void {
+    if (end) {
+      if (this.stepEnds++ === 0) this.total("step_end", null, 0);
+    } else if (this.stepBegins++ === 0) {
+      this.total("step_begin", null, 0);
+    }
+    if (ts !== null) {
+      if (this.firstTs === null) this.firstTs = ts;
+      this.lastTs = ts;
+    }
+  }
+
+  private stepBegins = 0;
+  private stepEnds = 0;
+
+  /** Records per tag over all files (at most 64 tags), in the order tags first appeared. */
+  tagCounts(): Record<string, number> {
+    const counts = Object.fromEntries(this.tags);
+    if (this.stepBegins > 0 && counts.step_begin !== undefined) counts.step_begin += this.stepBegins;
+    if (this.stepEnds > 0 && counts.step_end !== undefined) counts.step_end += this.stepEnds;
+    return counts;
   }
 
   /** Whether bad lines are skipped. */
@@ -265,8 +289,8 @@ class FastFile {
       }
       const tsValue = ts[i];
       const recordTs = tsValue === tsValue ? tsValue : null; // NaN stands for "not a number"
-      target.count(tag, recordTs, line);
-      fold.total(tag, recordTs);
+      target.countStep(entryKind === SCAN_KIND.stepEnd, recordTs, line);
+      fold.totalStep(entryKind === SCAN_KIND.stepEnd, recordTs);
       const stepValue = step[i];
       const recordStep = stepValue === stepValue ? stepValue : null;
       if (entryKind === SCAN_KIND.stepBegin) {

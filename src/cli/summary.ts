@@ -157,7 +157,7 @@ async function summarize(given: string[], options: SummaryOptions): Promise<Summ
     files: files.map((file) => file.path),
     lines: fold.lines,
     records: fold.records,
-    tags: Object.fromEntries(fold.tags),
+    tags: fold.tagCounts(),
     firstTs: fold.firstTs,
     lastTs: fold.lastTs,
     runCount: runs.length,
