@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mergedStats, Samples } from "../src/analysis/stats";
 import { summarizeJsonl, type Summary } from "../src/cli/summary";
 import { LineScanner, SCAN_KIND } from "../src/read/scan";
 
@@ -160,8 +161,7 @@ describe("src/read/scan: the fast path gives what JSON.parse gives", () => {
 });
 
 describe("mergedStats(): percentiles of several sorted arrays as of their concatenation", () => {
-  it("gives what one sorted array of all the values gives", async () => {
-    const { mergedStats, Samples } = await import("../src/analysis/stats");
+  it("gives what one sorted array of all the values gives", () => {
     let seed = 3;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let trial = 0; trial < 50; trial++) {
