@@ -84,7 +84,7 @@ export interface SummaryOptions {
   threads?: number;
   /** Files of at least this many bytes are scanned in worker threads (default 32 MiB: below, starting them costs more than it saves). */
   threadsFrom?: number;
-  /** Bytes of the file a thread scans at a time, with {@link SummaryOptions.threads} (default 8 MiB). */
+  /** Bytes of the file a thread scans at a time, with {@link SummaryOptions.threads} (default 4 MiB). */
   jobBytes?: number;
 }
 
