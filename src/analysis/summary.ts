@@ -355,7 +355,7 @@ export class RunSummarizer {
           });
         }
         // The step that threw will never end; a later error must not be blamed on it.
-        if (step !== null) this.pendingSteps.delete(step);
+        if (step !== null) this.takePending(step);
         this.openStep = null;
         return;
       }
@@ -373,9 +373,29 @@ export class RunSummarizer {
     this.openStep = step;
     if (ts === null) return;
     const pending = this.pendingSteps;
-    pending.delete(step); // re-inserted last, so the oldest entry is the one evicted below
-    pending.set(step, ts);
-    if (pending.size > SUMMARY_LIMITS.pendingSteps) pending.delete(pending.keys().next().value as number);
+    // The newest begun step waits in a slot of its own: a step usually ends before the next begins, and the map's
+    // churn (an entry made and dropped per step) is what the garbage collector would otherwise spend its time on.
+    if (this.newestStep !== null && this.newestStep !== step) pending.set(this.newestStep, this.newestTs);
+    if (pending.size > 0) pending.delete(step); // begun again: it becomes the newest
+    this.newestStep = step;
+    this.newestTs = ts;
+    if (pending.size + 1 > SUMMARY_LIMITS.pendingSteps) pending.delete(pending.keys().next().value as number);
+  }
+
+  /** The step in the newest-begun slot (not in `pendingSteps`), and its `step_begin` ts. */
+  private newestStep: number | null = null;
+  private newestTs = 0;
+
+  private takePending(step: number): number | undefined {
+    if (this.newestStep === step) {
+      this.newestStep = null;
+      return this.newestTs;
+    }
+    const pending = this.pendingSteps;
+    if (pending.size === 0) return undefined;
+    const began = pending.get(step);
+    if (began !== undefined) pending.delete(step);
+    return began;
   }
 
   /** A `step_end` (after {@link RunSummarizer.count}); returns the group its metrics go to. */
@@ -384,11 +404,7 @@ export class RunSummarizer {
     group.steps++;
     let began: number | undefined;
     if (step !== null) {
-      const pending = this.pendingSteps;
-      if (pending.size > 0) {
-        began = pending.get(step);
-        if (began !== undefined) pending.delete(step);
-      }
+      began = this.takePending(step);
       if (this.openStep === step) this.openStep = null;
     }
     if (durationMs !== null) {
