@@ -135,7 +135,7 @@ export interface LocalJob {
  * Scans a file with `threads` worker threads and the caller's own thread, `jobBytes` at a time: yields, in file
  * order, each worker's result and, for every `threads + 1`-th job, the job itself for the caller to scan (so the
  * caller's thread scans too between folding what the workers found, and no core idles). At most two jobs per
- * worker are in flight, so memory holds a handful of jobs whatever the file's size.
+ * worker are sent or done and not yet taken, so memory holds a handful of jobs whatever the file's size.
  */
 export async function* scanInWorkers(path: string, size: number, threads: number, jobBytes: number, maxLineBytes: number): AsyncGenerator<ScanResult | LocalJob> {
   const source = workerSource();
@@ -150,29 +150,37 @@ export async function* scanInWorkers(path: string, size: number, threads: number
   const jobOf = (id: number): ScanJob => ({ id, path, start: id * jobBytes, end: Math.min(size, (id + 1) * jobBytes), maxLineBytes });
   const isLocal = (id: number) => id % (threads + 1) === threads;
   let sent = 0;
+  let inFlight = 0;
+  // Jobs sent and not yet taken by the caller: a worker faster than the caller must wait, not pile up results.
   const send = (worker: WorkerThread): void => {
     while (sent < jobCount && isLocal(sent)) sent++;
-    if (sent >= jobCount) return;
+    if (sent >= jobCount || inFlight + results.size >= 2 * threads) return;
+    inFlight++;
     worker.postMessage(jobOf(sent++));
   };
+  const idle: WorkerThread[] = [];
   try {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(source.code, { eval: true });
       workers.push(worker);
       worker.on("message", (message: ScanResult | { id: number; error: { message: string; code?: string } }) => {
+        inFlight--;
         if ("error" in message) failure ??= Object.assign(new Error(message.error.message), { code: message.error.code });
         else results.set(message.id, message);
-        send(worker);
+        idle.push(worker);
         wake?.();
       });
       worker.on("error", (error: Error) => {
         failure ??= error;
         wake?.();
       });
-      send(worker);
-      send(worker);
+      idle.push(worker, worker);
     }
+    const pump = (): void => {
+      while (idle.length > 0 && sent < jobCount && inFlight + results.size < 2 * threads) send(idle.shift() as WorkerThread);
+    };
     for (let next = 0; next < jobCount; next++) {
+      pump();
       if (isLocal(next)) {
         yield { local: jobOf(next) };
         continue;
@@ -181,6 +189,7 @@ export async function* scanInWorkers(path: string, size: number, threads: number
         if (failure !== null) throw failure;
         await new Promise<void>((resolve) => (wake = resolve));
         wake = null;
+        pump();
       }
       const result = results.get(next) as ScanResult;
       results.delete(next);
