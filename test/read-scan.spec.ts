@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mergedStats, Samples } from "../src/analysis/stats";
 import { summarizeJsonl, type Summary } from "../src/cli/summary";
 import { LineScanner, SCAN_KIND } from "../src/read/scan";
 
@@ -103,10 +104,42 @@ describe("src/read/scan: the fast path gives what JSON.parse gives", () => {
     }
   });
 
+  it("gives the same summary with worker threads scanning small jobs, bad lines and runs crossing their bounds", async function () {
+    this.timeout(60_000);
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      lines.push(VARIANTS[i % VARIANTS.length].replace('"step":0', `"step":${i}`));
+      if (i % 9000 === 0) lines.push(`{"ts":${i},"tag":"run_begin","run_id":"r${i}"}`);
+    }
+    const path = join(scratch, "threads.jsonl");
+    writeFileSync(path, `${lines.join("\n")}\n{"ts":1,"tag":"step_e`); // a cut last line
+    const generic = await summarizeJsonl(path, { reader: "generic", skipBadLines: true });
+    const threaded = await summarizeJsonl(path, { skipBadLines: true, threads: 1, threadsFrom: 0, jobBytes: 64 * 1024 });
+    expect(threaded).to.deep.equal(generic);
+    expect(generic.runCount).to.equal(6);
+    expect(generic.notes.some((note) => note.includes("is cut short"))).to.equal(true);
+    const strict = await summarizeJsonl(path, { threads: 1, threadsFrom: 0, jobBytes: 64 * 1024 }).then(() => null, (e: Error) => e.message);
+    expect(strict).to.equal(await summarizeJsonl(path, { reader: "generic" }).then(() => null, (e: Error) => e.message));
+    expect(strict).to.match(/threads\.jsonl:\d+: line \d+ is not valid JSON/);
+  });
+
+  it("stops at a line longer than 32 MiB in a worker's job as in this thread", async function () {
+    this.timeout(60_000);
+    const path = join(scratch, "long.jsonl");
+    writeFileSync(path, `${VARIANTS[0]}\n${VARIANTS[1]}\n{"tag":"x","pad":"${"x".repeat(33 * 1024 * 1024)}"}\n${VARIANTS[0]}\n`);
+    const messages = await Promise.all([
+      summarizeJsonl(path, { threads: 1, threadsFrom: 0, jobBytes: 1024 * 1024 }).then(() => "", (e: Error) => e.message),
+      summarizeJsonl(path, { threads: 0 }).then(() => "", (e: Error) => e.message),
+    ]);
+    expect(messages[0]).to.equal(`${path}:3: no line break in the 32 MiB after byte ${VARIANTS[0].length + VARIANTS[1].length + 2}: ` +
+      "this is not a JSONL file (telemetry records are one short JSON object a line)");
+    expect(messages[1]).to.equal(messages[0]);
+  });
+
   it("reads numbers exactly as JSON.parse does, on the exact shortcut and off it", () => {
     let seed = 12345;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const numbers: string[] = ["0", "-0", "1", "9007199254740993", "0.1", "0.30000000000000004", "1e22", "1e23", "123456789012345e-22", "1e-400", "1.7976931348623157e308"];
+    const numbers: string[] = ["0", "-0", "1", "9007199254740993", "9007199254740993e-5", "9007199254740991e-5", "900719925474099.3", "0.1", "0.30000000000000004", "1e22", "1e23", "123456789012345e-22", "1e-400", "1.7976931348623157e308"];
     const bytes = new Float64Array(1);
     const words = new Uint32Array(bytes.buffer);
     for (let i = 0; i < 3000; i++) {
@@ -123,6 +156,27 @@ describe("src/read/scan: the fast path gives what JSON.parse gives", () => {
       expect(chunk.kind[i], numbers[i]).to.equal(SCAN_KIND.stepEnd);
       expect(Object.is(chunk.ts[i], JSON.parse(numbers[i])), numbers[i]).to.equal(true);
       expect(Object.is(chunk.metricValue[i], JSON.parse(numbers[i])), numbers[i]).to.equal(true);
+    }
+  });
+});
+
+describe("mergedStats(): percentiles of several sorted arrays as of their concatenation", () => {
+  it("gives what one sorted array of all the values gives", () => {
+    let seed = 3;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let trial = 0; trial < 50; trial++) {
+      const parts = Array.from({ length: 1 + Math.floor(random() * 5) }, () =>
+        Float64Array.from({ length: Math.floor(random() * 30) }, () => Math.floor(random() * 20) / 4).sort());
+      const all = new Samples();
+      for (const part of parts) for (const value of part) all.push(value);
+      const merged = mergedStats(parts);
+      const whole = all.stats();
+      if (whole === null) {
+        expect(merged).to.equal(null);
+        continue;
+      }
+      expect(merged).to.deep.include({ count: whole.count, p50Ms: whole.p50Ms, p95Ms: whole.p95Ms, maxMs: whole.maxMs });
+      expect(merged?.meanMs).to.be.closeTo(whole.meanMs, 1e-12);
     }
   });
 });

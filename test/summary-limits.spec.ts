@@ -134,6 +134,23 @@ describe("summary: hostile and extreme files (#10 items 15-17)", () => {
     expect(formatSummary(summary)).to.not.match(/-\d+(\.\d+)? m?s/);
   });
 
+  it("matches overlapping steps by number, and forgets the oldest of more than 10,000 begun steps that never ended", async () => {
+    const path = join(scratch, "pending.jsonl");
+    const records = [
+      { ts: 0, tag: "step_begin", step: 1 }, { ts: 1, tag: "step_begin", step: 2 }, // two steps at once
+      { ts: 3, tag: "step_end", step: 1 }, { ts: 7, tag: "step_end", step: 2 }, // 3000 ms and 6000 ms
+      { ts: 8, tag: "step_begin", step: 3 }, { ts: 9, tag: "step_begin", step: 3 }, { ts: 10, tag: "step_end", step: 3 }, // begun again: 1000 ms
+    ];
+    for (let i = 0; i < 10_001; i++) records.push({ ts: 20, tag: "step_begin", step: 100 + i }); // their ends were sampled away
+    records.push({ ts: 21, tag: "step_end", step: 100 }, { ts: 22, tag: "step_end", step: 10_100 });
+    writeFileSync(path, records.map(line).join(""));
+    for (const reader of ["fast", "generic"] as const) {
+      const summary = await summarizeJsonl(path, { reader });
+      // Step 100 was the oldest of 10,001 waiting steps: forgotten, so no duration; step 10,100 took 2 s.
+      expect(summary.runs[0].stepDurations, reader).to.deep.include({ count: 4, maxMs: 6000, p50Ms: 2500 });
+    }
+  });
+
   it("keeps a metric named __proto__ (step and epoch metrics, text and JSON)", async () => {
     const path = join(scratch, "proto.jsonl");
     writeFileSync(path, '{"ts":1,"tag":"step_end","step":0,"context":{"__proto__":3,"loss":1}}\n' +

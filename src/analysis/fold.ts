@@ -4,16 +4,20 @@
  * `RunSummarizer`s. Both ways give the same summaries; the specs check it.
  * @packageDocumentation
  */
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { readError, TelemetryReadError } from "../read/errors";
 import type { JsonlFile } from "../read/files";
 import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";
 import { LineScanner, SCAN_KIND, type ScannedChunk } from "../read/scan";
+import { scanInWorkers, scanJob, scanWorkersAvailable, type ScanResult } from "../read/scan-pool";
 import { MetricKeys, RunSummarizer } from "./summary";
 
 /** Bytes read at a time by the fast way. */
 const BLOCK_BYTES = 1024 * 1024;
+/** Bytes a worker scans at a time. */
+const JOB_BYTES = 4 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /** Totals over every file, and the runs found in them, in reading order. */
@@ -22,8 +26,8 @@ export class SummaryFold {
   readonly summarizers: RunSummarizer[] = [];
   /** Notes about files (a cut line, skipped lines, an empty file), each starting with the file's path. */
   readonly notes: string[] = [];
-  /** Records per tag over all files (at most 64 tags). */
-  readonly tags = new Map<string, number>();
+  /** Records per tag over all files (at most 64 tags), but the fast path's step records: see {@link SummaryFold.tagCounts}. */
+  private readonly tags = new Map<string, number>();
   /** Lines read. */
   lines = 0;
   /** Records read. */
@@ -60,8 +64,23 @@ export class SummaryFold {
     this.endFile(file, reader.lines, reader.records, reader.skippedLines, reader.notes);
   }
 
-  /** Reads a file the fast way. */
-  async fast(file: JsonlFile): Promise<void> {
+  /**
+   * Reads a file the fast way: in worker threads when it is at least `threadsFrom` bytes and `threads` > 0 (and the
+   * worker script is there), else in this thread.
+   */
+  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES): Promise<void> {
+    if (threads > 0 && scanWorkersAvailable()) {
+      let size = -1;
+      try {
+        size = (await stat(file.path)).size;
+      } catch {
+        // Unreadable: the single-thread path below says why, as the other readers do.
+      }
+      if (size >= threadsFrom) {
+        await this.fastInWorkers(file, size, threads, jobBytes);
+        return;
+      }
+    }
     let handle;
     try {
       handle = await open(file.path, "r");
@@ -114,6 +133,36 @@ export class SummaryFold {
     this.endFile(file, state.lines, state.records, state.skipped, state.notes());
   }
 
+  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number): Promise<void> {
+    const state = new FastFile(this, file);
+    let fd = -1;
+    try {
+      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), MAX_LINE_BYTES)) {
+        let result: ScanResult;
+        if ("local" in item) {
+          if (fd < 0) fd = openSync(file.path, "r");
+          const handle = fd;
+          result = scanJob(item.local, (buffer, offset, length, position) => readSync(handle, buffer, offset, length, position),
+            (chunk) => state.apply(chunk));
+        } else {
+          result = item;
+          for (const chunk of result.chunks) state.apply(chunk);
+        }
+        if (result.longLineAt >= 0) {
+          throw new TelemetryReadError(`${file.path}:${state.lines + 1}: no line break in the ` +
+            `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${result.longLineAt}: this is not a JSONL file ` +
+            "(telemetry records are one short JSON object a line)", file.path, state.lines + 1);
+        }
+      }
+    } catch (error) {
+      if (error instanceof TelemetryReadError || (error as NodeJS.ErrnoException).code === undefined) throw error;
+      throw readError(file.path, error as NodeJS.ErrnoException);
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+    this.endFile(file, state.lines, state.records, state.skipped, state.notes());
+  }
+
   /** Starts the summary of a run. */
   begin(run: RunRef): RunSummarizer {
     const summarizer = new RunSummarizer(run, this.keys, this.maxErrors);
@@ -122,14 +171,38 @@ export class SummaryFold {
   }
 
   /** Counts a record in the totals. */
-  total(tag: string, ts: number | null): void {
+  total(tag: string, ts: number | null, by = 1): void {
     const seen = this.tags.get(tag);
-    if (seen !== undefined) this.tags.set(tag, seen + 1);
-    else if (this.tags.size < 64) this.tags.set(tag, 1);
+    if (seen !== undefined) this.tags.set(tag, seen + by);
+    else if (this.tags.size < 64) this.tags.set(tag, by);
     if (ts !== null) {
       if (this.firstTs === null) this.firstTs = ts;
       this.lastTs = ts;
     }
+  }
+
+  /** {@link SummaryFold.total} for a step record of the fast path, without a map lookup. */
+  totalStep(end: boolean, ts: number | null): void {
+    if (end) {
+      if (this.stepEnds++ === 0) this.total("step_end", null, 0);
+    } else if (this.stepBegins++ === 0) {
+      this.total("step_begin", null, 0);
+    }
+    if (ts !== null) {
+      if (this.firstTs === null) this.firstTs = ts;
+      this.lastTs = ts;
+    }
+  }
+
+  private stepBegins = 0;
+  private stepEnds = 0;
+
+  /** Records per tag over all files (at most 64 tags), in the order tags first appeared. */
+  tagCounts(): Record<string, number> {
+    const counts = Object.fromEntries(this.tags);
+    if (this.stepBegins > 0 && counts.step_begin !== undefined) counts.step_begin += this.stepBegins;
+    if (this.stepEnds > 0 && counts.step_end !== undefined) counts.step_end += this.stepEnds;
+    return counts;
   }
 
   /** Whether bad lines are skipped. */
@@ -216,8 +289,8 @@ class FastFile {
       }
       const tsValue = ts[i];
       const recordTs = tsValue === tsValue ? tsValue : null; // NaN stands for "not a number"
-      target.count(tag, recordTs, line);
-      fold.total(tag, recordTs);
+      target.countStep(entryKind === SCAN_KIND.stepEnd, recordTs, line);
+      fold.totalStep(entryKind === SCAN_KIND.stepEnd, recordTs);
       const stepValue = step[i];
       const recordStep = stepValue === stepValue ? stepValue : null;
       if (entryKind === SCAN_KIND.stepBegin) {

@@ -122,6 +122,11 @@ export class Samples {
     this.length += other.length;
   }
 
+  /** Sorts in place and returns the sorted values (a view, valid until the next push). */
+  sorted(): Float64Array {
+    return this.values.subarray(0, this.length).sort();
+  }
+
   /** Sorts in place (the order of arrival is not needed once the file is read) and returns the statistics. */
   stats(): DurationStats | null {
     if (this.length === 0) return null;
@@ -153,9 +158,68 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
   const position = (sorted.length - 1) * q;
   const below = Math.floor(position);
   const above = Math.min(below + 1, sorted.length - 1);
-  const fraction = position - below;
-  if (fraction === 0) return sorted[below];
-  const value = sorted[below] + (sorted[above] - sorted[below]) * fraction;
+  return interpolate(sorted[below], sorted[above], position - below);
+}
+
+function interpolate(low: number, high: number, fraction: number): number {
+  if (fraction === 0) return low;
+  const value = low + (high - low) * fraction;
   // The difference of two huge values of opposite sign overflows; the weighted form does not.
-  return Number.isFinite(value) ? value : sorted[below] * (1 - fraction) + sorted[above] * fraction;
+  return Number.isFinite(value) ? value : low * (1 - fraction) + high * fraction;
+}
+
+/**
+ * The statistics of several sorted arrays taken together, as {@link Samples.stats} would give for their
+ * concatenation, without making it: a run's step durations are its epochs' arrays, and a copy of them all would
+ * double the memory a long run's summary needs at its end.
+ */
+export function mergedStats(parts: readonly Float64Array[]): DurationStats | null {
+  const count = parts.reduce((total, part) => total + part.length, 0);
+  if (count === 0) return null;
+  let sum = 0;
+  let max = -Infinity;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) sum += part[i];
+    if (part.length > 0 && part[part.length - 1] > max) max = part[part.length - 1];
+  }
+  const quantile = (q: number): number => {
+    const position = (count - 1) * q;
+    const below = Math.floor(position);
+    return interpolate(kth(parts, below), kth(parts, Math.min(below + 1, count - 1)), position - below);
+  };
+  return { count, p50Ms: quantile(0.5), p95Ms: quantile(0.95), maxMs: max, meanMs: sum / count };
+}
+
+/** The `k`-th smallest (0-based) value of sorted arrays taken together: a binary search in each for a value of that rank. */
+function kth(parts: readonly Float64Array[], k: number): number {
+  for (const part of parts) {
+    let low = 0;
+    let high = part.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const value = part[middle];
+      let less = 0;
+      let lessOrEqual = 0;
+      for (const other of parts) {
+        less += bound(other, value, false);
+        lessOrEqual += bound(other, value, true);
+      }
+      if (lessOrEqual <= k) low = middle + 1;
+      else if (less > k) high = middle - 1;
+      else return value;
+    }
+  }
+  return Number.NaN; // not reached: some array holds the value of every rank below the total count
+}
+
+/** How many values of a sorted array are below `value` (or, with `orEqual`, at most `value`). */
+function bound(sorted: Float64Array, value: number, orEqual: boolean): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle] < value || (orEqual && sorted[middle] === value)) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

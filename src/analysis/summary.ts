@@ -7,7 +7,7 @@
 import type { JsonlRecord } from "../read/lines";
 import type { RunRef } from "../read/runs";
 import { finiteNumber, integer, numeric } from "../read/values";
-import { MetricAccumulator, Samples, type DurationStats, type MetricStats } from "./stats";
+import { mergedStats, MetricAccumulator, Samples, type DurationStats, type MetricStats } from "./stats";
 
 /**
  * One epoch (from `epoch_begin` to `epoch_end`), or the group of steps that ran outside any epoch (`epoch: null`).
@@ -253,18 +253,42 @@ export class RunSummarizer {
   /** Counts a record of `tag` and notes its `ts`; every record goes through here once. */
   count(tag: string, ts: number | null, line: number): void {
     this.records++;
-    const tags = this.tags;
-    const seen = tags.get(tag);
-    if (seen !== undefined) tags.set(tag, seen + 1);
-    else if (tags.size < SUMMARY_LIMITS.tags) tags.set(tag, 1);
-    else tags.set("(other)", (tags.get("(other)") ?? 0) + 1);
+    this.countTag(tag);
     // run_begin is exempt: until #14's fix, runInfo() stamped it later than the train_begin after it.
-    if (ts === null || tag === "run_begin") return;
+    if (ts !== null && tag !== "run_begin") this.time(ts, line);
+  }
+
+  /**
+   * {@link RunSummarizer.count} for a step record of the fast path (`end`: a `step_end`): counts it without a map
+   * lookup, the tag taking its place among the tags when first seen.
+   */
+  countStep(end: boolean, ts: number | null, line: number): void {
+    this.records++;
+    if (end) {
+      if (this.stepEnds++ === 0) this.countTag("step_end", 0);
+    } else if (this.stepBegins++ === 0) {
+      this.countTag("step_begin", 0);
+    }
+    if (ts !== null) this.time(ts, line);
+  }
+
+  private stepBegins = 0;
+  private stepEnds = 0;
+
+  private time(ts: number, line: number): void {
     if (this.lastTs !== null && ts < this.lastTs) {
       if (this.backwards++ === 0) this.firstBackwardsLine = line;
     }
     if (this.firstTs === null) this.firstTs = ts;
     this.lastTs = ts;
+  }
+
+  private countTag(tag: string, by = 1): void {
+    const tags = this.tags;
+    const seen = tags.get(tag);
+    if (seen !== undefined) tags.set(tag, seen + by);
+    else if (tags.size < SUMMARY_LIMITS.tags) tags.set(tag, by);
+    else tags.set("(other)", (tags.get("(other)") ?? 0) + by);
   }
 
   /** Takes one parsed record of the run. */
@@ -331,7 +355,7 @@ export class RunSummarizer {
           });
         }
         // The step that threw will never end; a later error must not be blamed on it.
-        if (step !== null) this.pendingSteps.delete(step);
+        if (step !== null) this.takePending(step);
         this.openStep = null;
         return;
       }
@@ -349,9 +373,29 @@ export class RunSummarizer {
     this.openStep = step;
     if (ts === null) return;
     const pending = this.pendingSteps;
-    pending.delete(step); // re-inserted last, so the oldest entry is the one evicted below
-    pending.set(step, ts);
-    if (pending.size > SUMMARY_LIMITS.pendingSteps) pending.delete(pending.keys().next().value as number);
+    // The newest begun step waits in a slot of its own: a step usually ends before the next begins, and the map's
+    // churn (an entry made and dropped per step) is what the garbage collector would otherwise spend its time on.
+    if (this.newestStep !== null && this.newestStep !== step) pending.set(this.newestStep, this.newestTs);
+    if (pending.size > 0) pending.delete(step); // begun again: it becomes the newest
+    this.newestStep = step;
+    this.newestTs = ts;
+    if (pending.size + 1 > SUMMARY_LIMITS.pendingSteps) pending.delete(pending.keys().next().value as number);
+  }
+
+  /** The step in the newest-begun slot (not in `pendingSteps`), and its `step_begin` ts. */
+  private newestStep: number | null = null;
+  private newestTs = 0;
+
+  private takePending(step: number): number | undefined {
+    if (this.newestStep === step) {
+      this.newestStep = null;
+      return this.newestTs;
+    }
+    const pending = this.pendingSteps;
+    if (pending.size === 0) return undefined;
+    const began = pending.get(step);
+    if (began !== undefined) pending.delete(step);
+    return began;
   }
 
   /** A `step_end` (after {@link RunSummarizer.count}); returns the group its metrics go to. */
@@ -360,11 +404,7 @@ export class RunSummarizer {
     group.steps++;
     let began: number | undefined;
     if (step !== null) {
-      const pending = this.pendingSteps;
-      if (pending.size > 0) {
-        began = pending.get(step);
-        if (began !== undefined) pending.delete(step);
-      }
+      began = this.takePending(step);
       if (this.openStep === step) this.openStep = null;
     }
     if (durationMs !== null) {
@@ -412,8 +452,6 @@ export class RunSummarizer {
 
   /** The run's summary; `index` is its 1-based position among the runs summarized. */
   finish(index: number): RunSummary {
-    const all = new Samples(this.groups.reduce((total, group) => total + group.durations.length, 0));
-    for (const group of this.groups) all.append(group.durations);
     const names = this.keys.names;
     const epochs = this.groups.map((group): EpochSummary => ({
       epoch: group.epoch,
@@ -443,6 +481,10 @@ export class RunSummarizer {
         (this.negativeDurations > 0 ? `; ${this.negativeDurations} duration${this.negativeDurations === 1 ? "" : "s"} ` +
           "that the timestamps made negative were left out" : ""));
     }
+    // The fast path's step records, counted apart: their tags already have their place.
+    if (this.stepBegins > 0) this.countTag("step_begin", this.stepBegins);
+    if (this.stepEnds > 0) this.countTag("step_end", this.stepEnds);
+    this.stepBegins = this.stepEnds = 0;
     const run = this.run;
     return {
       index,
@@ -459,7 +501,7 @@ export class RunSummarizer {
       lastTs: this.lastTs,
       epochs,
       steps: this.groups.reduce((total, group) => total + group.steps, 0),
-      stepDurations: all.stats(),
+      stepDurations: mergedStats(this.groups.map((group) => group.durations.sorted())),
       stepDurationSources: { durationMs: this.fromDurationMs, timestamps: this.fromTimestamps },
       trainEnd: this.trainEnd,
       errorCount: this.errorCount,

@@ -104,6 +104,12 @@ const MAX_FAST_KEYS = 64;
 const MAX_CHUNK_KEYS = 4096;
 const KEY_TABLE_SIZE = 8192;
 
+/**
+ * `Buffer#latin1Slice`, what `toString("latin1", start, end)` calls after checking its arguments (undocumented, so
+ * looked up rather than assumed): numbers too long for the exact shortcut are a third of a typical file's numbers.
+ */
+const LATIN1 = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice;
+
 const STEP_BEGIN = Buffer.from("step_begin");
 const STEP_END = Buffer.from("step_end");
 const STEP = Buffer.from("step");
@@ -402,7 +408,6 @@ export class LineScanner {
       p++;
     }
     let mantissa = 0;
-    let significant = 0;
     let exponent = 0;
     let c = p < end ? data[p] : -1;
     if (c === ZERO) {
@@ -412,7 +417,6 @@ export class LineScanner {
     } else if (c > ZERO && c <= NINE) {
       do {
         mantissa = mantissa * 10 + (c - ZERO);
-        significant++;
         p++;
         c = p < end ? data[p] : -1;
       } while (c >= ZERO && c <= NINE);
@@ -424,10 +428,7 @@ export class LineScanner {
       c = p < end ? data[p] : -1;
       if (!(c >= ZERO && c <= NINE)) return this.invalidNumber();
       do {
-        if (significant > 0 || c !== ZERO) {
-          mantissa = mantissa * 10 + (c - ZERO);
-          significant++;
-        }
+        mantissa = mantissa * 10 + (c - ZERO);
         exponent--;
         p++;
         c = p < end ? data[p] : -1;
@@ -452,12 +453,14 @@ export class LineScanner {
       exponent += sign * written;
     }
     this.numberEnd = p;
-    if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+    // Below 2^53 every step of `mantissa * 10 + digit` was exact, so one multiplication or division by an exact power
+    // of ten rounds correctly.
+    if (mantissa < 9007199254740992 && exponent >= -22 && exponent <= 22) {
       const value = exponent >= 0 ? mantissa * POW10[exponent] : mantissa / POW10[-exponent];
       return negative ? -value : value;
     }
     // Too many digits for the exact shortcut: V8's own conversion, which is JSON.parse's.
-    return Number(data.toString("latin1", start, p));
+    return Number(LATIN1 !== undefined ? LATIN1.call(data, start, p) : data.toString("latin1", start, p));
   }
 
   private invalidNumber(): number {
