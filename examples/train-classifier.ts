@@ -1,14 +1,15 @@
 /**
  * `npm start`: trains a small neural network on three interleaved spirals, with telemetry on every step,
- * a progress bar, a JSONL file, and a summary of the run at the end.
+ * a progress bar, a JSONL file, and the run's report page (report.html beside the JSONL) at the end.
  *
  *   npm start -- --epochs 30 --out runs/mine/telemetry.jsonl --flush-interval 50
  */
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { formatSummary, summarizeJsonl } from "../src/cli/summary";
 import {
   createRunId, onEpoch, onStep, onTrain, ProgressLogger, runInfo, stepInEpoch, telemetry, TelemetryLogger, timing,
 } from "../src/index";
+import { writeReport } from "../src/report/write";
 import { seededRandom, shuffled, spirals, split, type Dataset } from "./classifier/data";
 import { Mlp } from "./classifier/mlp";
 
@@ -134,15 +135,23 @@ export function configFromArgs(argv: readonly string[]): RunConfig {
   return config;
 }
 
-/** Trains, then prints where the records are and the summary of the file, as `trainer-telemetry summary` would. */
+/**
+ * Trains, writes the run's report page beside its JSONL, then prints where both are, how to look at them, and the
+ * headline result last: a few lines, so they stay on screen under the progress output.
+ */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = configFromArgs(argv);
   process.stdout.write(`Training a 2-${config.hiddenUnits}-3 network on 3 spirals for ${config.epochs} epochs (run ${config.runId})\n`);
   const trainer = new ClassifierTrainer(config);
   const result = await trainer.fit();
-  process.stdout.write(`\nValidation accuracy ${(result.valAccuracy * 100).toFixed(1)}%, loss ${result.valLoss.toFixed(4)}\n`);
-  process.stdout.write(`Telemetry: ${config.out}\n\n`);
-  process.stdout.write(formatSummary(await summarizeJsonl(config.out)));
+  const folder = dirname(config.out);
+  const report = join(folder, "report.html");
+  await writeReport([config.out], report, { title: `npm start: run ${config.runId}` });
+  process.stdout.write(`\nTelemetry: ${config.out}\n`);
+  process.stdout.write(`Summary:   npx trainer-telemetry summary ${config.out}\n`);
+  process.stdout.write(`Report:    ${report}\n`);
+  process.stdout.write(`Live view: npx trainer-telemetry serve ${folder}\n`);
+  process.stdout.write(`Validation accuracy ${(result.valAccuracy * 100).toFixed(1)}%, loss ${result.valLoss.toFixed(4)}\n`);
 }
 
 if (require.main === module) {

@@ -15,7 +15,8 @@ const root = path.join(__dirname, "..");
 function bundle(outdir = path.join(root, "dist")) {
   esbuild.buildSync({
     absWorkingDir: root,
-    entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts" },
+    // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
+    entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts", "read-worker": "src/read/scan-worker.ts" },
     outdir,
     outExtension: { ".js": ".cjs" },
     bundle: true,

@@ -28,8 +28,10 @@ export { timing, sample, redact, REDACTED, stepInEpoch, runInfo, createRunId, ty
 export { ProgressLogger, type ProgressLoggerOptions, type ProgressStream } from "./loggers/progress";
 export {
   summarizeJsonl, formatSummary, SummaryInputError,
-  type Summary, type SummaryOptions, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
+  type Summary, type SummaryOptions, type RunSummary, type EpochSummary, type MetricStats, type DurationStats, type ErrorSummary,
+  type DurationSources,
 } from "./cli/summary";
+export { TelemetryReadError } from "./read/errors";
 export { TelemetryLogger, type TelemetryLoggerOptions, type TelemetryLoggerStats } from "./loggers/telemetry";
 export { CsvLogger, type CsvLoggerOptions, type CsvLoggerStats } from "./loggers/csv";
 export { stringifyValue, toJsonLine, portableJson, MAX_DEPTH, MAX_DEPTH_MARKER, CIRCULAR_MARKER, THROWN_MARKER_PREFIX } from "./serialize";

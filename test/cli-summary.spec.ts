@@ -2,11 +2,10 @@ import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import * as ts from "typescript";
 import { EXIT_CODES, main, type CliIo } from "../src/cli/main";
-import { formatSummary, percentile, summarizeJsonl, SummaryInputError, type Summary } from "../src/cli/summary";
+import { formatSummary, percentile, summarizeJsonl, SummaryInputError, type RunSummary, type Summary } from "../src/cli/summary";
 
 const root = join(__dirname, "..");
 const fixtures = join(__dirname, "fixtures", "summary");
@@ -49,8 +48,10 @@ describe("trainer-telemetry summary", () => {
 
   describe("summarizeJsonl()", () => {
     let summary: Summary;
+    let run: RunSummary;
     before(async () => {
       summary = await summarizeJsonl(join(fixtures, "two-epochs.jsonl"));
+      run = summary.runs[0];
     });
 
     it("counts lines, records and tags, and keeps the run_begin payloads", () => {
@@ -58,18 +59,19 @@ describe("trainer-telemetry summary", () => {
       expect(summary.records).to.equal(24);
       expect(summary.tags).to.deep.equal({ run_begin: 1, train_begin: 1, epoch_begin: 2, step_begin: 8, step_end: 7, epoch_end: 2, error: 2, train_end: 1 });
       expect([summary.firstTs, summary.lastTs]).to.deep.equal([1700000000, 1700000003]);
-      expect(summary.runs).to.deep.equal([
+      expect(summary.runs.map((r) => r.info)).to.deep.equal([
         { run_id: "r1", start_time: 1700000000, pid: 4242, hostname: "gpu-box", node_version: "v20.20.2", package_version: "0.1.0" },
       ]);
+      expect(summary.runs.map((r) => [r.index, r.label, r.runId, r.line, r.records])).to.deep.equal([[1, join(fixtures, "two-epochs.jsonl") + " r1", "r1", 1, 24]]);
       expect(summary.notes).to.deep.equal([]);
     });
 
     it("gives each epoch its steps, first/last/mean of each numeric step metric, its own metrics and duration", () => {
-      expect(summary.epochs.map((e) => [e.epoch, e.run, e.line, e.ended, e.steps, e.durationMs, e.errors])).to.deep.equal([
+      expect(run.epochs.map((e) => [e.epoch, e.run, e.line, e.ended, e.steps, e.durationMs, e.errors])).to.deep.equal([
         [0, "r1", 3, true, 4, 1000, 0],
         [1, "r1", 13, true, 3, 1500, 1],
       ]);
-      const [first, second] = summary.epochs;
+      const [first, second] = run.epochs;
       expect(first.stepMetrics).to.deep.equal({
         loss: { count: 4, first: 2, last: 0.5, mean: 1, min: 0.5, max: 2, nonFinite: 0 },
         lr: { count: 4, first: 0.5, last: 0.25, mean: 0.375, min: 0.25, max: 0.5, nonFinite: 0 },
@@ -80,12 +82,12 @@ describe("trainer-telemetry summary", () => {
       // BigInts written as integer strings count as numbers.
       expect(second.stepMetrics.tokens).to.deep.equal({ count: 2, first: 1000, last: 3000, mean: 2000, min: 1000, max: 3000, nonFinite: 0 });
       expect(second.epochMetrics).to.deep.equal({ valAcc: 0.875 });
-      expect(summary.trainEnd).to.deep.equal({ best: 0.875 });
+      expect(run.trainEnd).to.deep.equal({ best: 0.875 });
     });
 
     it("takes step durations from step_begin/step_end timestamps matched by step number", () => {
       // Epoch 0: 250, 500, 125, 125 ms. Epoch 1: 500, 125, 250 ms (step 6 threw and has no end).
-      const [first, second] = summary.epochs;
+      const [first, second] = run.epochs;
       expect(first.stepDurations!.count).to.equal(4);
       expect(first.stepDurations!.p50Ms).to.equal(187.5);
       expect(first.stepDurations!.p95Ms).to.be.closeTo(462.5, 1e-9);
@@ -93,29 +95,29 @@ describe("trainer-telemetry summary", () => {
       expect(first.stepDurations!.meanMs).to.equal(250);
       expect(second.stepDurations!.p50Ms).to.equal(250);
       expect(second.stepDurations!.p95Ms).to.be.closeTo(475, 1e-9);
-      expect(summary.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500, meanMs: 1875 / 7 });
-      expect(summary.stepDurations!.p95Ms).to.be.closeTo(500, 1e-9);
-      expect(summary.stepDurationSources).to.deep.equal({ durationMs: 0, timestamps: 7 });
+      expect(run.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500, meanMs: 1875 / 7 });
+      expect(run.stepDurations!.p95Ms).to.be.closeTo(500, 1e-9);
+      expect(run.stepDurationSources).to.deep.equal({ durationMs: 0, timestamps: 7 });
     });
 
     it("lists the errors with the epoch and step that were open, or only the line when none was", () => {
-      expect(summary.errorCount).to.equal(2);
-      expect(summary.errors).to.deep.equal([
-        { line: 19, ts: 1700000001.75, type: "RuntimeError", message: "CUDA out of memory", epoch: 1, step: 6, run: "r1" },
-        { line: 24, ts: 1700000003, type: "ValueError", message: "after training", epoch: null, step: null, run: "r1" },
+      expect(run.errorCount).to.equal(2);
+      expect(run.errors).to.deep.equal([
+        { line: 19, ts: 1700000001.75, type: "RuntimeError", message: "CUDA out of memory", epoch: 1, step: 6, run: "r1", rank: null },
+        { line: 24, ts: 1700000003, type: "ValueError", message: "after training", epoch: null, step: null, run: "r1", rank: null },
       ]);
     });
 
     it("prefers duration_ms over timestamps, and puts steps without any epoch record in one group", async () => {
       const result = await summarizeJsonl(join(fixtures, "duration-ms.jsonl"));
-      expect(result.epochs).to.have.length(1);
-      expect(result.epochs[0]).to.deep.include({ epoch: null, run: null, steps: 20, ended: false, durationMs: null, epochMetrics: null });
+      expect(result.runs[0].epochs).to.have.length(1);
+      expect(result.runs[0].epochs[0]).to.deep.include({ epoch: null, run: null, steps: 20, ended: false, durationMs: null, epochMetrics: null });
       // duration_ms is 1..20 (shuffled); the timestamps say 500 ms each and are ignored.
-      expect(result.stepDurations!.p50Ms).to.equal(10.5);
-      expect(result.stepDurations!.p95Ms).to.be.closeTo(19.05, 1e-9);
-      expect(result.stepDurations!.maxMs).to.equal(20);
-      expect(result.stepDurationSources).to.deep.equal({ durationMs: 20, timestamps: 0 });
-      expect(result.epochs[0].stepMetrics.loss).to.deep.include({ count: 20, first: 1, last: 1 / 20 });
+      expect(result.runs[0].stepDurations!.p50Ms).to.equal(10.5);
+      expect(result.runs[0].stepDurations!.p95Ms).to.be.closeTo(19.05, 1e-9);
+      expect(result.runs[0].stepDurations!.maxMs).to.equal(20);
+      expect(result.runs[0].stepDurationSources).to.deep.equal({ durationMs: 20, timestamps: 0 });
+      expect(result.runs[0].epochs[0].stepMetrics.loss).to.deep.include({ count: 20, first: 1, last: 1 / 20 });
     });
 
     it("leaves out a cut last line and says so in a note", async () => {
@@ -124,7 +126,8 @@ describe("trainer-telemetry summary", () => {
       expect(result.records).to.equal(3);
       expect(result.steps).to.equal(1);
       expect(result.notes).to.have.length(1);
-      expect(result.notes[0]).to.match(/^line 4 is cut short/);
+      expect(result.notes[0]).to.equal(`${join(fixtures, "cut-last-line.jsonl")}: line 4 is cut short (the file ends without ` +
+        "a line break inside it; the writer was still writing or was killed): it was left out");
     });
 
     it("rejects a file that is not JSONL, naming the file and the line", async () => {
@@ -151,7 +154,7 @@ describe("trainer-telemetry summary", () => {
         /bad-middle\.jsonl:3: line 3 is not valid JSON \(Unexpected non-whitespace character after JSON at position 52\) .*--skip-bad-lines/);
       const result = await summarizeJsonl(path, { skipBadLines: true });
       expect(result).to.deep.include({ records: 3, skippedLines: 1, steps: 2 });
-      expect(result.notes).to.deep.equal(["1 line that did not parse was skipped"]);
+      expect(result.notes).to.deep.equal([`${path}: 1 line that did not parse was skipped`]);
     });
 
     it("treats a bad last line that ends with a line break as bad, not as cut", async () => {
@@ -161,14 +164,16 @@ describe("trainer-telemetry summary", () => {
     });
 
     it("says which file cannot be read and why", async () => {
-      await expectRejection(summarizeJsonl(join(scratch, "missing.jsonl")), /^cannot read .*missing\.jsonl: no such file$/);
-      await expectRejection(summarizeJsonl(scratch), /^cannot read .*: it is a directory, not a file$/);
+      await expectRejection(summarizeJsonl(join(scratch, "missing.jsonl")), /^cannot read .*missing\.jsonl: no such file or folder$/);
+      const empty = join(scratch, "empty-folder");
+      mkdirSync(empty);
+      await expectRejection(summarizeJsonl(empty), /^no \*\.jsonl file under .*empty-folder$/);
     });
 
     it("stops at a line longer than 32 MiB instead of buffering a file with no line breaks", async () => {
       const path = join(scratch, "one-long-line.jsonl");
       writeFileSync(path, `{"ts": 1, "tag": "x", "pad": "${"x".repeat(33 * 1024 * 1024)}"}\n`);
-      await expectRejection(summarizeJsonl(path), /no line break in the 32 MiB before byte \d+: this is not a JSONL file/);
+      await expectRejection(summarizeJsonl(path), /one-long-line\.jsonl:1: no line break in the 32 MiB after byte 0: this is not a JSONL file/);
     });
 
     it("accepts CRLF line ends, a byte-order mark, blank lines, and records without ts", async () => {
@@ -176,7 +181,7 @@ describe("trainer-telemetry summary", () => {
       writeFileSync(path, '\ufeff{"tag": "step_begin", "step": 0}\r\n\r\n  \r\n{"tag": "step_end", "step": 0, "context": {"loss": 1}, "duration_ms": 4}\r\n');
       const result = await summarizeJsonl(path);
       expect(result).to.deep.include({ lines: 4, records: 2, steps: 1, firstTs: null, notes: [] });
-      expect(result.stepDurations!.p50Ms).to.equal(4);
+      expect(result.runs[0].stepDurations!.p50Ms).to.equal(4);
     });
 
     it("keeps runs appended to one file apart, epoch by epoch", async () => {
@@ -184,8 +189,11 @@ describe("trainer-telemetry summary", () => {
       const once = readFileSync(join(fixtures, "two-epochs.jsonl"), "utf8");
       writeFileSync(path, once + once.replace('"run_id": "r1"', '"run_id": "r2"'));
       const result = await summarizeJsonl(path);
-      expect(result.epochs.map((e) => [e.run, e.epoch, e.steps])).to.deep.equal([["r1", 0, 4], ["r1", 1, 3], ["r2", 0, 4], ["r2", 1, 3]]);
-      expect(result.errors.map((e) => [e.run, e.line])).to.deep.equal([["r1", 19], ["r1", 24], ["r2", 43], ["r2", 48]]);
+      expect(result.runs.map((r) => [r.index, r.label, r.line, r.steps, r.trainEnd])).to.deep.equal([
+        [1, `${path} r1`, 1, 7, { best: 0.875 }], [2, `${path} r2`, 25, 7, { best: 0.875 }],
+      ]);
+      expect(result.runs.flatMap((r) => r.epochs.map((e) => [e.run, e.epoch, e.steps]))).to.deep.equal([["r1", 0, 4], ["r1", 1, 3], ["r2", 0, 4], ["r2", 1, 3]]);
+      expect(result.runs.flatMap((r) => r.errors.map((e) => [e.run, e.line]))).to.deep.equal([["r1", 19], ["r1", 24], ["r2", 43], ["r2", 48]]);
     });
 
     it("marks an epoch that never ended, and keeps only maxErrors errors while counting all", async () => {
@@ -196,9 +204,9 @@ describe("trainer-telemetry summary", () => {
       }
       writeFileSync(path, `${lines.join("\n")}\n`);
       const result = await summarizeJsonl(path, { maxErrors: 2 });
-      expect(result.epochs.map((e) => [e.epoch, e.ended, e.steps, e.errors])).to.deep.equal([[0, false, 0, 5]]);
+      expect(result.runs[0].epochs.map((e) => [e.epoch, e.ended, e.steps, e.errors])).to.deep.equal([[0, false, 0, 5]]);
       expect(result.errorCount).to.equal(5);
-      expect(result.errors.map((e) => [e.step, e.message])).to.deep.equal([[0, "m0"], [1, "m1"]]);
+      expect(result.runs[0].errors.map((e) => [e.step, e.message])).to.deep.equal([[0, "m0"], [1, "m1"]]);
       expect(formatSummary(result)).to.include("… and 3 more");
     });
 
@@ -213,7 +221,8 @@ describe("trainer-telemetry summary", () => {
   describe("formatSummary()", () => {
     it("prints a table per epoch, the step-duration percentiles and the errors", async () => {
       const summary = await summarizeJsonl(join(fixtures, "two-epochs.jsonl"));
-      expect(formatSummary({ ...summary, file: fixture("two-epochs.jsonl") })).to.equal(TWO_EPOCHS_TEXT);
+      const run = { ...summary.runs[0], label: `${fixture("two-epochs.jsonl")} r1` };
+      expect(formatSummary({ ...summary, file: fixture("two-epochs.jsonl"), runs: [run] })).to.equal(TWO_EPOCHS_TEXT);
     });
   });
 
@@ -229,14 +238,17 @@ describe("trainer-telemetry summary", () => {
       const result = await cli("summary", "--json", fixture("two-epochs.jsonl"));
       expect(result.code).to.equal(0);
       const json = JSON.parse(result.stdout) as Record<string, unknown>;
-      expect(Object.keys(json)).to.deep.equal(["file", "lines", "records", "tags", "firstTs", "lastTs", "runs", "epochs", "steps",
-        "stepDurations", "stepDurationSources", "trainEnd", "hparams", "errorCount", "errors", "skippedLines", "notes"]);
-      const epochs = json.epochs as Array<Record<string, any>>;
+      expect(Object.keys(json)).to.deep.equal(["file", "files", "lines", "records", "tags", "firstTs", "lastTs", "runCount", "runs",
+        "steps", "errorCount", "skippedLines", "notes"]);
+      const [run] = json.runs as Array<Record<string, any>>;
+      expect(Object.keys(run)).to.deep.equal(["index", "label", "file", "runId", "info", "rank", "worldSize", "line", "records", "tags",
+        "firstTs", "lastTs", "epochs", "steps", "stepDurations", "stepDurationSources", "trainEnd", "errorCount", "errors", "notes", "ranks"]);
+      const epochs = run.epochs as Array<Record<string, any>>;
       expect(Object.keys(epochs[0])).to.deep.equal(["epoch", "run", "line", "ended", "durationMs", "steps", "stepMetrics", "epochMetrics", "stepDurations", "errors"]);
       expect(epochs[1].stepMetrics.loss).to.deep.equal({ count: 3, first: "Infinity", last: 0.75, mean: 0.5, min: 0.25, max: 0.75, nonFinite: 1 });
       expect(epochs[0].epochMetrics).to.deep.equal({ valAcc: 0.75, valLoss: "NaN" });
-      expect(json.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500 });
-      expect(json.errors).to.have.length(2);
+      expect(run.stepDurations).to.deep.include({ count: 7, p50Ms: 250, maxMs: 500 });
+      expect(run.errors).to.have.length(2);
     });
 
     it("prints a note on stderr for a cut last line and still exits 0", async () => {
@@ -260,28 +272,28 @@ describe("trainer-telemetry summary", () => {
       expect(skipped.stdout).to.include("1 bad line skipped");
       expect(skipped.stderr).to.equal(`trainer-telemetry: note: ${fixture("bad-middle.jsonl")}: 1 line that did not parse was skipped\n`);
       const missing = await cli("summary", "nope.jsonl");
-      expect(missing).to.deep.equal({ code: 1, stdout: "", stderr: "trainer-telemetry: cannot read nope.jsonl: no such file\n" });
+      expect(missing).to.deep.equal({ code: 1, stdout: "", stderr: "trainer-telemetry: cannot read nope.jsonl: no such file or folder\n" });
     });
 
     it("exits 2 on usage errors, pointing to --help", async () => {
-      for (const argv of [[], ["summarise", "x"], ["--frobnicate"], ["summary"], ["summary", "a", "b"], ["summary", "--jsn", "a"]]) {
+      for (const argv of [["summarise", "x"], ["--frobnicate"], ["summary"], ["summary", "--jsn", "a"], ["summary", "--run"]]) {
         const result = await cli(...argv);
         expect(result.code, argv.join(" ")).to.equal(EXIT_CODES.usage);
         expect(result.stdout).to.equal("");
         expect(result.stderr).to.match(/^trainer-telemetry: .+\nRun 'trainer-telemetry --help' for usage\.\n$/);
       }
-      expect((await cli("summary", "--jsn", "a")).stderr).to.include("unknown option '--jsn' for summary");
+      expect((await cli("summary", "--jsn", "a")).stderr).to.include("unknown option '--jsn' for summary; did you mean '--json'?");
     });
 
     it("--help prints usage on stdout and exits 0; so do 'help' and 'summary --help'", async () => {
       for (const argv of [["--help"], ["-h"], ["help"]]) {
         const result = await cli(...argv);
         expect(result).to.deep.include({ code: 0, stderr: "" });
-        expect(result.stdout).to.match(/^Usage: trainer-telemetry <command> \[options\]/).and.include("summary <file.jsonl>");
+        expect(result.stdout).to.match(/^Usage: trainer-telemetry <command> \[options\]/).and.include("summary <paths...>");
       }
       const summaryHelp = await cli("summary", "--help");
       expect(summaryHelp.code).to.equal(0);
-      expect(summaryHelp.stdout).to.match(/^Usage: trainer-telemetry summary \[options\] <file\.jsonl>/).and.include("--skip-bad-lines");
+      expect(summaryHelp.stdout).to.match(/^Usage: trainer-telemetry summary \[options\] <paths\.\.\.>/).and.include("--skip-bad-lines").and.include("--last");
       expect((await cli("--version")).stdout).to.equal(`${(JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version}\n`);
     });
   });
@@ -298,7 +310,7 @@ describe("trainer-telemetry summary", () => {
       expect(csv.stderr).to.match(/not-jsonl\.csv:1: not a trainer-telemetry JSONL file/);
       const usage = await spawnBin("summary");
       expect(usage.code).to.equal(2);
-      expect(usage.stderr).to.include("summary needs a file");
+      expect(usage.stderr).to.include("summary needs a file or folder");
       const help = await spawnBin("--help");
       expect(help.code).to.equal(0);
       expect(help.stdout).to.include("Usage: trainer-telemetry");
@@ -323,24 +335,28 @@ describe("trainer-telemetry summary", () => {
       expect(size).to.be.within(45e6, 60e6);
 
       // Plain node on the compiled module: ts-node and TypeScript alone would weigh more than the file.
-      // The module and what it imports, laid out as in src/ so its relative imports resolve.
-      const transpile = (from: string, to: string) => {
-        const source = readFileSync(join(root, "src", from), "utf8");
-        mkdirSync(join(scratch, "src", dirname(to)), { recursive: true });
-        writeFileSync(join(scratch, "src", to), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText);
-      };
-      transpile("cli/summary.ts", "cli/summary.js");
-      transpile("format.ts", "format.js");
-      const compiled = join(scratch, "src", "cli", "summary.js");
+      // The module and what it imports, bundled into one file.
+      const compiled = join(scratch, "summary.cjs");
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- esbuild is a dev dependency, loaded only here
+      (require("esbuild") as typeof import("esbuild")).buildSync({
+        entryPoints: [join(root, "src", "cli", "summary.ts")], bundle: true, platform: "node", format: "cjs", outfile: compiled, logLevel: "warning",
+      });
       const probe = `
         const { summarizeJsonl } = require(${JSON.stringify(compiled)});
+        // VmHWM, not getrusage's maxRSS: the latter survives exec, so a child forked from a large mocha reports
+        // the parent's size as its own peak.
+        const peakRss = () => {
+          const status = require("node:fs").readFileSync("/proc/self/status", "utf8").match(/^VmHWM:\\s+(\\d+) kB$/m);
+          return status ? Number(status[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+        };
         const baseline = process.memoryUsage().rss;
         summarizeJsonl(process.argv[1]).then((s) => {
-          const epoch0 = s.epochs[0];
+          const run = s.runs[0];
+          const epoch0 = run.epochs[0];
           process.stdout.write(JSON.stringify({
-            steps: s.steps, epochs: s.epochs.length, lines: s.lines, stepsInEpoch0: epoch0.steps,
-            lossMean: epoch0.stepMetrics.loss.mean, p50: s.stepDurations.p50Ms, p95: s.stepDurations.p95Ms,
-            max: s.stepDurations.maxMs, baseline, peak: process.resourceUsage().maxRSS * 1024,
+            steps: s.steps, epochs: run.epochs.length, lines: s.lines, stepsInEpoch0: epoch0.steps,
+            lossMean: epoch0.stepMetrics.loss.mean, p50: run.stepDurations.p50Ms, p95: run.stepDurations.p95Ms,
+            max: run.stepDurations.maxMs, baseline, peak: peakRss(),
           }));
         });`;
       // A 16 MB cap on the old generation: holding the file's lines or records would not fit, streaming does.
@@ -367,9 +383,10 @@ describe("trainer-telemetry summary", () => {
 /** What `trainer-telemetry summary test/fixtures/summary/two-epochs.jsonl` prints. */
 const TWO_EPOCHS_TEXT = [
   "summary of test/fixtures/summary/two-epochs.jsonl",
-  "  24 lines, 24 records, 2 epochs, 7 steps, 2 errors, spanning 3 s",
+  "  24 lines, 24 records, 1 run",
   "",
-  "run r1 (started 2023-11-14T22:13:20.000Z, on gpu-box, pid 4242)",
+  "run 1 of 1: test/fixtures/summary/two-epochs.jsonl r1 (started 2023-11-14T22:13:20.000Z, on gpu-box, pid 4242)",
+  "  24 records, 2 epochs, 7 steps, 2 errors, spanning 3 s",
   "",
   "epoch 0: 4 steps, 1 s",
   "  step metric  first  last   mean",

@@ -20,7 +20,7 @@ describe("the example trainer (npm start)", function () {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "tt-example-")); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("learns (the epoch loss falls) and writes a complete JSONL, then prints its summary", () => {
+  it("learns (the epoch loss falls), writes a complete JSONL and its report page, and prints a few lines, the result last", () => {
     const out = path.join(dir, "run", "telemetry.jsonl");
     const result = runExample(["--epochs", "6", "--out", out, "--flush-interval", "1000", "--no-progress"]);
     expect(result.status, result.stderr).to.equal(0);
@@ -41,7 +41,17 @@ describe("the example trainer (npm start)", function () {
     const [first, last] = [epochEnds[0].context, epochEnds.at(-1).context];
     expect(last.loss).to.be.lessThan(first.loss * 0.6);
     expect(last.valAccuracy).to.be.greaterThan(0.8);
-    expect(result.stdout).to.contain(`Telemetry: ${out}`).and.contain(`summary of ${out}`).and.contain("epoch 5:");
+    const report = path.join(dir, "run", "report.html");
+    const html = fs.readFileSync(report, "utf8");
+    const start = html.indexOf(`id="report-data">`) + `id="report-data">`.length;
+    const page = JSON.parse(html.slice(start, html.indexOf("</script>", start))).data;
+    expect(page.runs.map((run: { runId: string }) => run.runId)).to.deep.equal([records[0].run_id]);
+    expect(page.metrics.map((metric: { key: string }) => metric.key)).to.include.members(["step:loss", "epoch:valAccuracy"]);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines.length).to.be.at.most(8);
+    expect(result.stdout).to.contain(`Telemetry: ${out}\n`).and.contain(`Report:    ${report}\n`)
+      .and.contain(`Live view: npx trainer-telemetry serve ${path.dirname(out)}\n`);
+    expect(lines.at(-1)).to.match(/^Validation accuracy \d+\.\d%, loss \d\.\d{4}$/);
   });
 
   it("writes runs/<run id>/telemetry.jsonl under the working folder by default, the run id in its run_begin", () => {

@@ -94,6 +94,10 @@ describe("the packed package in a new project", function () {
     const file = path.join(project, "run.jsonl");
     fs.writeFileSync(file, '{"ts": 1.0, "tag": "step_begin", "step": 0}\n{"ts": 1.5, "tag": "step_end", "step": 0, "context": {"loss": 2}}\n');
     expect(JSON.parse(run(bin, ["summary", "--json", file], project)).steps).to.equal(1);
+    // The report page's client comes from dist/report-client.{js,css}, built by `npm run build` and packed.
+    expect(run(bin, ["report", file, "-o", "report.html"], project)).to.match(/^wrote report\.html \(1 run, 1 chart, \d+ KB\)/);
+    const html = fs.readFileSync(path.join(project, "report.html"), "utf8");
+    expect(html).to.contain("uPlot v").and.contain(`"name":"loss"`).and.contain(".uplot");
   });
 
   it("loads trainer-telemetry/otel only when asked, and says to install @opentelemetry/api when it is missing", () => {

@@ -1,0 +1,316 @@
+/**
+ * Files to run summaries: each file read either the generic way (`JsonlFileReader`: `JSON.parse` on every line)
+ * or the fast way (`LineScanner` over large blocks, `JSON.parse` only for the lines it leaves), into the same
+ * `RunSummarizer`s. Both ways give the same summaries; the specs check it.
+ * @packageDocumentation
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { readError, TelemetryReadError } from "../read/errors";
+import type { JsonlFile } from "../read/files";
+import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
+import { RunSplitter, type RunRef } from "../read/runs";
+import { LineScanner, SCAN_KIND, type ScannedChunk } from "../read/scan";
+import { scanInWorkers, scanJob, scanWorkersAvailable, type ScanResult } from "../read/scan-pool";
+import { MetricKeys, RunSummarizer } from "./summary";
+
+/** Bytes read at a time by the fast way. */
+const BLOCK_BYTES = 1024 * 1024;
+/** Bytes a worker scans at a time. */
+const JOB_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** Totals over every file, and the runs found in them, in reading order. */
+export class SummaryFold {
+  /** The run summarizers, one per run, in reading order. */
+  readonly summarizers: RunSummarizer[] = [];
+  /** Notes about files (a cut line, skipped lines, an empty file), each starting with the file's path. */
+  readonly notes: string[] = [];
+  /** Records per tag over all files (at most 64 tags), but the fast path's step records: see {@link SummaryFold.tagCounts}. */
+  private readonly tags = new Map<string, number>();
+  /** Lines read. */
+  lines = 0;
+  /** Records read. */
+  records = 0;
+  /** Bad lines skipped. */
+  skippedLines = 0;
+  /** The first `ts` read. */
+  firstTs: number | null = null;
+  /** The last `ts` read. */
+  lastTs: number | null = null;
+  private readonly keys = new MetricKeys();
+
+  constructor(
+    private readonly maxErrors: number,
+    private readonly skipBadLines: boolean,
+  ) {}
+
+  /** Reads a file the generic way. */
+  async generic(file: JsonlFile): Promise<void> {
+    const reader = new JsonlFileReader(file, { skipBadLines: this.skipBadLines });
+    let run: RunRef | null = null;
+    let summarizer: RunSummarizer | null = null;
+    for await (const batch of reader.read()) {
+      if (batch.run !== run) {
+        run = batch.run;
+        summarizer = this.begin(run);
+      }
+      const target = summarizer as RunSummarizer;
+      for (const { record, line } of batch.records) {
+        target.record(record, line);
+        this.total(record.tag, typeof record.ts === "number" ? record.ts : null);
+      }
+    }
+    this.endFile(file, reader.lines, reader.records, reader.skippedLines, reader.notes);
+  }
+
+  /**
+   * Reads a file the fast way: in worker threads when it is at least `threadsFrom` bytes and `threads` > 0 (and the
+   * worker script is there), else in this thread.
+   */
+  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES): Promise<void> {
+    if (threads > 0 && scanWorkersAvailable()) {
+      let size = -1;
+      try {
+        size = (await stat(file.path)).size;
+      } catch {
+        // Unreadable: the single-thread path below says why, as the other readers do.
+      }
+      if (size >= threadsFrom) {
+        await this.fastInWorkers(file, size, threads, jobBytes);
+        return;
+      }
+    }
+    let handle;
+    try {
+      handle = await open(file.path, "r");
+    } catch (error) {
+      throw readError(file.path, error as NodeJS.ErrnoException);
+    }
+    const state = new FastFile(this, file);
+    try {
+      const scanner = new LineScanner();
+      let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+      let carried = 0; // bytes at the start of `buffer`: a line whose end has not been read yet
+      let base = 0; // file offset of buffer[0]
+      for (;;) {
+        if (carried === buffer.length) {
+          const grown = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(grown, 0, 0, carried);
+          buffer = grown;
+        }
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await handle.read(buffer, carried, buffer.length - carried, base + carried));
+        } catch (error) {
+          throw readError(file.path, error as NodeJS.ErrnoException);
+        }
+        const filled = carried + bytesRead;
+        if (bytesRead === 0) {
+          for (let next = 0; next < filled;) next = state.apply(scanner.scan(buffer, base, next, filled, true));
+          break;
+        }
+        const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
+        // The carried line ends at the first line break read; a block holds whole lines shorter than the limit.
+        const carriedLineEnd = lastNewline === -1 ? filled : buffer.indexOf(NEWLINE, carried);
+        if (carriedLineEnd > MAX_LINE_BYTES) {
+          throw new TelemetryReadError(`${file.path}:${state.lines + 1}: no line break in the ` +
+            `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${base}: this is not a JSONL file ` +
+            "(telemetry records are one short JSON object a line)", file.path, state.lines + 1);
+        }
+        if (lastNewline === -1) {
+          carried = filled;
+          continue;
+        }
+        for (let next = 0; next <= lastNewline;) next = state.apply(scanner.scan(buffer, base, next, lastNewline + 1, false));
+        carried = filled - (lastNewline + 1);
+        buffer.copy(buffer, 0, lastNewline + 1, filled);
+        base += lastNewline + 1;
+      }
+    } finally {
+      await handle.close();
+    }
+    this.endFile(file, state.lines, state.records, state.skipped, state.notes());
+  }
+
+  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number): Promise<void> {
+    const state = new FastFile(this, file);
+    let fd = -1;
+    try {
+      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), MAX_LINE_BYTES)) {
+        let result: ScanResult;
+        if ("local" in item) {
+          if (fd < 0) fd = openSync(file.path, "r");
+          const handle = fd;
+          result = scanJob(item.local, (buffer, offset, length, position) => readSync(handle, buffer, offset, length, position),
+            (chunk) => state.apply(chunk));
+        } else {
+          result = item;
+          for (const chunk of result.chunks) state.apply(chunk);
+        }
+        if (result.longLineAt >= 0) {
+          throw new TelemetryReadError(`${file.path}:${state.lines + 1}: no line break in the ` +
+            `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${result.longLineAt}: this is not a JSONL file ` +
+            "(telemetry records are one short JSON object a line)", file.path, state.lines + 1);
+        }
+      }
+    } catch (error) {
+      if (error instanceof TelemetryReadError || (error as NodeJS.ErrnoException).code === undefined) throw error;
+      throw readError(file.path, error as NodeJS.ErrnoException);
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+    this.endFile(file, state.lines, state.records, state.skipped, state.notes());
+  }
+
+  /** Starts the summary of a run. */
+  begin(run: RunRef): RunSummarizer {
+    const summarizer = new RunSummarizer(run, this.keys, this.maxErrors);
+    this.summarizers.push(summarizer);
+    return summarizer;
+  }
+
+  /** Counts a record in the totals. */
+  total(tag: string, ts: number | null, by = 1): void {
+    const seen = this.tags.get(tag);
+    if (seen !== undefined) this.tags.set(tag, seen + by);
+    else if (this.tags.size < 64) this.tags.set(tag, by);
+    if (ts !== null) {
+      if (this.firstTs === null) this.firstTs = ts;
+      this.lastTs = ts;
+    }
+  }
+
+  /** {@link SummaryFold.total} for a step record of the fast path, without a map lookup. */
+  totalStep(end: boolean, ts: number | null): void {
+    if (end) {
+      if (this.stepEnds++ === 0) this.total("step_end", null, 0);
+    } else if (this.stepBegins++ === 0) {
+      this.total("step_begin", null, 0);
+    }
+    if (ts !== null) {
+      if (this.firstTs === null) this.firstTs = ts;
+      this.lastTs = ts;
+    }
+  }
+
+  private stepBegins = 0;
+  private stepEnds = 0;
+
+  /** Records per tag over all files (at most 64 tags), in the order tags first appeared. */
+  tagCounts(): Record<string, number> {
+    const counts = Object.fromEntries(this.tags);
+    if (this.stepBegins > 0 && counts.step_begin !== undefined) counts.step_begin += this.stepBegins;
+    if (this.stepEnds > 0 && counts.step_end !== undefined) counts.step_end += this.stepEnds;
+    return counts;
+  }
+
+  /** Whether bad lines are skipped. */
+  get skipping(): boolean {
+    return this.skipBadLines;
+  }
+
+  private endFile(file: JsonlFile, lines: number, records: number, skipped: number, notes: string[]): void {
+    this.lines += lines;
+    this.records += records;
+    this.skippedLines += skipped;
+    if (records === 0) this.notes.push(`${file.path}: the file holds no records`);
+    for (const note of notes) this.notes.push(`${file.path}: ${note}`);
+  }
+}
+
+/** One file's state on the fast way: chunks come in file order and are folded into the runs. */
+class FastFile {
+  lines = 0;
+  records = 0;
+  skipped = 0;
+  private cutLine: number | null = null;
+  private readonly splitter: RunSplitter;
+  private run: RunRef | null = null;
+  private summarizer: RunSummarizer | null = null;
+  /** Chunk key -> the run's metric id, or -1 while unknown (or untracked). */
+  private translate = new Int32Array(0);
+
+  constructor(private readonly fold: SummaryFold, private readonly file: JsonlFile) {
+    this.splitter = new RunSplitter(file);
+  }
+
+  notes(): string[] {
+    const notes: string[] = [];
+    if (this.cutLine !== null) {
+      notes.push(`line ${this.cutLine} is cut short (the file ends without a line break inside it; ` +
+        "the writer was still writing or was killed): it was left out");
+    }
+    if (this.skipped > 0) {
+      notes.push(`${this.skipped} line${this.skipped === 1 ? "" : "s"} that did not parse ${this.skipped === 1 ? "was" : "were"} skipped`);
+    }
+    return notes;
+  }
+
+  /** Folds a chunk into the runs; returns where its scan stopped. */
+  apply(chunk: ScannedChunk): number {
+    const baseLine = this.lines;
+    this.lines += chunk.lines;
+    if (this.translate.length < chunk.keys.length) this.translate = new Int32Array(chunk.keys.length);
+    this.translate.fill(-1);
+    const { kind, step, ts, duration, metricEnd, metricKey, metricValue, keys } = chunk;
+    const fold = this.fold;
+    const translate = this.translate;
+    let records = 0;
+    let bad = 0;
+    let metric = 0;
+    let summarizer = this.summarizer;
+    for (let i = 0; i < chunk.count; i++) {
+      const entryKind = kind[i];
+      const line = baseLine + chunk.line[i];
+      if (entryKind === SCAN_KIND.bad) {
+        const badLine = chunk.bad[bad++];
+        const verdict = judgeBadLine(this.file.path, line, badLine.text, badLine, badLine.terminated, this.records, fold.skipping);
+        if (verdict === "cut") this.cutLine = line;
+        else this.skipped++;
+        metric = metricEnd[i];
+        continue;
+      }
+      this.records++;
+      const record = entryKind === SCAN_KIND.record ? chunk.records[records++] : null;
+      const tag = record !== null ? record.tag : entryKind === SCAN_KIND.stepEnd ? "step_end" : "step_begin";
+      const run = this.splitter.next(tag, record, line, chunk.offset[i]);
+      if (run !== this.run) {
+        this.run = run;
+        summarizer = this.summarizer = fold.begin(run);
+        translate.fill(-1);
+      }
+      const target = summarizer as RunSummarizer;
+      if (record !== null) {
+        target.record(record, line);
+        fold.total(tag, typeof record.ts === "number" ? record.ts : null);
+        metric = metricEnd[i];
+        continue;
+      }
+      const tsValue = ts[i];
+      const recordTs = tsValue === tsValue ? tsValue : null; // NaN stands for "not a number"
+      target.countStep(entryKind === SCAN_KIND.stepEnd, recordTs, line);
+      fold.totalStep(entryKind === SCAN_KIND.stepEnd, recordTs);
+      const stepValue = step[i];
+      const recordStep = stepValue === stepValue ? stepValue : null;
+      if (entryKind === SCAN_KIND.stepBegin) {
+        target.stepBegin(recordStep, recordTs);
+        metric = metricEnd[i];
+        continue;
+      }
+      const durationValue = duration[i];
+      const group = target.stepEnd(recordStep, recordTs, durationValue === durationValue ? durationValue : null, line);
+      for (const end = metricEnd[i]; metric < end; metric++) {
+        const key = metricKey[metric];
+        let id = translate[key];
+        if (id < 0) {
+          id = target.trackedId(keys[key]);
+          if (id < 0) continue;
+          translate[key] = id;
+        }
+        group.add(id, metricValue[metric]);
+      }
+    }
+    return chunk.next;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * `serve`: the report page over HTTP (node:http), live. It answers exactly three paths: `/` (the page), `/data.json`
+ * (the page's data) and `/events` (Server-Sent Events: the data again each time the files change). It never maps a
+ * URL to a file, so no encoding of `..` can reach one; requests that try are refused with 403 all the same.
+ * @packageDocumentation
+ */
+import { stat } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { renderReportHtml } from "./html";
+import { ReportSource } from "./source";
+
+/** Options of {@link startReportServer}. */
+export interface ReportServerOptions {
+  /** The files and folders to serve (folders are searched for `*.jsonl`, again at every poll). */
+  paths: readonly string[];
+  /** The address to bind. Default `127.0.0.1`: only this machine can connect. */
+  host?: string;
+  /** The port; 0 (the default) picks a free one. */
+  port?: number;
+  /** How often the files are checked for new records, in ms. Default 250. */
+  pollMillis?: number;
+  /** The page's title. */
+  title?: string;
+}
+
+/** A running `serve`. */
+export interface ReportServer {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string;
+  /** The port bound (useful with port 0). */
+  readonly port: number;
+  /** How many runs it has read. */
+  readonly runCount: number;
+  /** Stops polling, ends the event streams and closes the server. */
+  close(): Promise<void>;
+}
+
+const EVENTS_PATH = "/events";
+
+/**
+ * Reads the paths, then serves the page and follows the files: records flushed to a file reach the open pages
+ * within `pollMillis` (plus the time to send them). Rejects when a path does not exist or the port is taken.
+ *
+ * @example
+ * ```ts
+ * const server = await startReportServer({ paths: ["runs/"], port: 0 });
+ * console.log(server.url); // http://127.0.0.1:40123/
+ * await server.close();
+ * ```
+ */
+export async function startReportServer(options: ReportServerOptions): Promise<ReportServer> {
+  const host = options.host ?? "127.0.0.1";
+  const pollMillis = options.pollMillis ?? 250;
+  const source = new ReportSource(options.paths, { follow: true, skipBadLines: true, title: options.title ?? "trainer-telemetry serve" });
+  // The first read is strict about the paths: a typo is an error now, not a note on an empty page.
+  const missing = await firstMissingPath(options.paths);
+  if (missing !== undefined) throw new Error(`${missing}: no such file or folder`);
+  await source.refresh();
+
+  let json = JSON.stringify(source.data());
+  const streams = new Set<ServerResponse>();
+  const server = createServer((request, response) => handle(request, response));
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    response.setHeader("X-Content-Type-Options", "nosniff");
+    response.setHeader("Cache-Control", "no-store");
+    response.setHeader("Referrer-Policy", "no-referrer");
+    if (request.method !== "GET" && request.method !== "HEAD") return plain(response, 405, "only GET and HEAD\n");
+    if (!hostAllowed(request.headers.host, host, port())) return plain(response, 403, "forbidden host\n");
+    const rawPath = (request.url ?? "/").split("?")[0];
+    if (looksLikeTraversal(rawPath)) return plain(response, 403, "forbidden\n");
+    if (rawPath === "/" || rawPath === "/index.html") {
+      response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+      response.end(renderReportHtml(JSON.parse(json), { liveEvents: EVENTS_PATH }));
+      return;
+    }
+    if (rawPath === "/data.json") {
+      response.writeHead(200, { "Content-Type": "application/json; charset=utf-8" });
+      response.end(json);
+      return;
+    }
+    if (rawPath === EVENTS_PATH) {
+      response.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", Connection: "keep-alive" });
+      response.write(`retry: 1000\nevent: data\ndata: ${json}\n\n`);
+      streams.add(response);
+      request.on("close", () => streams.delete(response));
+      return;
+    }
+    plain(response, 404, "not found\n");
+  }
+
+  const port = () => (server.address() as AddressInfo | null)?.port ?? 0;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  let stopped = false;
+  let polling = false;
+  /**
+   * Preparing the data of a huge run (downsampling and smoothing every series of a run that grew) takes a while:
+   * the next poll waits three times as long as the last preparation took, so that work stays under a quarter of
+   * the server's time. Small runs take milliseconds, and are unaffected.
+   */
+  let notBefore = 0;
+  const poll = setInterval(() => {
+    if (polling || stopped || Date.now() < notBefore) return;
+    polling = true;
+    source.refresh().then((changed) => {
+      if (!changed || stopped) return;
+      const started = Date.now();
+      json = JSON.stringify(source.data());
+      notBefore = Date.now() + 3 * (Date.now() - started);
+      for (const stream of streams) stream.write(`event: data\ndata: ${json}\n\n`);
+    }, (error: unknown) => {
+      process.stderr.write(`trainer-telemetry serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    }).finally(() => (polling = false));
+  }, pollMillis);
+  // Proxies close idle connections; a comment line now and then keeps the stream open.
+  const keepAlive = setInterval(() => {
+    for (const stream of streams) stream.write(": keep-alive\n\n");
+  }, 15_000);
+
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port()}/`,
+    port: port(),
+    get runCount() {
+      return source.runCount;
+    },
+    close: async () => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(poll);
+      clearInterval(keepAlive);
+      for (const stream of streams) stream.end();
+      streams.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function plain(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" });
+  response.end(text);
+}
+
+/**
+ * A path with `..`, a backslash, a NUL or a percent-encoded form of them, however many times encoded. Nothing
+ * behind such a path exists here anyway; refusing it outright makes that visible in a log.
+ */
+export function looksLikeTraversal(rawPath: string): boolean {
+  let path = rawPath;
+  for (let round = 0; round < 4; round++) {
+    if (/(^|[/\\])\.\.([/\\]|$)|\\|\0/.test(path)) return true;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return true; // a malformed escape is not a path this server ever made
+    }
+    if (decoded === path) return false;
+    path = decoded;
+  }
+  return true;
+}
+
+/**
+ * On a loopback address, only requests addressed to this server by a loopback name: a web page elsewhere cannot
+ * read the data by pointing a DNS name at 127.0.0.1 (DNS rebinding). Bound to another address, any host goes.
+ */
+export function hostAllowed(header: string | undefined, boundHost: string, port: number): boolean {
+  const loopback = boundHost === "127.0.0.1" || boundHost === "localhost" || boundHost === "::1";
+  if (!loopback) return true;
+  if (header === undefined) return false;
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(header.toLowerCase());
+}
+
+async function firstMissingPath(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    try {
+      await stat(path);
+    } catch {
+      return path;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,139 @@
+/**
+ * The runs a report shows, read through the reader (src/read): the files named by the paths (folders searched for
+ * `*.jsonl`), split into runs, each run's records fed to a {@link RunSeriesBuilder}. `refresh()` reads what was
+ * appended since the last call and picks up files that appeared in a folder, which is how `serve` follows runs.
+ * @packageDocumentation
+ */
+import { findJsonlFiles, JsonlFileReader, TelemetryReadError, type JsonlFile, type RunRef } from "../read";
+import { buildReportData, RunSeriesBuilder } from "./data";
+import { readFileFast } from "./fast";
+import type { ReportData } from "./types";
+
+/** Options of {@link ReportSource}. */
+export interface ReportSourceOptions {
+  /** Skip lines that are not JSON records (and note how many) instead of failing. Default false. */
+  skipBadLines?: boolean;
+  /**
+   * Follow growing files (`serve`): a last line without a line break waits for the next refresh, and a file that
+   * cannot be read becomes a note on the page instead of an error. Default false.
+   */
+  follow?: boolean;
+  /** The page's title. */
+  title?: string;
+  /** Pixel columns a series is downsampled for (default 1000: at most 4000 points a series). */
+  buckets?: number;
+  /**
+   * How files are read when not following: `"fast"` (the default: the reader's byte scanner for canonical step
+   * lines, src/report/fast.ts) or `"generic"` (`JSON.parse` on every line). Both give the same data. Following
+   * always reads the generic way, which keeps the byte offset to go on from.
+   */
+  way?: "fast" | "generic";
+}
+
+/** Reads runs for the report and `serve`; one instance per command. */
+export class ReportSource {
+  private readonly readers = new Map<string, JsonlFileReader>();
+  /** Files read the fast way (once: fast reads are not followed), with their notes. */
+  private readonly fastRead = new Map<string, { file: JsonlFile; notes: string[] }>();
+  private readonly runs = new Map<string, RunSeriesBuilder>();
+  /** Why a file or path could not be read, by path (follow mode only: otherwise it is thrown). */
+  private readonly failures = new Map<string, string>();
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(
+    /** The files and folders given on the command line. */
+    readonly paths: readonly string[],
+    private readonly options: ReportSourceOptions = {},
+  ) {}
+
+  /** How many runs have been read so far. */
+  get runCount(): number {
+    return this.runs.size;
+  }
+
+  /** The files being read, by path (for `serve`'s list of what it may serve). */
+  get files(): string[] {
+    return [...this.readers.keys(), ...this.fastRead.keys()];
+  }
+
+  /**
+   * Reads what is new: files that appeared under a folder, records appended to the files. Resolves to whether
+   * anything changed. Calls made while one runs wait for it and share its result. Rejects with a
+   * {@link TelemetryReadError} when a path or file cannot be read, unless following.
+   */
+  refresh(): Promise<boolean> {
+    if (this.refreshing === null) {
+      this.refreshing = this.readNew().finally(() => (this.refreshing = null));
+    }
+    return this.refreshing;
+  }
+
+  /** The page's data as of the last refresh. */
+  data(): ReportData {
+    const notes: string[] = [];
+    for (const reader of this.readers.values()) for (const note of reader.notes) notes.push(`${reader.file.label}: ${note}`);
+    for (const { file, notes: fileNotes } of this.fastRead.values()) for (const note of fileNotes) notes.push(`${file.label}: ${note}`);
+    for (const [path, reason] of this.failures) notes.push(`${path}: ${reason}`);
+    return buildReportData([...this.runs.values()], { title: this.options.title, notes, buckets: this.options.buckets });
+  }
+
+  private async readNew(): Promise<boolean> {
+    let changed = false;
+    let files;
+    try {
+      files = await findJsonlFiles(this.paths);
+      changed = this.failures.delete("(paths)") || changed;
+    } catch (error) {
+      if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
+      changed = this.fail("(paths)", error) || changed;
+      return changed;
+    }
+    if (!this.options.follow && this.options.way !== "generic") {
+      for (const file of files) {
+        if (this.fastRead.has(file.path)) continue;
+        const { notes } = await readFileFast(file, this.options.skipBadLines ?? false, (run) => this.builderOf(run, file.path));
+        this.fastRead.set(file.path, { file, notes });
+        changed = true;
+      }
+      return changed;
+    }
+    for (const file of files) {
+      if (!this.readers.has(file.path)) {
+        this.readers.set(file.path, new JsonlFileReader(file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
+        changed = true;
+      }
+    }
+    for (const [path, reader] of this.readers) {
+      // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
+      // there would make the note vanish while the problem stays.
+      if (this.failures.has(path)) continue;
+      try {
+        for await (const batch of reader.read()) {
+          const run = this.builderOf(batch.run, path);
+          for (const { record } of batch.records) run.add(record);
+          changed = true;
+        }
+      } catch (error) {
+        if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
+        changed = this.fail(path, error) || changed;
+      }
+    }
+    return changed;
+  }
+
+  private builderOf(run: RunRef, path: string): RunSeriesBuilder {
+    let builder = this.runs.get(run.key);
+    if (builder === undefined) {
+      builder = new RunSeriesBuilder({ label: run.label, file: path, runId: run.runId });
+      this.runs.set(run.key, builder);
+    }
+    return builder;
+  }
+
+  /** Notes why `path` could not be read; true when that is news. */
+  private fail(path: string, error: Error): boolean {
+    const previous = this.failures.get(path);
+    this.failures.set(path, error.message);
+    return previous !== error.message;
+  }
+}

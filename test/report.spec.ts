@@ -1,0 +1,398 @@
+import { expect } from "chai";
+import { execFile, spawn } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "../src/cli/main";
+import { readBuilt } from "../src/report/assets";
+import { buildReportData, RunSeriesBuilder } from "../src/report/data";
+import { jsonForHtml, renderReportHtml } from "../src/report/html";
+import { hostAllowed, looksLikeTraversal, startReportServer } from "../src/report/server";
+import { ReportSource } from "../src/report/source";
+import { SMOOTHING_WEIGHTS, type ReportData } from "../src/report/types";
+
+const root = join(__dirname, "..");
+const bin = join(root, "bin", "trainer-telemetry.js");
+const jsonl = (...records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
+const ASSETS = { script: "document.body.dataset.ready='true'", style: "body{}" };
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+  return { code, stdout, stderr };
+}
+
+/** A raw GET: the path goes on the wire exactly as written (no client-side normalisation of `..`). */
+function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "GET", headers: { host } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"]) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("report data", () => {
+  it("turns records into one chart per metric (step metrics, then epoch metrics) with each run a series", () => {
+    const a = new RunSeriesBuilder({ label: "a", file: "a.jsonl" });
+    const b = new RunSeriesBuilder({ label: "b", file: "b.jsonl", runId: "given" });
+    for (const record of [
+      { ts: 10, tag: "run_begin", run_id: "r-a", hostname: "gpu", pid: 7 },
+      { ts: 10, tag: "hparams", context: { lr: 0.1, layers: [2, 3] } },
+      { ts: 11, tag: "epoch_begin", epoch: 0 },
+      { ts: 11, tag: "step_begin", step: 0 },
+      { ts: 12, tag: "step_end", step: 0, context: { loss: 2, label: "cat", big: "12345678901234567890" }, duration_ms: 5 },
+      { ts: 13, tag: "step_end", step: 1, context: { loss: "NaN" }, duration_ms: 15 },
+      { ts: 13.5, tag: "step_begin", step: 2 },
+      { ts: 14, tag: "error", type: "Error", message: "boom" },
+      { ts: 15, tag: "epoch_end", epoch: 0, context: { loss: 1.5 } },
+      { ts: 16, tag: "custom", whatever: 1 },
+      { ts: 17, tag: "train_end", context: {} },
+    ]) a.add(record);
+    b.add({ ts: 5, tag: "run_begin", run_id: "ignored-because-given" });
+    b.add({ ts: 6, tag: "step_end", step: 3, context: { loss: 4 } });
+    const data = buildReportData([a, b], { now: 100, title: "t", notes: ["n"] });
+    expect(data.title).to.equal("t");
+    expect(data.generatedAt).to.equal(100);
+    expect(data.notes).to.deep.equal(["n"]);
+    expect(data.metrics.map((m) => m.key)).to.deep.equal(["step:big", "step:loss", "epoch:loss"]);
+    const loss = data.metrics[1];
+    expect(loss).to.include({ name: "loss", axis: "step" });
+    expect(loss.series.map((s) => s.run)).to.deep.equal([0, 1]);
+    expect(loss.series[0]).to.deep.include({ points: 2, x: [0, 1], t: [12, 13], y: [2, null] });
+    expect(loss.series[0].smoothed).to.have.length(SMOOTHING_WEIGHTS.length - 1);
+    const [runA, runB] = data.runs;
+    expect(runA).to.deep.include({ label: "a", runId: "r-a", start: 10, end: 17, lastStep: 1, lastEpoch: 0, ended: true });
+    expect(runA.hparams).to.deep.equal([["run_id", "r-a"], ["hostname", "gpu"], ["pid", "7"], ["lr", "0.1"], ["layers", "[2,3]"]]);
+    // The last value as a number (a BigInt's integer string too): both ways of reading give the same text.
+    expect(runA.last).to.deep.equal({ "step:loss": "NaN", "step:big": "12345678901234567000", "epoch:loss": "1.5" });
+    expect(runA.errors).to.deep.equal([{ type: "Error", message: "boom", step: 2, epoch: 0, ts: 14 }]);
+    expect(runA.stepDurations).to.deep.include({ count: 2, p50: 10, max: 15 });
+    expect(runB).to.deep.include({ runId: "given", ended: false, stepDurations: null, errors: [] });
+  });
+
+  it("keeps a report of a 1M-step run to a few MB, the spike in it, and smooths before downsampling", () => {
+    const run = new RunSeriesBuilder({ label: "big", file: "big.jsonl" });
+    for (let step = 0; step < 1_000_000; step++) {
+      run.add({ ts: 1e9 + step / 100, tag: "step_end", step, context: { loss: step === 777_777 ? 1000 : 1 + (step % 7) / 100 } });
+    }
+    const data = buildReportData([run]);
+    const series = data.metrics[0].series[0];
+    expect(series.points).to.equal(1_000_000);
+    expect(series.x.length).to.be.at.most(4000);
+    expect(series.x).to.include(777_777);
+    expect(series.x[0]).to.equal(0);
+    expect(series.x[series.x.length - 1]).to.equal(999_999);
+    // Smoothed on the full series, at weight 0.99 the spike has decayed ~1000 steps later (0.99^1000); smoothed
+    // after downsampling, four kept points later it would still be ~10 (0.99^4 of it).
+    const heavy = series.smoothed[SMOOTHING_WEIGHTS.indexOf(0.99) - 1];
+    const spike = series.x.indexOf(777_777);
+    expect(series.x[spike + 4] - 777_777).to.be.greaterThan(900);
+    expect(heavy[spike]!).to.be.greaterThan(5);
+    expect(heavy[spike + 4]!).to.be.lessThan(1.5);
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    expect(bytes).to.be.below(4 * 1024 * 1024);
+  });
+
+  it("refreshes a cached series when its run takes a record", () => {
+    const run = new RunSeriesBuilder({ label: "a", file: "a" });
+    run.add({ tag: "step_end", step: 0, context: { loss: 1 } });
+    const first = run.series("step:loss", 0)!;
+    expect(run.series("step:loss", 0)).to.equal(first);
+    run.add({ tag: "step_end", step: 1, context: { loss: 2 } });
+    expect(run.series("step:loss", 0)!.points).to.equal(2);
+    expect(run.series("step:nope", 0)).to.equal(undefined);
+  });
+});
+
+describe("report source: the fast way and the generic way", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "tt-report-ways-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function bothWays(paths: string[], skipBadLines = false): Promise<[ReportData, ReportData]> {
+    const read = async (way: "fast" | "generic") => {
+      const source = new ReportSource(paths, { way, skipBadLines });
+      await source.refresh();
+      const { generatedAt: _generatedAt, ...data } = source.data();
+      return { ...data, generatedAt: 0 };
+    };
+    return [await read("fast"), await read("generic")];
+  }
+
+  it("gives the same data for canonical lines, their variants, other tags and several runs in a file", async () => {
+    const file = join(dir, "variants.jsonl");
+    writeFileSync(file, [
+      `{"ts":1.5,"tag":"run_begin","run_id":"one","pid":3}`,
+      `{"ts":1.5,"tag":"train_begin"}`,
+      `{"ts":2,"tag":"epoch_begin","epoch":0}`,
+      `{"ts":2.25,"tag":"step_begin","step":0}`,
+      `{"ts":2.5,"tag":"step_end","step":0,"context":{"loss":0.5,"lr":1e-3,"name":"x","flag":true,"n":null},"duration_ms":12.5,"epoch":0}`,
+      `{"ts":3,"tag":"step_end","step":1,"context":{"loss":"NaN","big":"12345678901234567890","neg":"-Infinity"}}`,
+      `{ "tag" : "step_end" , "ts" : 3.5 , "step" : 2 , "context" : { "loss" : 0.25 } }`,
+      `{"ts":4,"tag":"step_end","step":"3","context":{"loss":0.125,"nested":{"a":1}}}`,
+      `{"ts":4.5,"tag":"step_end","step":4.7,"context":{"loss":2,"esc\u0061ped":3}}`,
+      `{"tag":"step_end","step":5,"context":{"loss":1},"duration_ms":"7"}`,
+      `{"ts":5,"tag":"step_begin","step":6}`,
+      `{"ts":5.5,"tag":"error","type":"RangeError","message":"boom"}`,
+      `{"ts":6,"tag":"epoch_end","epoch":0,"context":{"valLoss":0.75}}`,
+      `{"ts":7,"tag":"train_end","context":{}}`,
+      `{"ts":8,"tag":"run_begin","run_id":"two"}`,
+      `{"ts":9,"tag":"step_end","step":0,"context":{"loss":9}}`,
+      `{"ts":9.5,"tag":"step_end","step":1,"context":{"loss":8}`,
+    ].join("\n"));
+    const [fast, generic] = await bothWays([file]);
+    expect(fast).to.deep.equal(generic);
+    expect(fast.runs.map((r) => r.runId)).to.deep.equal(["one", "two"]);
+    expect(fast.notes.join()).to.match(/line 17 is cut short/);
+    expect(fast.metrics.find((m) => m.key === "step:loss")!.series[0].x).to.deep.equal([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("gives the same data with bad lines skipped, and the same error without --skip-bad-lines", async () => {
+    const file = join(dir, "bad.jsonl");
+    writeFileSync(file, `{"ts":1,"tag":"step_end","step":0,"context":{"loss":1}}\nnot json\n{"ts":2,"tag":"step_end","step":1,"context":{"loss":2}}\n`);
+    const [fast, generic] = await bothWays([file], true);
+    expect(fast).to.deep.equal(generic);
+    const errors = await Promise.all((["fast", "generic"] as const).map((way) =>
+      new ReportSource([file], { way }).refresh().then(() => "no error", (error: Error) => error.message)));
+    expect(errors[0]).to.equal(errors[1]).and.match(/bad\.jsonl:2/);
+  });
+
+  it("gives the same data for the summary spec's fixture files", async () => {
+    const root = join(__dirname, "..");
+    const [fast, generic] = await bothWays([join(root, "test", "fixtures", "summary")], true);
+    expect(fast).to.deep.equal(generic);
+    expect(fast.runs.length).to.be.greaterThan(1);
+  });
+});
+
+describe("report page HTML", () => {
+  const data: ReportData = { title: "</title><script>x()</script>", generatedAt: 0, runs: [], metrics: [], notes: ["<!-- & </script>"] };
+
+  it("escapes the data so no name can end the data block, and the title as text", () => {
+    const html = renderReportHtml(data, { assets: ASSETS });
+    expect(html).to.contain("<title>&#60;/title&#62;&#60;script&#62;x()&#60;/script&#62;</title>");
+    const block = html.slice(html.indexOf(`id="report-data">`), html.indexOf("</script>", html.indexOf(`id="report-data">`)));
+    expect(block).to.not.match(/<\/|<!--/);
+    expect(JSON.parse(jsonForHtml({ s: "<>&\u2028" }))).to.deep.equal({ s: "<>&\u2028" });
+  });
+
+  it("allows only its own inline script and style, by hash, and connections only to serve's own origin", () => {
+    const file = renderReportHtml(data, { assets: { script: "a</script>b", style: "c</style>d" } });
+    expect(file).to.match(/script-src 'sha256-[A-Za-z0-9+/=]+'/).and.match(/connect-src 'none'/).and.not.contain("a</script>b");
+    expect(file).to.contain("a<\\/script>b").and.contain("c<\\/style>d");
+    expect(renderReportHtml(data, { assets: ASSETS, liveEvents: "/events" })).to.match(/connect-src 'self'/).and.contain(`"live":{"events":"/events"}`);
+  });
+
+  it("names the fix when the built client is missing", () => {
+    expect(() => readBuilt(join(tmpdir(), "no-such-dist"))).to.throw(/run `npm run build`/);
+  });
+});
+
+describe("report and serve commands", function () {
+  this.timeout(30_000);
+  let dir: string;
+  const twoRuns = () => jsonl(
+    { ts: 1, tag: "run_begin", run_id: "one" }, { ts: 1, tag: "train_begin" },
+    { ts: 2, tag: "step_end", step: 0, context: { loss: 1 } }, { ts: 3, tag: "train_end" },
+    { ts: 4, tag: "run_begin", run_id: "two" }, { ts: 4, tag: "train_begin" },
+    { ts: 5, tag: "step_end", step: 0, context: { loss: 2 } },
+  );
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tt-report-cli-"));
+  });
+
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("report writes one page with every run of a multi-run file, and says where", async () => {
+    writeFileSync(join(dir, "same.jsonl"), twoRuns());
+    const out = join(dir, "nested", "page.html");
+    const result = await cli("report", join(dir, "same.jsonl"), "-o", out, "--title", "mine");
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/^wrote .*page\.html \(2 runs, 1 chart, \d+ KB\)\n$/);
+    const html = readFileSync(out, "utf8");
+    const config = JSON.parse(html.slice(html.indexOf(`id="report-data">`) + 17, html.indexOf("</script>", html.indexOf(`id="report-data">`))));
+    expect(config.data.title).to.equal("mine");
+    expect(config.data.runs.map((r: { runId: string }) => r.runId)).to.deep.equal(["one", "two"]);
+    expect(html).to.contain("uPlot"); // inlined, not linked
+    expect(html).to.not.match(/<script[^>]+src=|<link[^>]+href=/);
+  });
+
+  it("report fails with exit 1 on a bad line unless --skip-bad-lines, which notes it", async () => {
+    writeFileSync(join(dir, "bad.jsonl"), `${jsonl({ ts: 1, tag: "step_end", step: 0, context: { loss: 1 } })}not json\n${jsonl({ ts: 2, tag: "step_end", step: 1, context: { loss: 1 } })}`);
+    const strict = await cli("report", join(dir, "bad.jsonl"), "-o", join(dir, "r.html"));
+    expect(strict.code).to.equal(1);
+    expect(strict.stderr).to.match(/bad\.jsonl:2/);
+    const lenient = await cli("report", "--skip-bad-lines", join(dir, "bad.jsonl"), `--out=${join(dir, "r.html")}`);
+    expect(lenient.code).to.equal(0);
+    expect(lenient.stderr).to.match(/note: .*1 line that did not parse was skipped/);
+  });
+
+  it("report fails with exit 1 when the folders given hold no .jsonl file", async () => {
+    mkdirSync(join(dir, "empty"));
+    const result = await cli("report", join(dir, "empty"), "-o", join(dir, "r.html"));
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.match(/no \*\.jsonl file in .*empty/);
+  });
+
+  it("report and serve refuse a wrong command line with exit 2, and print their help", async () => {
+    expect((await cli("report")).code).to.equal(2);
+    expect((await cli("report", "x.jsonl", "--bogus")).stderr).to.match(/unknown option '--bogus' for report/);
+    expect((await cli("report", "x.jsonl", "-o")).stderr).to.match(/-o needs a value/);
+    expect((await cli("serve")).code).to.equal(2);
+    expect((await cli("serve", dir, "--port", "http")).stderr).to.match(/--port must be a whole number/);
+    expect((await cli("serve", dir, "--port", "70000")).code).to.equal(2);
+    expect((await cli("report", "--help")).stdout).to.match(/^Usage: trainer-telemetry report/);
+    expect((await cli("serve", "-h")).stdout).to.match(/^Usage: trainer-telemetry serve/);
+    expect((await cli("--help")).stdout).to.match(/report <paths\.\.\.>/).and.match(/serve <paths\.\.\.>/);
+  });
+
+  it("serve fails with exit 1 and a sentence for a missing path or a taken port", async () => {
+    const missing = await cli("serve", join(dir, "nope"));
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/nope: no such file or folder/);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (blocker.address() as { port: number }).port;
+      const taken = await cli("serve", dir, "--port", String(port));
+      expect(taken.code).to.equal(1);
+      expect(taken.stderr).to.contain(`port ${port} is taken`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("serve prints its URL on the first line, serves the page, and stops on SIGTERM", async () => {
+    writeFileSync(join(dir, "run.jsonl"), twoRuns());
+    const child = spawn(process.execPath, [bin, "serve", dir, "--port", "0"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        out += chunk;
+        if (out.includes("\n")) resolve(out.split("\n")[0]);
+      });
+      child.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    expect(firstLine).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const port = Number(new URL(firstLine).port);
+    const page = await get(port, "/");
+    expect(page.status).to.equal(200);
+    expect(page.type).to.contain("text/html");
+    const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exit).to.equal(0);
+  });
+});
+
+describe("serve's HTTP surface", function () {
+  this.timeout(30_000);
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "tt-serve-http-"));
+    mkdirSync(join(dir, "runs"));
+    writeFileSync(join(dir, "runs", "a.jsonl"), jsonl({ ts: 1, tag: "step_end", step: 0, context: { loss: 1 } }));
+    writeFileSync(join(dir, "secret.txt"), "SECRET-CONTENT\n");
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("answers only the page, its data and its events; traversal in any encoding gets 403 or 404 and no file", async () => {
+    const server = await startReportServer({ paths: [join(dir, "runs")], port: 0 });
+    try {
+      expect(server.url).to.equal(`http://127.0.0.1:${server.port}/`);
+      expect((await get(server.port, "/")).status).to.equal(200);
+      expect((await get(server.port, "/index.html")).status).to.equal(200);
+      const data = await get(server.port, "/data.json");
+      expect(data.status).to.equal(200);
+      expect(JSON.parse(data.body).runs).to.have.length(1);
+      for (const path of [
+        "/../secret.txt", "/..%2fsecret.txt", "/%2e%2e/secret.txt", "/%2e%2e%2fsecret.txt", "/%252e%252e%252fsecret.txt",
+        "/%25252e%25252e/secret.txt", "/..\\secret.txt", "/..%5csecret.txt", "/%5c..%5csecret.txt", "/runs/a.jsonl",
+        "/a.jsonl", "//etc/passwd", "/%00", "/%E0%A4%A", "/data.json/../../secret.txt", "/secret.txt",
+      ]) {
+        const response = await get(server.port, path);
+        expect([403, 404], path).to.include(response.status);
+        expect(response.body, path).to.not.contain("SECRET").and.not.contain("step_end");
+      }
+      const post = await new Promise<number>((resolve) => {
+        request({ host: "127.0.0.1", port: server.port, path: "/", method: "POST" }, (res) => resolve(res.statusCode ?? 0)).end();
+      });
+      expect(post).to.equal(405);
+      expect((await get(server.port, "/", "evil.example:80")).status).to.equal(403);
+      expect((await get(server.port, "/", `localhost:${server.port}`)).status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("streams the data again when a file grows, over Server-Sent Events", async () => {
+    const server = await startReportServer({ paths: [join(dir, "runs")], pollMillis: 50 });
+    try {
+      const events: string[] = [];
+      const gotTwo = new Promise<void>((resolve) => {
+        request({ host: "127.0.0.1", port: server.port, path: "/events" }, (res) => {
+          expect(res.headers["content-type"]).to.contain("text/event-stream");
+          res.setEncoding("utf8").on("data", (chunk: string) => {
+            events.push(...chunk.split("\n").filter((l) => l.startsWith("data: ")));
+            if (events.length >= 2) resolve();
+          });
+        }).end();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      appendFileSync(join(dir, "runs", "a.jsonl"), jsonl({ ts: 2, tag: "step_end", step: 1, context: { loss: 0.5 } }));
+      await gotTwo;
+      const last = JSON.parse(events[1].slice(6)) as ReportData;
+      expect(last.runs[0].lastStep).to.equal(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("notes a file that went bad while following, and keeps serving", async () => {
+    const folder = join(dir, "follow");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "x.jsonl"), "not json at all\n");
+    const source = new ReportSource([folder], { follow: true });
+    expect(await source.refresh()).to.equal(true);
+    expect(source.data().notes.join()).to.match(/x\.jsonl.*not a trainer-telemetry JSONL file/);
+    expect(await source.refresh()).to.equal(false); // the same failure is not news
+    rmSync(folder, { recursive: true });
+    expect(await source.refresh()).to.equal(true);
+    expect(source.data().notes.join()).to.match(/no such file or folder/);
+    expect(source.files).to.have.length(1);
+  });
+
+  it("tells traversal and foreign hosts apart from ordinary paths", () => {
+    expect(looksLikeTraversal("/")).to.equal(false);
+    expect(looksLikeTraversal("/data.json")).to.equal(false);
+    expect(looksLikeTraversal("/a%20b")).to.equal(false);
+    expect(looksLikeTraversal("/%2525252e%2525252e/")).to.equal(true);
+    expect(hostAllowed(undefined, "127.0.0.1", 80)).to.equal(false);
+    expect(hostAllowed("anything", "0.0.0.0", 80)).to.equal(true);
+  });
+});
+
+describe("the report's client bundle", () => {
+  it("builds with esbuild into one script with uPlot inside and one stylesheet", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "tt-client-")), "dist");
+    await new Promise<void>((resolve, reject) => {
+      execFile(process.execPath, [join(root, "scripts", "build-report-client.cjs"), out], (error) => (error ? reject(error) : resolve()));
+    });
+    const built = readBuilt(out);
+    expect(built.script).to.match(/uPlot v\d+\.\d+\.\d+ \(c\) Leon Sorokin, MIT License/);
+    expect(built.style).to.contain(".uplot");
+    rmSync(join(out, ".."), { recursive: true, force: true });
+  });
+});
