@@ -242,7 +242,7 @@ describe("trainer-telemetry summary", () => {
         "steps", "errorCount", "skippedLines", "notes"]);
       const [run] = json.runs as Array<Record<string, any>>;
       expect(Object.keys(run)).to.deep.equal(["index", "label", "file", "runId", "info", "rank", "worldSize", "line", "records", "tags",
-        "firstTs", "lastTs", "epochs", "steps", "stepDurations", "stepDurationSources", "trainEnd", "errorCount", "errors", "notes", "ranks"]);
+        "firstTs", "lastTs", "epochs", "steps", "stepDurations", "stepDurationSources", "trainEnd", "hparams", "errorCount", "errors", "notes", "ranks"]);
       const epochs = run.epochs as Array<Record<string, any>>;
       expect(Object.keys(epochs[0])).to.deep.equal(["epoch", "run", "line", "ended", "durationMs", "steps", "stepMetrics", "epochMetrics", "stepDurations", "errors"]);
       expect(epochs[1].stepMetrics.loss).to.deep.equal({ count: 3, first: "Infinity", last: 0.75, mean: 0.5, min: 0.25, max: 0.75, nonFinite: 1 });

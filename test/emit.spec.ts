@@ -39,9 +39,10 @@ describe(`logHyperparams() and emit() (${convention} convention)`, () => {
       trainer.trainStep(0);
       jsonl.close();
       const summary = await summarizeJsonl(jsonl.path);
-      expect(summary.hparams).to.deep.equal({ lr: 0.01, batchSize: 32, layers: [64, 32], optimizer: "adam" });
-      expect(formatSummary(summary)).to.include("\nhparams  lr=0.01  batchSize=32  layers=[64,32]  optimizer=adam\n");
-      expect(formatSummary({ ...summary, hparams: null })).to.not.include("hparams");
+      const [run] = summary.runs;
+      expect(run.hparams).to.deep.equal({ lr: 0.01, batchSize: 32, layers: [64, 32], optimizer: "adam" });
+      expect(formatSummary(summary)).to.include("\n  hparams  lr=0.01  batchSize=32  layers=[64,32]  optimizer=adam\n");
+      expect(formatSummary({ ...summary, runs: [{ ...run, hparams: null }] })).to.not.include("hparams");
     } finally {
       cleanup();
     }

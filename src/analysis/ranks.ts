@@ -100,6 +100,8 @@ export function mergeRanks(index: number, ranks: RunSummary[], slowest: { epochs
       timestamps: ranks.reduce((total, rank) => total + rank.stepDurationSources.timestamps, 0),
     },
     trainEnd: null,
+    // Every rank logs the same hyperparameters as a rule; the lowest rank's stand for the run.
+    hparams: ranks.find((rank) => rank.hparams !== null)?.hparams ?? null,
     errorCount: ranks.reduce((total, rank) => total + rank.errorCount, 0),
     errors: ranks.flatMap((rank) => rank.errors),
     notes: ranks.flatMap((rank) => rank.notes.map((note) => `rank ${String(rank.rank)}: ${note}`)),

@@ -107,6 +107,8 @@ export interface RunSummary {
   stepDurationSources: DurationSources;
   /** The context of the run's last `train_end` record (scalars only), or `null`. */
   trainEnd: Record<string, unknown> | null;
+  /** The `params` of the run's last `hparams` record (`logHyperparams()`), or `null` if there was none. */
+  hparams: Record<string, unknown> | null;
   /** Number of `error` records. */
   errorCount: number;
   /** The first `maxErrors` `error` records. */
@@ -223,6 +225,7 @@ export class RunSummarizer {
   /** The step of the last `step_begin` that has not ended: the one an error is blamed on. */
   private openStep: number | null = null;
   private trainEnd: Record<string, unknown> | null = null;
+  private hparams: Record<string, unknown> | null = null;
   private readonly errors: ErrorSummary[] = [];
   private errorCount = 0;
   private fromDurationMs = 0;
@@ -361,6 +364,11 @@ export class RunSummarizer {
       }
       case "train_end":
         this.trainEnd = this.scalars(record.context) ?? {};
+        return;
+      case "hparams":
+        if (typeof record.params === "object" && record.params !== null && !Array.isArray(record.params)) {
+          this.hparams = record.params as Record<string, unknown>;
+        }
         return;
       default:
         return;
@@ -504,6 +512,7 @@ export class RunSummarizer {
       stepDurations: mergedStats(this.groups.map((group) => group.durations.sorted())),
       stepDurationSources: { durationMs: this.fromDurationMs, timestamps: this.fromTimestamps },
       trainEnd: this.trainEnd,
+      hparams: this.hparams,
       errorCount: this.errorCount,
       errors: this.errors,
       notes,

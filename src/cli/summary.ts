@@ -229,6 +229,7 @@ function formatRun(run: RunSummary, runCount: number): string[] {
   const out: string[] = [];
   out.push(`run ${run.index} of ${runCount}: ${printable(run.label)}${describeRun(run.info)}`);
   out.push(`  ${runFacts(run)}`);
+  if (run.hparams !== null) out.push(`  hparams  ${formatPairs(run.hparams)}`);
   for (const group of run.epochs) out.push("", ...formatEpoch(group));
   out.push(...runFooter(run));
   return out;
@@ -361,7 +362,7 @@ function formatDurations(stats: DurationStats): string {
 
 function formatPairs(values: Record<string, unknown>): string {
   return Object.entries(values)
-    .map(([key, value]) => `${printable(key)}=${typeof value === "number" ? formatNumber(value) : printable(String(value))}`)
+    .map(([key, value]) => `${printable(key)}=${typeof value === "number" ? formatNumber(value) : printable(typeof value === "object" && value !== null ? JSON.stringify(value) : String(value))}`)
     .join("  ");
 }
 
