@@ -186,3 +186,25 @@ describe("Samples and mergedStats(): percentiles of several sorted arrays as of 
     }
   });
 });
+
+describe("src/read/scan: wide chunks", () => {
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), "tt-scan-wide-"));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("agrees with JSON.parse when a chunk holds more metrics than its arrays, and keys share hash slots", async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // 5 metrics a line (more than the 65,536 a chunk starts with), and 3,000 distinct names (slots are shared).
+      const context = Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`m${(i * 5 + k) % 3000}`, i + k / 10]));
+      lines.push(JSON.stringify({ ts: i, tag: "step_end", step: i, context }));
+    }
+    const path = join(scratch, "wide.jsonl");
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    const fast = await summarizeJsonl(path, { reader: "fast", threads: 0 });
+    expect(fast).to.deep.equal(await summarizeJsonl(path, { reader: "generic" }));
+    expect(Object.keys(fast.runs[0].epochs[0].stepMetrics)).to.have.length(256);
+  });
+});
