@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mergedStats, Samples } from "../src/analysis/stats";
+import { mergedStats, percentile, Samples } from "../src/analysis/stats";
 import { summarizeJsonl, type Summary } from "../src/cli/summary";
 import { LineScanner, SCAN_KIND } from "../src/read/scan";
 
@@ -160,23 +160,51 @@ describe("src/read/scan: the fast path gives what JSON.parse gives", () => {
   });
 });
 
-describe("mergedStats(): percentiles of several sorted arrays as of their concatenation", () => {
+describe("Samples and mergedStats(): percentiles of several sorted arrays as of their concatenation", () => {
+  it("keeps 200,000 values in blocks, in order, and gives the statistics of them all", () => {
+    const samples = new Samples();
+    for (let i = 0; i < 200_000; i++) samples.push((i * 7919) % 200_000);
+    expect([samples.length, samples.at(0), samples.at(70_000), samples.at(199_999)]).to.deep.equal([200_000, 0, (70_000 * 7919) % 200_000, (199_999 * 7919) % 200_000]);
+    samples.trim();
+    expect(samples.stats()).to.deep.equal({ count: 200_000, p50Ms: 99_999.5, p95Ms: 189_999.05, maxMs: 199_999, meanMs: 99_999.5 });
+  });
+
   it("gives what one sorted array of all the values gives", () => {
     let seed = 3;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let trial = 0; trial < 50; trial++) {
       const parts = Array.from({ length: 1 + Math.floor(random() * 5) }, () =>
         Float64Array.from({ length: Math.floor(random() * 30) }, () => Math.floor(random() * 20) / 4).sort());
-      const all = new Samples();
-      for (const part of parts) for (const value of part) all.push(value);
+      const all = Float64Array.from(parts.flatMap((part) => [...part])).sort();
       const merged = mergedStats(parts);
-      const whole = all.stats();
-      if (whole === null) {
+      if (all.length === 0) {
         expect(merged).to.equal(null);
         continue;
       }
-      expect(merged).to.deep.include({ count: whole.count, p50Ms: whole.p50Ms, p95Ms: whole.p95Ms, maxMs: whole.maxMs });
-      expect(merged?.meanMs).to.be.closeTo(whole.meanMs, 1e-12);
+      expect(merged).to.deep.include({ count: all.length, p50Ms: percentile(all, 0.5), p95Ms: percentile(all, 0.95), maxMs: all[all.length - 1] });
+      expect(merged?.meanMs).to.be.closeTo(all.reduce((a, b) => a + b, 0) / all.length, 1e-12);
     }
+  });
+});
+
+describe("src/read/scan: wide chunks", () => {
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), "tt-scan-wide-"));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("agrees with JSON.parse when a chunk holds more metrics than its arrays, and keys share hash slots", async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // 5 metrics a line (more than the 65,536 a chunk starts with), and 3,000 distinct names (slots are shared).
+      const context = Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`m${(i * 5 + k) % 3000}`, i + k / 10]));
+      lines.push(JSON.stringify({ ts: i, tag: "step_end", step: i, context }));
+    }
+    const path = join(scratch, "wide.jsonl");
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    const fast = await summarizeJsonl(path, { reader: "fast", threads: 0 });
+    expect(fast).to.deep.equal(await summarizeJsonl(path, { reader: "generic" }));
+    expect(Object.keys(fast.runs[0].epochs[0].stepMetrics)).to.have.length(256);
   });
 });

@@ -48,6 +48,12 @@ describe("src/read: the telemetry reader", () => {
       expect(files.map((f) => f.label)).to.deep.equal([join(scratch, "a", "t.jsonl"), join(scratch, "b", "t.jsonl")]);
     });
 
+    it("names the reason the system gives for other failures (a file used as a folder)", async () => {
+      writeFileSync(join(scratch, "plain.jsonl"), "");
+      const error = await findJsonlFiles([join(scratch, "plain.jsonl", "x")]).then(() => null, (e: unknown) => e);
+      expect((error as Error).message).to.match(/^cannot read .*plain\.jsonl\/x: ENOTDIR: not a directory/);
+    });
+
     it("rejects a missing path with an error that names it", async () => {
       const missing = join(scratch, "nope");
       const error = await findJsonlFiles([missing]).then(() => null, (e: unknown) => e);
@@ -148,6 +154,13 @@ describe("src/read: the telemetry reader", () => {
       const lenient = new JsonlFileReader(fileOf("bad2.jsonl", text), { skipBadLines: true });
       expect((await readAll(lenient)).flatMap((b) => b.records.map((r) => r.record.tag))).to.deep.equal(["a", "b"]);
       expect(lenient.notes).to.deep.equal(["1 line that did not parse was skipped"]);
+    });
+
+    it("stops at a line longer than 32 MiB", async () => {
+      const reader = new JsonlFileReader(fileOf("long.jsonl", `{"tag":"a"}\n{"tag":"x","pad":"${"x".repeat(33 * 1024 * 1024)}"}\n`));
+      const error = await readAll(reader).then(() => null, (e: unknown) => e) as TelemetryReadError;
+      expect([error.line, error.message]).to.deep.equal([2, `${reader.file.path}:2: no line break in the 32 MiB after byte 12: ` +
+        "this is not a JSONL file (telemetry records are one short JSON object a line)"]);
     });
 
     it("rejects a missing file with an error that names it", async () => {

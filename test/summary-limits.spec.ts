@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { main, summaryToJson, type CliIo } from "../src/cli/main";
-import { formatSummary, printable, summarizeJsonl } from "../src/cli/summary";
+import { formatDuration, formatSummary, printable, summarizeJsonl } from "../src/cli/summary";
 
 const run = promisify(execFile);
 
@@ -164,6 +164,12 @@ describe("summary: hostile and extreme files (#10 items 15-17)", () => {
     expect(formatSummary(summary)).to.match(/^ {2}__proto__ +3 +5 +4$/m).and.include("epoch metrics  __proto__=0.5");
     const json = JSON.parse(summaryToJson(summary)) as { runs: Array<{ epochs: Array<{ stepMetrics: object }> }> };
     expect(Object.keys(json.runs[0].epochs[0].stepMetrics)).to.deep.equal(["__proto__", "loss"]);
+  });
+});
+
+describe("formatDuration()", () => {
+  it("picks a readable unit", () => {
+    expect([187.5, 4250, 723_000, 7_500_000, Infinity].map(formatDuration)).to.deep.equal(["187.5 ms", "4.25 s", "12 min 03 s", "2 h 05 min", "Infinity"]);
   });
 });
 

@@ -17,7 +17,7 @@ import { MetricKeys, RunSummarizer } from "./summary";
 /** Bytes read at a time by the fast way. */
 const BLOCK_BYTES = 1024 * 1024;
 /** Bytes a worker scans at a time. */
-const JOB_BYTES = 4 * 1024 * 1024;
+const JOB_BYTES = 2 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /** Totals over every file, and the runs found in them, in reading order. */

@@ -89,63 +89,64 @@ export class MetricAccumulator {
   }
 }
 
-/** Step durations: a Float64Array that doubles when full, so a million steps cost 8 MB and no boxed numbers. */
+/** Values a block of {@link Samples} holds: 512 KB of doubles. */
+const BLOCK = 1 << 16;
+
+/**
+ * Step durations, packed: Float64Arrays of up to 65,536 values (the first doubling until it is that large), so a
+ * million steps cost 8 MB, no boxed numbers, and growing never copies or frees a large array (which a long run
+ * would otherwise leave behind as memory the allocator keeps).
+ */
 export class Samples {
-  private values: Float64Array;
+  private blocks: Float64Array[];
   /** How many values were pushed. */
   length = 0;
 
   constructor(capacity = 64) {
-    this.values = new Float64Array(Math.max(1, capacity));
+    this.blocks = [new Float64Array(Math.min(BLOCK, Math.max(1, capacity)))];
   }
 
   /** Adds a value at the end. */
   push(value: number): void {
-    if (this.length === this.values.length) this.grow(this.length * 2);
-    this.values[this.length++] = value;
+    const index = this.length & (BLOCK - 1);
+    let block = this.blocks[this.blocks.length - 1];
+    if (index === 0 && this.length > 0) {
+      block = new Float64Array(BLOCK);
+      this.blocks.push(block);
+    } else if (index === block.length) {
+      const grown = new Float64Array(Math.min(BLOCK, block.length * 2));
+      grown.set(block);
+      this.blocks[this.blocks.length - 1] = block = grown;
+    }
+    block[index] = value;
+    this.length++;
   }
 
   /** The `index`-th value pushed (before {@link Samples.stats} sorts them). */
   at(index: number): number {
-    return this.values[index];
+    return this.blocks[index >>> 16][index & (BLOCK - 1)];
   }
 
-  /** Gives back the spare capacity of a group that is done: up to half its array after a doubling. */
+  /** Gives back the spare capacity of a group that is done. */
   trim(): void {
-    if (this.length < this.values.length) this.values = this.values.slice(0, this.length);
+    const last = this.blocks.length - 1;
+    const used = this.length - last * BLOCK;
+    if (used < this.blocks[last].length) this.blocks[last] = this.blocks[last].slice(0, used);
   }
 
   /** Appends all of `other`'s values. */
   append(other: Samples): void {
-    if (this.length + other.length > this.values.length) this.grow(this.length + other.length);
-    this.values.set(other.values.subarray(0, other.length), this.length);
-    this.length += other.length;
+    for (let i = 0; i < other.length; i++) this.push(other.at(i));
   }
 
-  /** Sorts in place and returns the sorted values (a view, valid until the next push). */
-  sorted(): Float64Array {
-    return this.values.subarray(0, this.length).sort();
+  /** Sorts each block in place and returns them (views): the parts {@link mergedStats} takes. */
+  sortedParts(): Float64Array[] {
+    return this.blocks.map((block, i) => block.subarray(0, Math.min(BLOCK, this.length - i * BLOCK)).sort());
   }
 
   /** Sorts in place (the order of arrival is not needed once the file is read) and returns the statistics. */
   stats(): DurationStats | null {
-    if (this.length === 0) return null;
-    const sorted = this.values.subarray(0, this.length).sort();
-    let sum = 0;
-    for (let i = 0; i < sorted.length; i++) sum += sorted[i];
-    return {
-      count: sorted.length,
-      p50Ms: percentile(sorted, 0.5),
-      p95Ms: percentile(sorted, 0.95),
-      maxMs: sorted[sorted.length - 1],
-      meanMs: sum / sorted.length,
-    };
-  }
-
-  private grow(capacity: number): void {
-    const values = new Float64Array(capacity);
-    values.set(this.values.subarray(0, this.length));
-    this.values = values;
+    return mergedStats(this.sortedParts());
   }
 }
 

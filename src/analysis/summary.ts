@@ -509,7 +509,7 @@ export class RunSummarizer {
       lastTs: this.lastTs,
       epochs,
       steps: this.groups.reduce((total, group) => total + group.steps, 0),
-      stepDurations: mergedStats(this.groups.map((group) => group.durations.sorted())),
+      stepDurations: mergedStats(this.groups.flatMap((group) => group.durations.sortedParts())),
       stepDurationSources: { durationMs: this.fromDurationMs, timestamps: this.fromTimestamps },
       trainEnd: this.trainEnd,
       hparams: this.hparams,

@@ -79,7 +79,8 @@ export interface SummaryOptions {
   reader?: "fast" | "generic";
   /**
    * Worker threads that scan a large file on the fast path, taking turns with this thread, which also folds what
-   * they found. Default: one less than the cores (at most 3), so that every core scans; 0 scans in this thread only.
+   * they found. Default: one less than the cores (at most 3) when the cores are free (a load average of at most the
+   * cores less one), else 0: this thread alone.
    */
   threads?: number;
   /** Files of at least this many bytes are scanned in worker threads (default 32 MiB: below, starting them costs more than it saves). */
@@ -88,10 +89,16 @@ export interface SummaryOptions {
   jobBytes?: number;
 }
 
+/**
+ * Worker threads when cores are free: one less than the cores (at most 3). On a machine already busy (a load
+ * average above the cores less one) the threads would only take turns on the same cores and wait for each other,
+ * and the summary is faster in one thread (measured: 9.9 s against 16.9 s for 1 GB at a load of 10 on 2 cores).
+ */
 function defaultThreads(): number {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:os only when a summary is made
   const os = require("node:os") as typeof import("node:os");
   const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  if (os.loadavg()[0] > cores - 1) return 0;
   return Math.max(0, Math.min(3, cores - 1));
 }
 

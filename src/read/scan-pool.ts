@@ -133,7 +133,7 @@ export interface LocalJob {
 
 /**
  * Scans a file with `threads` worker threads and the caller's own thread, `jobBytes` at a time: yields, in file
- * order, each worker's result and, for every `threads + 1`-th job, the job itself for the caller to scan (so the
+ * order, each worker's result and, for every `2 * threads + 1`-th job, the job itself for the caller to scan (so the
  * caller's thread scans too between folding what the workers found, and no core idles). At most two jobs per
  * worker are sent or done and not yet taken, so memory holds a handful of jobs whatever the file's size.
  */
@@ -148,7 +148,8 @@ export async function* scanInWorkers(path: string, size: number, threads: number
   let wake: (() => void) | null = null;
   const jobCount = Math.max(1, Math.ceil(size / jobBytes));
   const jobOf = (id: number): ScanJob => ({ id, path, start: id * jobBytes, end: Math.min(size, (id + 1) * jobBytes), maxLineBytes });
-  const isLocal = (id: number) => id % (threads + 1) === threads;
+  // The caller also folds every job, so it scans fewer of them: one in 2 * threads + 1 (a third with one worker).
+  const isLocal = (id: number) => id % (2 * threads + 1) === 2 * threads;
   let sent = 0;
   let inFlight = 0;
   // Jobs sent and not yet taken by the caller: a worker faster than the caller must wait, not pile up results.
