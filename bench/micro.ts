@@ -5,7 +5,7 @@
  */
 import type * as Library from "../src/index";
 import {
-  addedAtMost, compare, measurement, timeAtMost,
+  addedAtMost, compare, measurement,
   type CaseResult, type Comparison, type Sizes, type Target,
 } from "./common";
 import { REALISTIC_CASES } from "./realistic";
