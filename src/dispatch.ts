@@ -2,42 +2,87 @@
  * Dispatch: an event goes through the trainer's middleware, then to every one of its loggers, each isolated.
  * @packageDocumentation
  */
-import { classNameOf, type Callback, type TelemetryEvent } from "./events";
-import { describeLogger, stateOf, type InstanceTelemetry } from "./registry";
+import { classNameOf, sealFields, type Callback, type TelemetryEvent } from "./events";
+import { describeLogger, stateOf, type InstanceTelemetry, type Middleware, type MiddlewareChain } from "./registry";
 import { nameOf, reportFault, safeString } from "./faults";
 
 /** Delivers an event to a trainer's middleware chain and loggers. Never throws. */
 export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void {
-  if (state.middleware.length === 0) fanOut(state, event);
-  else runMiddleware(state, event, 0);
+  const chain = state.chain;
+  if (chain !== undefined) chain.run(event);
+  else if (state.middleware.length === 0) fanOut(state, event);
+  else (state.chain = compileMiddleware(state)).run(event);
 }
 
-function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position: number): void {
-  if (position === state.middleware.length) {
-    // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
-    if (event.alreadyRecorded !== true) fanOut(state, event);
-    return;
+/**
+ * The middleware chain of one trainer instance, built once (its middleware never change): one link per middleware,
+ * each with a `next` made once, instead of a closure and a copy of the event per middleware per event.
+ */
+function compileMiddleware(state: InstanceTelemetry): MiddlewareLink {
+  const { middleware } = state;
+  let link = new MiddlewareLink(state, middleware[middleware.length - 1], undefined);
+  for (let position = middleware.length - 2; position >= 0; position--) link = new MiddlewareLink(state, middleware[position], link);
+  return link;
+}
+
+/** One middleware of a chain, and what comes after it (the next link, or the loggers). */
+class MiddlewareLink implements MiddlewareChain {
+  /** The event the middleware is running on now (`next()` without an argument passes it on). */
+  private event: TelemetryEvent | undefined = undefined;
+  /** Whether the running middleware called `next`: one that throws after it must not deliver again. */
+  private passedOn = false;
+  /** The middleware's `next`, made once for the whole run. */
+  private readonly next: (event?: TelemetryEvent) => void;
+
+  constructor(private readonly state: InstanceTelemetry, private readonly middleware: Middleware, private readonly following: MiddlewareLink | undefined) {
+    this.next = (next?: TelemetryEvent) => {
+      const event = next === undefined ? this.event : next;
+      // A next() called after the middleware returned, with no event: there is none left to pass on.
+      if (event === undefined) return;
+      this.passedOn = true;
+      this.pass(event);
+    };
   }
-  const middleware = state.middleware[position];
-  // Taken before the middleware runs, so a middleware that changes the event and then throws cannot pass on
-  // a half-changed event.
-  const before = event.clone();
-  let passedOn = false;
-  try {
-    middleware(event, (next: TelemetryEvent = event) => {
-      passedOn = true;
-      runMiddleware(state, next, position + 1);
-    });
-  } catch (error) {
-    reportFault({
-      source: "middleware", error, trainer: state.trainer, where: nameOf(middleware),
-      message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(error)}. ` +
-        "The event went on without it; fix the middleware (this warning is shown once).",
-    }, state.onLoggerError, middleware);
-    if (!passedOn) {
-      event.restore(before);
-      runMiddleware(state, event, position + 1);
+
+  /** Runs the middleware on `event`; a middleware that throws is reported and skipped, the event as it was before it. */
+  run(event: TelemetryEvent): void {
+    // Saved, not overwritten: a logger hook may make a nested call whose events run through this same link.
+    const outerEvent = this.event;
+    const outerPassedOn = this.passedOn;
+    // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
+    const { tag, index, context, error, fields } = event;
+    const outerSealed = sealFields(fields);
+    this.event = event;
+    this.passedOn = false;
+    try {
+      this.middleware(event, this.next);
+    } catch (thrown) {
+      const { state, middleware } = this;
+      reportFault({
+        source: "middleware", error: thrown, trainer: state.trainer, where: nameOf(middleware),
+        message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(thrown)}. ` +
+          "The event went on without it; fix the middleware (this warning is shown once).",
+      }, state.onLoggerError, middleware);
+      if (!this.passedOn) {
+        event.tag = tag;
+        event.index = index;
+        event.context = context;
+        if (error !== undefined || event.error !== undefined) event.error = error;
+        event.fields = fields;
+        this.pass(event);
+      }
+    } finally {
+      sealFields(outerSealed);
+      this.event = outerEvent;
+      this.passedOn = outerPassedOn;
     }
+  }
+
+  private pass(event: TelemetryEvent): void {
+    // Fields added so far may be changed by the next middleware, not in place by this one (see sealFields).
+    if (this.following !== undefined) this.following.run(event);
+    // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
+    else if (event.alreadyRecorded !== true) fanOut(this.state, event);
   }
 }
 

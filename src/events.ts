@@ -87,6 +87,11 @@ export class TelemetryEvent {
    */
   declare alreadyRecorded?: true;
   /**
+   * On begin events: `performance.now()` when a `timing()` middleware saw the call begin; `undefined` otherwise.
+   * Kept on the event, where the end finds it through {@link TelemetryEvent.begin}, rather than in a map.
+   */
+  declare monotonicStart: number | undefined;
+  /**
    * Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; `undefined` until then, not
    * NaN: a field that starts as a number gets a heap box of its own in every event, read or not.
    */
@@ -107,6 +112,7 @@ export class TelemetryEvent {
     if (error !== undefined) this.error = error;
     this.call = 0;
     this.lastNestedCall = 0;
+    this.monotonicStart = undefined;
     this.tsSeconds = undefined;
   }
 
@@ -139,7 +145,12 @@ export class TelemetryEvent {
    * Seed fields (`step`, `context`, …) cannot be overwritten this way: loggers keep the seed's value.
    */
   set(name: string, value: unknown): void {
-    (this.fields ??= {})[name] = value;
+    let fields = this.fields;
+    if (fields === undefined) fields = this.fields = {};
+    // Fields an earlier middleware added are copied before the first change: if this one throws, the dispatcher
+    // puts the earlier object back as it was.
+    else if (fields === sealedFields) fields = this.fields = { ...fields };
+    fields[name] = value;
   }
 
   /**
@@ -162,10 +173,25 @@ export class TelemetryEvent {
     copy.tsSeconds = this.tsSeconds;
     copy.call = this.call;
     copy.lastNestedCall = this.lastNestedCall;
+    copy.monotonicStart = this.monotonicStart;
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
   }
+}
+
+/** The fields object the running middleware must not change in place (see {@link sealFields}). */
+let sealedFields: Context | undefined;
+
+/**
+ * Marks the `fields` an event had before a middleware runs: `set()` then copies it before changing it, so the
+ * dispatcher can put it back if the middleware throws halfway, without copying every event for every middleware.
+ * Returns the mark it replaces, to restore after that middleware.
+ */
+export function sealFields(fields: Context | undefined): Context | undefined {
+  const outer = sealedFields;
+  sealedFields = fields;
+  return outer;
 }
 
 /** The class name of a trainer, for messages; never throws (a Proxy or an odd `constructor` is not our problem). */

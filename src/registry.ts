@@ -53,6 +53,16 @@ export interface InstanceTelemetry {
   active: boolean;
   /** Per-method call counters, for methods whose first argument is not an index. */
   readonly counters: Map<object, number>;
+  /** The middleware compiled into a chain by the dispatcher on the first event; `undefined` until then, and without middleware. */
+  chain: MiddlewareChain | undefined;
+  /** Calls of this instance whose promise is pending, per instrumented method: how a late `super` call is told apart. */
+  pendingCalls: Map<Function, number> | undefined;
+}
+
+/** What runs an event through an instance's middleware and on to its loggers. */
+export interface MiddlewareChain {
+  /** Delivers one event; never throws. */
+  run(event: TelemetryEvent): void;
 }
 
 /** Validates `@telemetry` options at class definition, so a typo fails there and not on the first step. */
@@ -169,6 +179,8 @@ function createState(trainer: object): InstanceTelemetry {
     onLoggerError,
     active: loggers.length > 0,
     counters: new Map(),
+    chain: undefined,
+    pendingCalls: undefined,
   };
   if (Object.isExtensible(trainer)) {
     Object.defineProperty(trainer, STATE, { value: state, enumerable: false, configurable: true, writable: true });
