@@ -2,7 +2,7 @@
  * Dispatch: an event goes through the trainer's middleware, then to every one of its loggers, each isolated.
  * @packageDocumentation
  */
-import { classNameOf, sealFields, type Callback, type TelemetryEvent } from "./events";
+import { classNameOf, type Callback, type TelemetryEvent } from "./events";
 import { describeLogger, stateOf, type InstanceTelemetry, type Middleware, type MiddlewareChain } from "./registry";
 import { nameOf, reportFault, safeString } from "./faults";
 
@@ -51,7 +51,7 @@ class MiddlewareLink implements MiddlewareChain {
     const outerPassedOn = this.passedOn;
     // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
     const { tag, index, context, error, fields } = event;
-    const outerSealed = sealFields(fields);
+    if (fields !== undefined) event.fieldsShared = true;
     this.event = event;
     this.passedOn = false;
     try {
@@ -72,14 +72,12 @@ class MiddlewareLink implements MiddlewareChain {
         this.pass(event);
       }
     } finally {
-      sealFields(outerSealed);
       this.event = outerEvent;
       this.passedOn = outerPassedOn;
     }
   }
 
   private pass(event: TelemetryEvent): void {
-    // Fields added so far may be changed by the next middleware, not in place by this one (see sealFields).
     if (this.following !== undefined) this.following.run(event);
     // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
     else if (event.alreadyRecorded !== true) fanOut(this.state, event);
