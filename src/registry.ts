@@ -35,8 +35,11 @@ export const METADATA_KEYS = {
   classOptions: Symbol.for("trainer-telemetry.class-options"),
 } as const;
 
-/** The per-instance state, kept on the instance under this symbol (non-enumerable) for a one-load lookup. */
-const STATE = Symbol("trainer-telemetry.state");
+/**
+ * The per-instance state, kept on the instance under this symbol (non-enumerable) for a one-load lookup. A registered
+ * symbol: a process that both `import`s and `require`s the package runs two copies of it, which must find the same state.
+ */
+const STATE = Symbol.for("trainer-telemetry.state");
 
 /** Instances that cannot take a property (frozen, sealed, non-extensible) keep their state here instead. */
 const statesOfSealedTrainers = new WeakMap<object, InstanceTelemetry>();
