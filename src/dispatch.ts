@@ -50,8 +50,7 @@ class MiddlewareLink implements MiddlewareChain {
     const outerEvent = this.event;
     const outerPassedOn = this.passedOn;
     // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
-    const { tag, index, context, error, fields } = event;
-    if (fields !== undefined) event.fieldsShared = true;
+    const { tag, index, context, error, fields, fieldCount } = event;
     this.event = event;
     this.passedOn = false;
     try {
@@ -68,7 +67,9 @@ class MiddlewareLink implements MiddlewareChain {
         event.index = index;
         event.context = context;
         if (error !== undefined || event.error !== undefined) event.error = error;
+        if (fields !== undefined && event.fields === fields && event.fieldCount > fieldCount) removeAddedFields(fields, fieldCount);
         event.fields = fields;
+        event.fieldCount = fieldCount;
         this.pass(event);
       }
     } finally {
@@ -82,6 +83,15 @@ class MiddlewareLink implements MiddlewareChain {
     // Only here can an event be marked: without middleware, an error recorded inside is not dispatched at all.
     else if (event.alreadyRecorded !== true) fanOut(this.state, event);
   }
+}
+
+/**
+ * Takes back the fields a throwing middleware added with `set()` to an object that was there before it: those after
+ * the first `keep` (names keep their insertion order). A value it overwrote in place stays overwritten.
+ */
+function removeAddedFields(fields: Record<string, unknown>, keep: number): void {
+  const names = Object.keys(fields);
+  for (let i = keep; i < names.length; i++) delete fields[names[i]];
 }
 
 /** The hook each tag calls; tags not listed go to `onEvent`. */

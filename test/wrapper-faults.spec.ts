@@ -139,3 +139,20 @@ describe("an override that calls super after an await", () => {
     ]);
   });
 });
+
+describe("a middleware that throws after adding fields", () => {
+  it("passes the event on with the fields earlier middleware added, and without its own", () => {
+    const memory = new MemoryLogger();
+    @telemetry({
+      loggers: [memory],
+      use: [(event, next) => { event.set("epoch", 2); next(); }, (event) => { event.set("half", 1); event.set("done", 0); throw new Error("bug"); }],
+      onLoggerError: () => undefined,
+    })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect(memory.records).to.deep.equal([
+      { tag: "step_begin", step: 0, epoch: 2 },
+      { tag: "step_end", step: 0, context: { loss: 1 }, epoch: 2 },
+    ]);
+  });
+});
