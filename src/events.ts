@@ -152,15 +152,19 @@ export class TelemetryEvent {
    */
   set(name: string, value: unknown): void {
     const fields = this.fields;
-    // A literal with the name, not `{}` then a store: measured, adding a second key to an object made empty was a
-    // slow path of ~150 ns; a key added to one made with a key is not.
     if (fields === undefined) {
-      this.fields = { [name]: value };
+      this.fields = newFields(name, value);
       this.fieldCount = 1;
       return;
     }
     if (!(name in fields)) this.fieldCount++;
-    fields[name] = value;
+    // Named stores for the built-in middleware's fields: a store by a computed name that adds a key takes V8's
+    // generic path once the names vary (measured: ~50 ns, against ~2 ns).
+    switch (name) {
+      case "epoch": fields.epoch = value; break;
+      case "duration_ms": fields.duration_ms = value; break;
+      default: fields[name] = value;
+    }
   }
 
   /**
@@ -188,6 +192,19 @@ export class TelemetryEvent {
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
+  }
+}
+
+/**
+ * A fields object holding one field. A literal per built-in name: an object literal with a computed key, or an empty
+ * one given a key, takes V8's generic path when the names vary (measured in the realistic benchmark: the costliest line
+ * of a step with `stepInEpoch()` and `timing()`).
+ */
+function newFields(name: string, value: unknown): Context {
+  switch (name) {
+    case "epoch": return { epoch: value };
+    case "duration_ms": return { duration_ms: value };
+    default: return { [name]: value };
   }
 }
 
