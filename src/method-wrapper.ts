@@ -68,6 +68,9 @@ interface MethodSite {
 
 const sites = new Map<string, MethodSite>();
 
+/** Each wrapper's count of pending calls, for another wrapper of the same method to look up (an override's). */
+const pendingOf = new WeakMap<Function, { count: number }>();
+
 function siteOf(kind: MethodKind, method: string): MethodSite {
   const key = `${kind} ${method}`;
   let site = sites.get(key);
@@ -191,35 +194,31 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
-  /** A call whose promise is pending: what a late `super` call is checked against (see {@link isLateSuperCall}). */
-  function pendingBegins(state: InstanceTelemetry): void {
-    const pending = state.pendingCalls ??= new Map();
-    pending.set(instrumented, (pending.get(instrumented) ?? 0) + 1);
+  /** Calls of this wrapper whose promise is pending: what a late `super` call is checked against (see {@link isLateSuperCall}). */
+  const pendingHere = { count: 0 };
+
+  function pendingBegins(): void {
+    pendingHere.count++;
     site.pending++;
   }
 
-  function settled(state: InstanceTelemetry): void {
+  function settled(): void {
+    pendingHere.count--;
     site.pending--;
-    const pending = state.pendingCalls!;
-    const count = pending.get(instrumented)! - 1;
-    if (count === 0) pending.delete(instrumented);
-    else pending.set(instrumented, count);
   }
 
   /**
    * Whether a call is an override's `super` call made after an `await`: the instance's own method is another wrapper
-   * of this method (a subclass's override), and a call of it on this trainer is pending.
+   * of this method (a subclass's override), and a call of it is pending.
    */
-  function isLateSuperCall(state: InstanceTelemetry, trainer: any): boolean {
-    const pending = state.pendingCalls;
-    if (pending === undefined || pending.size === 0) return false;
+  function isLateSuperCall(trainer: any): boolean {
     let own: unknown;
     try {
       own = trainer[methodName];
     } catch {
       return false;
     }
-    return own !== instrumented && pending.has(own as Function);
+    return own !== instrumented && ((pendingOf.get(own as Function)?.count ?? 0) > 0);
   }
 
   /** Kept out of `end` so that the common path (no option) stays small enough to inline. */
@@ -270,7 +269,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     const outerSite = runningSite;
     // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one. From the
     // override's synchronous part, or later (after an await), while the override's call is pending.
-    if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(state, trainer))) {
+    if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
       return original.apply(trainer, arguments as never);
     }
 
@@ -303,18 +302,18 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       return result;
     }
     if (thenable) {
-      pendingBegins(state);
+      pendingBegins();
       // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
       // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
       // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
       try {
         return (result as PromiseLike<unknown>).then(
-          (value) => { settled(state); end(state, begin, value, args); return value; },
-          (error: unknown) => { settled(state); fail(state, begin, error); throw error; },
+          (value) => { settled(); end(state, begin, value, args); return value; },
+          (error: unknown) => { settled(); fail(state, begin, error); throw error; },
         );
       } catch (fault) {
         // A `then` that throws when called: the caller gets the result itself, as without telemetry.
-        settled(state);
+        settled();
         endUnreadable(state, begin, fault);
         return result;
       }
@@ -324,6 +323,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   } as F;
   /* eslint-enable prefer-rest-params */
 
+  pendingOf.set(instrumented, pendingHere);
   preserveIdentity(instrumented, original);
   return instrumented;
 }

@@ -58,8 +58,6 @@ export interface InstanceTelemetry {
   readonly counters: Map<object, number>;
   /** The middleware compiled into a chain by the dispatcher on the first event; `undefined` until then, and without middleware. */
   chain: MiddlewareChain | undefined;
-  /** Calls of this instance whose promise is pending, per instrumented method: how a late `super` call is told apart. */
-  pendingCalls: Map<Function, number> | undefined;
 }
 
 /** What runs an event through an instance's middleware and on to its loggers. */
@@ -183,7 +181,6 @@ function createState(trainer: object): InstanceTelemetry {
     active: loggers.length > 0,
     counters: new Map(),
     chain: undefined,
-    pendingCalls: undefined,
   };
   if (Object.isExtensible(trainer)) {
     Object.defineProperty(trainer, STATE, { value: state, enumerable: false, configurable: true, writable: true });
