@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import { spawnSync } from "node:child_process";
-import { addedAtMost, LIBRARY_ENTRY, measurement, type CaseResult, type DesignCheck, type Sizes } from "./common";
+import * as path from "node:path";
+import { addedAtMost, DIST_DIR, LIBRARY_ENTRY, measurement, median, type CaseResult, type DesignCheck, type Sizes } from "./common";
 
 /** The environment of the child processes: without NODE_OPTIONS, whose `-r ts-node/register` would load with them. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -13,24 +14,28 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** One fresh process running `code`; returns its wall time in ns, start to exit. */
-function timeProcess(code: string, env: NodeJS.ProcessEnv): number {
+/** One fresh process running `code` (as an ES module when `esm`); returns its wall time in ns, start to exit. */
+function timeChild(code: string, env: NodeJS.ProcessEnv, esm = false): number {
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, ["-e", code], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawnSync(process.execPath, [...(esm ? ["--input-type=module"] : []), "-e", code], { env, stdio: ["ignore", "ignore", "pipe"] });
   const elapsed = Number(process.hrtime.bigint() - start);
   if (child.status !== 0) throw new Error(`bench: node -e ${JSON.stringify(code)} failed: ${child.stderr?.toString() ?? child.error}`);
   return elapsed;
 }
+
+/** The ES module build under test: what `import "trainer-telemetry"` loads. */
+export const ESM_ENTRY = path.join(DIST_DIR, "esm", "index.mjs");
 
 /**
  * `node -e 'require("<dist>/index.cjs")'` against `node -e 0`, `sizes.importRuns` times each, alternating (and
  * alternating which goes first), after one unmeasured run of each to warm the file cache. The target is on the
  * difference of the two sides' lower quartiles (see below).
  */
-export function runImportCost(sizes: Sizes): CaseResult {
+export function runImportCost(sizes: Sizes, esm = false): CaseResult {
   const env = childEnv();
-  const withLibrary = `require(${JSON.stringify(LIBRARY_ENTRY)})`;
+  const withLibrary = esm ? `import ${JSON.stringify(ESM_ENTRY)}` : `require(${JSON.stringify(LIBRARY_ENTRY)})`;
   const empty = "0";
+  const timeProcess = (code: string, childEnvironment: NodeJS.ProcessEnv) => timeChild(code, childEnvironment, esm);
   timeProcess(empty, env);
   timeProcess(withLibrary, env);
   const baseline: number[] = [];
@@ -44,8 +49,8 @@ export function runImportCost(sizes: Sizes): CaseResult {
       baseline.push(timeProcess(empty, env));
     }
   }
-  const candidateRun = measurement('node -e \'require("trainer-telemetry")\'', candidate);
-  const baselineRun = measurement("node -e 0", baseline);
+  const candidateRun = measurement(esm ? 'node --input-type=module -e \'import "trainer-telemetry"\'' : 'node -e \'require("trainer-telemetry")\'', candidate);
+  const baselineRun = measurement(esm ? "node --input-type=module -e 0" : "node -e 0", baseline);
   // Compared on the lower quartiles, not on paired differences: on this VM a process start now and then takes
   // ~40 ms longer, for either side at random (in one run, half of the 80 processes), which a difference of two
   // single runs turns into ±40 ms of noise. Interference only ever adds time, so the fast quarter of each side is
@@ -57,7 +62,7 @@ export function runImportCost(sizes: Sizes): CaseResult {
     addedNs: candidateRun.p25Ns - baselineRun.p25Ns,
   };
   return {
-    id: "import",
+    id: esm ? "import.esm" : "import",
     unit: "ms",
     timer: "hrtime",
     candidate: candidateRun,
@@ -82,5 +87,41 @@ export function checkLazyReflectMetadata(): DesignCheck {
     detail: seen === undefined
       ? `the check's process failed: ${child.stderr}`
       : `loaded after require: ${seen.atImport} (expected false); after the first onStep(): ${seen.atFirstDecorator} (expected true)`,
+  };
+}
+
+/** Peak resident memory of a fresh process running `code`, in kB. */
+function peakMemory(code: string, env: NodeJS.ProcessEnv, esm: boolean): number {
+  const report = ";process.stdout.write(String(process.resourceUsage().maxRSS))";
+  const child = spawnSync(process.execPath, [...(esm ? ["--input-type=module"] : []), "-e", code + report], { env, encoding: "utf8" });
+  if (child.status !== 0) throw new Error(`bench: node -e ${JSON.stringify(code)} failed: ${child.stderr}`);
+  return Number(child.stdout);
+}
+
+/**
+ * What `import` adds to a process's peak memory against what `require` adds, each over an empty process of its own
+ * kind (median of `runs` fresh processes per side, taking turns).
+ */
+export function checkEsmMemory(sizes: Sizes): DesignCheck {
+  const env = childEnv();
+  const runs = Math.max(3, Math.round(sizes.importRuns / 2));
+  const sides = {
+    esm: [`import ${JSON.stringify(ESM_ENTRY)}`, true],
+    esmEmpty: ["0", true],
+    cjs: [`require(${JSON.stringify(LIBRARY_ENTRY)})`, false],
+    cjsEmpty: ["0", false],
+  } as const;
+  const peaks: Record<keyof typeof sides, number[]> = { esm: [], esmEmpty: [], cjs: [], cjsEmpty: [] };
+  for (let run = 0; run < runs; run++) {
+    for (const side of Object.keys(sides) as Array<keyof typeof sides>) peaks[side].push(peakMemory(sides[side][0], env, sides[side][1]));
+  }
+  const esmAdded = median(peaks.esm) - median(peaks.esmEmpty);
+  const cjsAdded = median(peaks.cjs) - median(peaks.cjsEmpty);
+  return {
+    name: "import adds no more memory than require",
+    // 256 kB: the resolution of a median of peak RSS readings from separate processes on this machine.
+    pass: esmAdded <= cjsAdded + 256,
+    detail: `peak RSS added over an empty process of the same kind, median of ${runs} processes each: ` +
+      `import ${(esmAdded / 1024).toFixed(1)} MiB, require ${(cjsAdded / 1024).toFixed(1)} MiB`,
   };
 }

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DIST_DIR, leastDisturbed, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
-import { checkLazyReflectMetadata, runImportCost } from "./import-cost";
+import { checkEsmMemory, checkLazyReflectMetadata, runImportCost } from "./import-cost";
 import { MICRO_CASES } from "./micro";
 import { formatTable, type BenchReport } from "./report";
 
@@ -67,7 +67,7 @@ function runWorker(jobs: readonly string[], smoke: boolean): Promise<WorkerRepor
 function order(id: string): number {
   const micro = MICRO_CASES.findIndex((c) => c.id === id);
   if (micro >= 0) return micro;
-  const rest = ["jsonl.1", "jsonl.100", "jsonl.1000", "pino.sync", "pino.async", "import"];
+  const rest = ["jsonl.1", "jsonl.100", "jsonl.1000", "pino.sync", "pino.async", "import", "import.esm"];
   return MICRO_CASES.length + rest.indexOf(id);
 }
 
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
   for (const micro of MICRO_CASES) cases.push(leastDisturbed(measured.filter((c) => c.id === micro.id)));
   console.error("bench: import …");
   cases.push(runImportCost(sizes));
-  checks.push(checkLazyReflectMetadata());
+  console.error("bench: import (ES module) …");
+  cases.push(runImportCost(sizes, true));
+  checks.push(checkLazyReflectMetadata(), checkEsmMemory(sizes));
   cases.sort((a, b) => order(a.id) - order(b.id));
 
   const targets = cases.flatMap((c) => c.comparisons.flatMap((comparison) => comparison.target ?? []));

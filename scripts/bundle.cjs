@@ -11,8 +11,46 @@ const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 
+/** The version being built: written into the bundles, where no package.json sits at a known place above them. */
+const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
+
+/**
+ * The ES module build, dist/esm/index.mjs: `import` statements for Node's builtins (so that a consumer bundling it
+ * with esbuild --format=esm gets imports, not dynamic requires), and a `require` of its own (createRequire) for the
+ * two modules it loads at the point of need, reflect-metadata and readline: an `import` would load them at start.
+ * Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export names (~40 ms).
+ */
+const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
+  'import { fileURLToPath as __ttFileURLToPath } from "node:url";\n' +
+  "const require = __ttCreateRequire(import.meta.url);\n" +
+  // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
+  // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
+  'const __filename = __ttFileURLToPath(new URL("../index.cjs", import.meta.url));\n' +
+  'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
+
 /** Bundles into `outdir` (default dist/): the benchmark's smoke spec bundles into a scratch folder the same way. */
 function bundle(outdir = path.join(root, "dist")) {
+  esbuild.buildSync({
+    absWorkingDir: root,
+    // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
+    stdin: {
+      contents: 'export * from "./src/index";\nimport * as api from "./src/index";\nexport default api;\n',
+      resolveDir: root,
+      sourcefile: "esm-entry.ts",
+      loader: "ts",
+    },
+    outfile: path.join(outdir, "esm", "index.mjs"),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node18",
+    external: ["reflect-metadata"],
+    banner: { js: ESM_BANNER },
+    define: { TRAINER_TELEMETRY_VERSION: JSON.stringify(version) },
+    sourcemap: "linked",
+    tsconfig: "tsconfig.build.json",
+    logLevel: "warning",
+  });
   esbuild.buildSync({
     absWorkingDir: root,
     // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
@@ -24,6 +62,7 @@ function bundle(outdir = path.join(root, "dist")) {
     format: "cjs",
     target: "node18",
     external: ["reflect-metadata"],
+    define: { TRAINER_TELEMETRY_VERSION: JSON.stringify(version) },
     sourcemap: "linked",
     tsconfig: "tsconfig.build.json",
     logLevel: "warning",

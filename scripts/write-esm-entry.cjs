@@ -1,12 +1,12 @@
-// Writes dist/esm/index.mjs (and one .mjs per subpath entry, dist/esm/tfjs.mjs, dist/esm/otel.mjs): an ESM face over the CommonJS
-// build, so `import { telemetry } from "trainer-telemetry"` gets named exports and the same module instance (one
-// registry) as `require`.
+// Writes the ESM faces of the subpath entries (dist/esm/tfjs.mjs, dist/esm/otel.mjs) over their CommonJS builds, so
+// that `import { OtelLogger } from "trainer-telemetry/otel"` gets named exports. These entries are small, so Node's
+// CommonJS export scan of them is cheap; the root entry has a real ES module build instead (scripts/bundle.cjs).
 const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 fs.mkdirSync(path.join(root, "dist/esm"), { recursive: true });
-for (const entry of ["index", "tfjs", "otel"]) {
+for (const entry of ["tfjs", "otel"]) {
   const cjs = require(path.join(root, `dist/${entry}.cjs`));
   const names = Object.keys(cjs).filter((name) => name !== "__esModule" && name !== "default").sort();
   const body = [

@@ -3,41 +3,95 @@
  * @packageDocumentation
  */
 import { classNameOf, type Callback, type TelemetryEvent } from "./events";
-import { describeLogger, stateOf, type InstanceTelemetry } from "./registry";
+import { describeLogger, stateOf, type InstanceTelemetry, type Middleware, type MiddlewareChain } from "./registry";
 import { nameOf, reportFault, safeString } from "./faults";
 
 /** Delivers an event to a trainer's middleware chain and loggers. Never throws. */
 export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void {
-  if (state.middleware.length === 0) fanOut(state, event);
-  else runMiddleware(state, event, 0);
+  const chain = state.chain;
+  if (chain !== undefined) chain.run(event);
+  else if (state.middleware.length === 0) fanOut(state, event);
+  else (state.chain = compileMiddleware(state)).run(event);
 }
 
-function runMiddleware(state: InstanceTelemetry, event: TelemetryEvent, position: number): void {
-  if (position === state.middleware.length) {
-    fanOut(state, event);
-    return;
+/**
+ * The middleware chain of one trainer instance, built once (its middleware never change): one link per middleware,
+ * each with a `next` made once, instead of a closure and a copy of the event per middleware per event.
+ */
+function compileMiddleware(state: InstanceTelemetry): MiddlewareLink {
+  const { middleware } = state;
+  let link = new MiddlewareLink(state, middleware[middleware.length - 1], undefined);
+  for (let position = middleware.length - 2; position >= 0; position--) link = new MiddlewareLink(state, middleware[position], link);
+  return link;
+}
+
+/** One middleware of a chain, and what comes after it (the next link, or the loggers). */
+class MiddlewareLink implements MiddlewareChain {
+  /** The event the middleware is running on now (`next()` without an argument passes it on). */
+  private event: TelemetryEvent | undefined = undefined;
+  /** Whether the running middleware called `next`: one that throws after it must not deliver again. */
+  private passedOn = false;
+  /** The middleware's `next`, made once for the whole run. */
+  private readonly next: (event?: TelemetryEvent) => void;
+
+  constructor(private readonly state: InstanceTelemetry, private readonly middleware: Middleware, private readonly following: MiddlewareLink | undefined) {
+    this.next = (next?: TelemetryEvent) => {
+      const event = next === undefined ? this.event : next;
+      // A next() called after the middleware returned, with no event: there is none left to pass on.
+      if (event === undefined) return;
+      this.passedOn = true;
+      this.pass(event);
+    };
   }
-  const middleware = state.middleware[position];
-  // Taken before the middleware runs, so a middleware that changes the event and then throws cannot pass on
-  // a half-changed event.
-  const before = event.clone();
-  let passedOn = false;
-  try {
-    middleware(event, (next: TelemetryEvent = event) => {
-      passedOn = true;
-      runMiddleware(state, next, position + 1);
-    });
-  } catch (error) {
-    reportFault({
-      source: "middleware", error, trainer: state.trainer, where: nameOf(middleware),
-      message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(error)}. ` +
-        "The event went on without it; fix the middleware (this warning is shown once).",
-    }, state.onLoggerError, middleware);
-    if (!passedOn) {
-      event.restore(before);
-      runMiddleware(state, event, position + 1);
+
+  /** Runs the middleware on `event`; a middleware that throws is reported and skipped, the event as it was before it. */
+  run(event: TelemetryEvent): void {
+    // Saved, not overwritten: a logger hook may make a nested call whose events run through this same link.
+    const outerEvent = this.event;
+    const outerPassedOn = this.passedOn;
+    // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
+    const { tag, index, context, error, fields, fieldCount } = event;
+    this.event = event;
+    this.passedOn = false;
+    try {
+      this.middleware(event, this.next);
+    } catch (thrown) {
+      const { state, middleware } = this;
+      reportFault({
+        source: "middleware", error: thrown, trainer: state.trainer, where: nameOf(middleware),
+        message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(thrown)}. ` +
+          "The event went on without it; fix the middleware (this warning is shown once).",
+      }, state.onLoggerError, middleware);
+      if (!this.passedOn) {
+        event.tag = tag;
+        event.index = index;
+        event.context = context;
+        if (error !== undefined || event.error !== undefined) event.error = error;
+        if (fields !== undefined && event.fields === fields && event.fieldCount > fieldCount) removeAddedFields(fields, fieldCount);
+        event.fields = fields;
+        event.fieldCount = fieldCount;
+        this.pass(event);
+      }
+    } finally {
+      this.event = outerEvent;
+      this.passedOn = outerPassedOn;
     }
   }
+
+  private pass(event: TelemetryEvent): void {
+    if (this.following !== undefined) this.following.run(event);
+    // A marked event (an error recorded inside) reaches only the loggers' onErrorPropagated: fanOut tells them apart.
+    else fanOut(this.state, event);
+  }
+}
+
+/**
+ * Takes back the fields a throwing middleware added with `set()` to an object that was there before it: those after
+ * the first `keep` (names keep their insertion order). A value it overwrote in place stays overwritten.
+ */
+function removeAddedFields(fields: Record<string, unknown>, keep: number): void {
+  const names = Object.keys(fields);
+  for (let i = keep; i < names.length; i++) delete fields[names[i]];
 }
 
 /** The hook each tag calls; tags not listed go to `onEvent`. */

@@ -87,6 +87,16 @@ export class TelemetryEvent {
    */
   declare alreadyRecorded?: true;
   /**
+   * How many fields {@link TelemetryEvent.set} has added: what the dispatcher takes back (the last ones added) when a
+   * middleware throws halfway, without copying the fields for every middleware.
+   */
+  declare fieldCount: number;
+  /**
+   * On begin events: `performance.now()` when a `timing()` middleware saw the call begin; `undefined` otherwise.
+   * Kept on the event, where the end finds it through {@link TelemetryEvent.begin}, rather than in a map.
+   */
+  declare monotonicStart: number | undefined;
+  /**
    * Clock reading in UNIX seconds, taken on the first read of {@link TelemetryEvent.ts}; `undefined` until then, not
    * NaN: a field that starts as a number gets a heap box of its own in every event, read or not.
    */
@@ -107,6 +117,8 @@ export class TelemetryEvent {
     if (error !== undefined) this.error = error;
     this.call = 0;
     this.lastNestedCall = 0;
+    this.fieldCount = 0;
+    this.monotonicStart = undefined;
     this.tsSeconds = undefined;
   }
 
@@ -148,7 +160,20 @@ export class TelemetryEvent {
    * Seed fields (`step`, `context`, …) cannot be overwritten this way: loggers keep the seed's value.
    */
   set(name: string, value: unknown): void {
-    (this.fields ??= {})[name] = value;
+    const fields = this.fields;
+    if (fields === undefined) {
+      this.fields = newFields(name, value);
+      this.fieldCount = 1;
+      return;
+    }
+    if (!(name in fields)) this.fieldCount++;
+    // Named stores for the built-in middleware's fields: a store by a computed name that adds a key takes V8's
+    // generic path once the names vary (measured: ~50 ns, against ~2 ns).
+    switch (name) {
+      case "epoch": fields.epoch = value; break;
+      case "duration_ms": fields.duration_ms = value; break;
+      default: fields[name] = value;
+    }
   }
 
   /**
@@ -171,9 +196,24 @@ export class TelemetryEvent {
     copy.tsSeconds = this.tsSeconds;
     copy.call = this.call;
     copy.lastNestedCall = this.lastNestedCall;
+    copy.monotonicStart = this.monotonicStart;
+    copy.fieldCount = this.fieldCount;
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
     if (this.fields !== undefined) copy.fields = { ...this.fields };
     return copy;
+  }
+}
+
+/**
+ * A fields object holding one field. A literal per built-in name: an object literal with a computed key, or an empty
+ * one given a key, takes V8's generic path when the names vary (measured in the realistic benchmark: the costliest line
+ * of a step with `stepInEpoch()` and `timing()`).
+ */
+function newFields(name: string, value: unknown): Context {
+  switch (name) {
+    case "epoch": return { epoch: value };
+    case "duration_ms": return { duration_ms: value };
+    default: return { [name]: value };
   }
 }
 

@@ -58,18 +58,29 @@ const EMPTY_CONTEXT: Context = Object.freeze({});
 /** How many instrumented calls have begun in this process: numbers each call, in the order calls begin. */
 let callsBegun = 0;
 
-/** The instrumented method whose calls a wrapper reports: what tells an override's `super` call apart. */
+/**
+ * An instrumented method, by kind and name: one object for every class's wrapper of that method, so that an override
+ * and the method it calls through `super` share it. What tells an override's `super` call apart.
+ */
 interface MethodSite {
   readonly kind: MethodKind;
   readonly method: string;
+  /** Calls of this method, on any trainer, whose promise is pending while a logger listens. */
+  pending: number;
 }
 
-/**
- * The trainer and method of the instrumented call whose synchronous part is running now (set around the original
- * method, restored after it returns or throws): a call of the same method on the same trainer from there is an
- * override calling `super`. Kept as these long-lived objects rather than as the call's begin event: storing a
- * freshly made object in a module variable costs V8's write barrier a slow path on every call (measured ~4 ns).
- */
+const sites = new Map<string, MethodSite>();
+
+/** Each wrapper's count of pending calls, for another wrapper of the same method to look up (an override's). */
+const pendingOf = new WeakMap<Function, { count: number }>();
+
+function siteOf(kind: MethodKind, method: string): MethodSite {
+  const key = `${kind} ${method}`;
+  let site = sites.get(key);
+  if (site === undefined) sites.set(key, site = { kind, method, pending: 0 });
+  return site;
+}
+
 let runningTrainer: object | undefined;
 let runningSite: MethodSite | undefined;
 
@@ -80,9 +91,12 @@ const KIND_DEPTH: Readonly<Record<string, number>> = { step: 0, epoch: 1, train:
 const recordedObjects = new WeakMap<object, TelemetryEvent>();
 /**
  * The same for non-object throws (`throw "oops"`), which a WeakMap cannot hold; forgotten at the next macrotask,
- * which covers their propagation through nested sync calls and awaits, so that messages made per throw do not pile up.
+ * which covers their propagation through nested sync calls and awaits. At most {@link MAX_RECORDED_PRIMITIVES}, the
+ * oldest forgotten first: a loop that never yields and throws a new string each time must not grow it without bound.
  */
 const recordedPrimitives = new Map<unknown, TelemetryEvent>();
+/** Forgetting one early costs at most a second record of a value still on its way out, never a lost one. */
+const MAX_RECORDED_PRIMITIVES = 1024;
 
 /**
  * Whether the call that began with `begin` should record `error`. Not when a call inside it, on the same trainer,
@@ -104,6 +118,7 @@ function shouldRecord(error: unknown, begin: TelemetryEvent): boolean {
     recordedObjects.set(error, begin);
   } else {
     if (recordedPrimitives.size === 0) setImmediate(() => recordedPrimitives.clear()).unref();
+    else if (recordedPrimitives.size >= MAX_RECORDED_PRIMITIVES) recordedPrimitives.delete(recordedPrimitives.keys().next().value);
     recordedPrimitives.set(error, begin);
   }
   return true;
@@ -131,7 +146,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   /** Identity of this method for the per-instance counters. */
   const counterKey = {};
   const needsArgs = indexOption !== undefined || contextOption !== undefined;
-  const site: MethodSite = Object.freeze({ kind, method: methodName });
+  const site = siteOf(kind, methodName);
 
   /** The call's step/epoch number; `args` is set only when `options.index` is. */
   function indexOf(state: InstanceTelemetry, first: unknown, args: unknown[] | undefined, trainer: object): number {
@@ -153,9 +168,60 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
   /** `args` is set only when `options.context` is. */
   function end(state: InstanceTelemetry, begin: TelemetryEvent, result: unknown, args: unknown[] | undefined): void {
-    const context = contextOption === undefined ? (isPlainObject(result) ? result : {}) : contextFromOption(state, begin, result, args!);
+    let context: Context;
+    if (contextOption !== undefined) {
+      context = contextFromOption(state, begin, result, args!);
+    } else {
+      try {
+        context = isPlainObject(result) ? result : {};
+      } catch (fault) {
+        endUnreadable(state, begin, fault);
+        return;
+      }
+    }
     dispatch(state, new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin));
     if (flushAfterCall) void flushLoggers(state.trainer);
+  }
+
+  /**
+   * The end of a call whose result cannot even be looked at (a revoked Proxy, a Proxy whose `get` trap throws): the
+   * call still returns it untouched; its record gets `{}` and the fault is reported.
+   */
+  function endUnreadable(state: InstanceTelemetry, begin: TelemetryEvent, fault: unknown): void {
+    reportFault({
+      source: "context", error: fault, trainer: state.trainer, where: "result",
+      message: `${kindInfo.decorator} on '${begin.className}.${methodName}': its result could not be read (${safeString(fault)}). ` +
+        "The record has an empty context; the method's result is returned unchanged.",
+    }, state.onLoggerError, `${begin.className}.${methodName} result`);
+    dispatch(state, new TelemetryEvent(endTag, kind, begin.index, {}, state.trainer, methodName, begin));
+    if (flushAfterCall) void flushLoggers(state.trainer);
+  }
+
+  /** Calls of this wrapper whose promise is pending: what a late `super` call is checked against (see {@link isLateSuperCall}). */
+  const pendingHere = { count: 0 };
+
+  function pendingBegins(): void {
+    pendingHere.count++;
+    site.pending++;
+  }
+
+  function settled(): void {
+    pendingHere.count--;
+    site.pending--;
+  }
+
+  /**
+   * Whether a call is an override's `super` call made after an `await`: the instance's own method is another wrapper
+   * of this method (a subclass's override), and a call of it is pending.
+   */
+  function isLateSuperCall(trainer: any): boolean {
+    let own: unknown;
+    try {
+      own = trainer[methodName];
+    } catch {
+      return false;
+    }
+    return own !== instrumented && ((pendingOf.get(own as Function)?.count ?? 0) > 0);
   }
 
   /** Kept out of `end` so that the common path (no option) stays small enough to inline. */
@@ -175,7 +241,13 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   }
 
   function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
-    const first = shouldRecord(error, begin);
+    let first: boolean;
+    try {
+      first = shouldRecord(error, begin);
+    } catch {
+      // Whatever goes wrong here, the caller gets the thrown value itself, never ours.
+      first = true;
+    }
     // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end) and
     // to the loggers that asked to learn how each call ended (onErrorPropagated), marked so none records it twice.
     if (first || state.middleware.length !== 0 || hasPropagatedErrorHook(state)) {
@@ -198,8 +270,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
     const outerTrainer = runningTrainer;
     const outerSite = runningSite;
-    // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one.
-    if (outerTrainer === trainer && outerSite!.method === methodName && outerSite!.kind === kind) {
+    // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one. From the
+    // override's synchronous part, or later (after an await), while the override's call is pending.
+    if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
       return original.apply(trainer, arguments as never);
     }
 
@@ -224,20 +297,36 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     runningTrainer = outerTrainer;
     runningSite = outerSite;
     begin.lastNestedCall = callsBegun;
-    if (isThenable(result)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (fault) {
+      endUnreadable(state, begin, fault);
+      return result;
+    }
+    if (thenable) {
+      pendingBegins();
       // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
       // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
       // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
-      return result.then(
-        (value) => { end(state, begin, value, args); return value; },
-        (error: unknown) => { fail(state, begin, error); throw error; },
-      );
+      try {
+        return (result as PromiseLike<unknown>).then(
+          (value) => { settled(); end(state, begin, value, args); return value; },
+          (error: unknown) => { settled(); fail(state, begin, error); throw error; },
+        );
+      } catch (fault) {
+        // A `then` that throws when called: the caller gets the result itself, as without telemetry.
+        settled();
+        endUnreadable(state, begin, fault);
+        return result;
+      }
     }
     end(state, begin, result, args);
     return result;
   } as F;
   /* eslint-enable prefer-rest-params */
 
+  pendingOf.set(instrumented, pendingHere);
   preserveIdentity(instrumented, original);
   return instrumented;
 }

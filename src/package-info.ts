@@ -7,12 +7,16 @@ import { dirname, join } from "node:path";
 
 let version: string | undefined;
 
+/** The version, written in by the bundler (scripts/bundle.cjs); not defined when running from the sources. */
+declare const TRAINER_TELEMETRY_VERSION: string | undefined;
+
 /**
  * This package's version, from its own package.json: found by walking up from this file, because the file sits
  * at different depths in the source (`src/`) and in the bundle (`dist/`). `"unknown"` if it cannot be read.
  */
 export function ownPackageVersion(): string {
   if (version !== undefined) return version;
+  if (typeof TRAINER_TELEMETRY_VERSION === "string") return version = TRAINER_TELEMETRY_VERSION;
   version = "unknown";
   for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
     try {

@@ -65,8 +65,11 @@ export const METADATA_KEYS = {
   classOptions: Symbol.for("trainer-telemetry.class-options"),
 } as const;
 
-/** The per-instance state, kept on the instance under this symbol (non-enumerable) for a one-load lookup. */
-const STATE = Symbol("trainer-telemetry.state");
+/**
+ * The per-instance state, kept on the instance under this symbol (non-enumerable) for a one-load lookup. A registered
+ * symbol: a process that both `import`s and `require`s the package runs two copies of it, which must find the same state.
+ */
+const STATE = Symbol.for("trainer-telemetry.state");
 
 /** Instances that cannot take a property (frozen, sealed, non-extensible) keep their state here instead. */
 const statesOfSealedTrainers = new WeakMap<object, InstanceTelemetry>();
@@ -83,6 +86,14 @@ export interface InstanceTelemetry {
   active: boolean;
   /** Per-method call counters, for methods whose first argument is not an index. */
   readonly counters: Map<object, number>;
+  /** The middleware compiled into a chain by the dispatcher on the first event; `undefined` until then, and without middleware. */
+  chain: MiddlewareChain | undefined;
+}
+
+/** What runs an event through an instance's middleware and on to its loggers. */
+export interface MiddlewareChain {
+  /** Delivers one event; never throws. */
+  run(event: TelemetryEvent): void;
 }
 
 /** Validates `@telemetry` options at class definition, so a typo fails there and not on the first step. */
@@ -205,6 +216,7 @@ function createState(trainer: object): InstanceTelemetry {
     onLoggerError,
     active: loggers.length > 0,
     counters: new Map(),
+    chain: undefined,
   };
   if (Object.isExtensible(trainer)) {
     Object.defineProperty(trainer, STATE, { value: state, enumerable: false, configurable: true, writable: true });

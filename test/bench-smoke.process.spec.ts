@@ -15,8 +15,9 @@ const repo = path.resolve(__dirname, "..");
 
 /** Every case the benchmark reports, in table order. */
 const CASE_IDS = [
+  "realistic.none", "realistic.noop1", "realistic.memory", "realistic.jsonl",
   "sync.none", "sync.noop1", "sync.noop3", "async.none", "async.noop1", "memory",
-  "jsonl.1", "jsonl.100", "jsonl.1000", "pino.sync", "pino.async", "import",
+  "jsonl.1", "jsonl.100", "jsonl.1000", "pino.sync", "pino.async", "import", "import.esm",
 ];
 
 function run(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; output: string } {

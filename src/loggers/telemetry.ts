@@ -119,45 +119,44 @@ export class TelemetryLogger implements Callback {
 
   /** Records `{"ts", "tag": "step_begin", step}`. */
   onStepBegin(step: number, _context?: Context, event?: TelemetryEvent): void {
-    this.beginRecord("step_begin", "step", ',"tag":"step_begin","step":', step, event);
+    this.beginRecord("step", ',"tag":"step_begin","step":', step, event);
   }
 
   /** Records `{"ts", "tag": "step_end", step, context}`; the context is serialized now, so later changes to it do not show. */
   onStepEnd(step: number, context: Context, event?: TelemetryEvent): void {
-    this.endRecord("step_end", "step", ',"tag":"step_end","step":', step, context, event);
+    this.endRecord("step", ',"tag":"step_end","step":', step, context, event);
   }
 
   /** Records `{"ts", "tag": "epoch_begin", epoch}`. */
   onEpochBegin(epoch: number, _context?: Context, event?: TelemetryEvent): void {
-    this.beginRecord("epoch_begin", "epoch", ',"tag":"epoch_begin","epoch":', epoch, event);
+    this.beginRecord("epoch", ',"tag":"epoch_begin","epoch":', epoch, event);
   }
 
   /** Records `{"ts", "tag": "epoch_end", epoch, context}`; the context is serialized now. */
   onEpochEnd(epoch: number, context: Context, event?: TelemetryEvent): void {
-    this.endRecord("epoch_end", "epoch", ',"tag":"epoch_end","epoch":', epoch, context, event);
+    this.endRecord("epoch", ',"tag":"epoch_end","epoch":', epoch, context, event);
   }
 
   /**
    * A `*_begin` line. Without middleware fields (the common case) it is concatenated from `prefix`, the constant
    * `,"tag":…,"<key>":` part, rather than built as an object and stringified: this runs on every step.
    */
-  private beginRecord(tag: string, key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
-    if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag, [key]: truncate(index) }, event), event.ts);
-      return;
-    }
+  private beginRecord(key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + prefix + indexJson(index) + "}\n", ts);
+    const fields = event === undefined ? undefined : event.fields;
+    const line = '{"ts":' + numberJson(ts) + prefix + indexJson(index);
+    this.file.push((fields === undefined ? line : line + fieldsJson(fields, key, false)) + "}\n", ts);
   }
 
-  /** A `*_end` line, like {@link TelemetryLogger.beginRecord} plus the context. */
-  private endRecord(tag: string, key: string, prefix: string, index: number, context: Context, event: TelemetryEvent | undefined): void {
-    if (event !== undefined && event.fields !== undefined) {
-      this.writeRecord(withFields({ tag, [key]: truncate(index), context }, event), event.ts, contextJson(context));
-      return;
-    }
+  /**
+   * A `*_end` line, like {@link TelemetryLogger.beginRecord} plus the context. Middleware fields are appended to the
+   * same string, after the seed's fields, as `withFields` orders them.
+   */
+  private endRecord(key: string, prefix: string, index: number, context: Context, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    this.file.push('{"ts":' + numberJson(ts) + prefix + indexJson(index) + ',"context":' + contextJson(context) + "}\n", ts);
+    const fields = event === undefined ? undefined : event.fields;
+    const line = '{"ts":' + numberJson(ts) + prefix + indexJson(index) + ',"context":' + contextJson(context);
+    this.file.push((fields === undefined ? line : line + fieldsJson(fields, key, true)) + "}\n", ts);
   }
 
   /** Records `{"ts", "tag": "train_begin"}` (a tag the Python original did not have). */
@@ -611,6 +610,31 @@ function linesIn(bytes: Buffer, end: number): number {
   let lines = 0;
   for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < end; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
   return lines;
+}
+
+/** `"key":` of each field name seen, in JSON: a training run uses a handful of names on every record. */
+const keyJsonCache = new Map<string, string>();
+
+/**
+ * The middleware fields of a begin/end line, each `,"name":value`: `ts`, `tag`, the index's key and (on ends)
+ * `context` are the seed's and are skipped, as in `withFields`. Field values that JSON has no text for are left
+ * out, as `JSON.stringify` leaves out `undefined`.
+ */
+function fieldsJson(fields: Context, indexKey: string, hasContext: boolean): string {
+  let out = "";
+  for (const name in fields) {
+    if (name === "ts" || name === "tag" || name === indexKey || (hasContext && name === "context")) continue;
+    const value = fields[name];
+    const json = typeof value === "number" ? numberJson(value) : stringifyValue(value);
+    if (json === undefined) continue;
+    let key = keyJsonCache.get(name);
+    if (key === undefined) {
+      key = "," + JSON.stringify(name) + ":";
+      if (keyJsonCache.size < 1000) keyJsonCache.set(name, key);
+    }
+    out += key + json;
+  }
+  return out;
 }
 
 /** The step or epoch as the seed's `int(step)`: truncated, and never a throw for an odd value passed by hand. */

@@ -1,4 +1,3 @@
-import type { TelemetryEvent } from "../events";
 import { markMiddlewareFactory, type Middleware } from "../registry";
 
 /**
@@ -12,13 +11,13 @@ import { markMiddlewareFactory, type Middleware } from "../registry";
  * ```
  */
 export const timing = markMiddlewareFactory(function timing(): Middleware {
-  // Keyed by the begin event, which the end and error events of the same call point to; freed with it.
-  const startedAt = new WeakMap<TelemetryEvent, number>();
+  // On the begin event, which the end and error events of the same call point to: a field, not a WeakMap entry.
   return function timingMiddleware(event, next) {
-    if (event.begin === event) {
-      startedAt.set(event, performance.now());
+    const begin = event.begin;
+    if (begin === event) {
+      event.monotonicStart = performance.now();
     } else {
-      const start = startedAt.get(event.begin);
+      const start = begin.monotonicStart;
       if (start !== undefined) event.set("duration_ms", Math.round((performance.now() - start) * 1000) / 1000);
     }
     next();

@@ -143,19 +143,58 @@ describe("the packed package in a new project", function () {
     run(process.execPath, [tsc, "-p", "tsconfig.json"], dir);
   });
 
-  it("gives require and import the same module instance with the same named exports", () => {
+  it("gives require and import the same named exports, and a trainer from one works with the other's addLogger", () => {
+    // The ES module build is a build of its own (not a face over the CommonJS file, which Node had to scan for
+    // export names at every import): a process that uses both loads two copies, which share per-trainer state.
     const script = `
       import { createRequire } from "node:module";
       import * as esm from "trainer-telemetry";
       const cjs = createRequire(import.meta.url)("trainer-telemetry");
       const names = Object.keys(cjs).filter((k) => k !== "__esModule").sort();
-      const missing = names.filter((k) => esm[k] !== cjs[k]);
-      console.log(JSON.stringify({ names: names.length, missing }));
+      const missing = names.filter((k) => typeof esm[k] !== typeof cjs[k]);
+      class Trainer { trainStep(step) { return { loss: step }; } }
+      esm.instrument(Trainer, { steps: ["trainStep"] });
+      const trainer = new Trainer();
+      const memory = new cjs.MemoryLogger();
+      cjs.addLogger(trainer, memory);
+      trainer.trainStep(3);
+      console.log(JSON.stringify({ names: names.length, missing, esmOnly: Object.keys(esm).filter((k) => !(k in cjs)), records: memory.records }));
     `;
     fs.writeFileSync(path.join(project, "check.mjs"), script);
     const result = JSON.parse(run(process.execPath, ["check.mjs"], project));
     expect(result.missing).to.deep.equal([]);
+    expect(result.esmOnly).to.deep.equal(["default"]);
     expect(result.names).to.be.greaterThan(10);
+    expect(result.records).to.deep.equal([{ tag: "step_begin", step: 3 }, { tag: "step_end", step: 3, context: { loss: 3 } }]);
+  });
+
+  it("runs an ES module consumer bundled with esbuild --format=esm", () => {
+    const dir = path.join(project, "esbuild-consumer");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "consumer.mjs"), `
+      import { instrument, MemoryLogger, TelemetryLogger, runInfo, stepInEpoch, timing } from "trainer-telemetry";
+      import { readFileSync } from "node:fs";
+      const memory = new MemoryLogger();
+      const jsonl = new TelemetryLogger({ path: "run.jsonl" });
+      class Trainer { trainStep(step) { return { loss: 1 / (step + 1) }; } }
+      instrument(Trainer, { steps: ["trainStep"], loggers: [memory, jsonl], use: [runInfo({ runId: "r1" }), stepInEpoch(), timing()] });
+      new Trainer().trainStep(0);
+      jsonl.close();
+      const lines = readFileSync("run.jsonl", "utf8").trim().split("\\n").map((line) => JSON.parse(line));
+      console.log(JSON.stringify({ tags: memory.records.map((r) => r.tag), lines: lines.map((l) => l.tag), version: lines[0].package_version }));
+    `);
+    const esbuild = path.join(repo, "node_modules", ".bin", "esbuild");
+    // node_modules of the project: where the bundle resolves the package at build time and reflect-metadata at run time.
+    run(esbuild, ["esbuild-consumer/consumer.mjs", "--bundle", "--format=esm", "--platform=node", "--outfile=esbuild-consumer/bundle.mjs", "--log-level=warning"], project);
+    // The package is inside the bundle, not imported from node_modules at run time.
+    expect(fs.readFileSync(path.join(dir, "bundle.mjs"), "utf8")).to.contain("var TelemetryLogger = class");
+    const result = JSON.parse(run(process.execPath, ["bundle.mjs"], dir));
+    const version = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")).version;
+    expect(result).to.deep.equal({
+      tags: ["run_begin", "step_begin", "step_end"],
+      lines: ["run_begin", "step_begin", "step_end"],
+      version,
+    });
   });
 
   it("serves trainer-telemetry/tfjs to require and import (types too), sharing the root's core, TF.js from the user's project", () => {
