@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  createRunId, MemoryLogger, onEpoch, onStep, redact, runInfo, sample, stepInEpoch, telemetry, timing,
+  createRunId, MAX_DEPTH_MARKER, MemoryLogger, onEpoch, onStep, redact, runInfo, sample, stepInEpoch, stringifyValue, telemetry, timing,
 } from "../src/index";
 import { convention } from "./helpers";
 
@@ -65,7 +65,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       a.trainStep(0); b.trainStep(0); a.trainStep(1); b.trainStep(1);
       expect(memory.records.filter((r) => r.tag === "step_end")).to.have.length(2);
       expect(() => sample({ every: 0 })).to.throw(TypeError, /every must be an integer ≥ 1/);
-      expect(() => sample({ every: 1.5 })).to.throw(TypeError);
+      expect(() => sample({ every: 1.5 })).to.throw(TypeError, /every must be an integer ≥ 1/);
     });
   });
 
@@ -102,6 +102,18 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(failure.apiKey).to.equal("sk-error");
     });
 
+    it("redacts every matching key with a global or sticky RegExp, whose lastIndex would otherwise skip every other one", () => {
+      const memory = new MemoryLogger();
+      const secrets = { accessToken: "a", refreshToken: "b", idToken: "c", csrfToken: "d", loss: 0.5 };
+      @telemetry({ loggers: [memory], use: [redact([/token/gi, /^api/y])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { ...secrets, apiKey: "e", apiSecret: "f" }; } }
+      const trainer = new Trainer();
+      trainer.trainStep(0);
+      trainer.trainStep(1);
+      const redactedKeys = { accessToken: "[Redacted]", refreshToken: "[Redacted]", idToken: "[Redacted]", csrfToken: "[Redacted]", loss: 0.5, apiKey: "[Redacted]", apiSecret: "[Redacted]" };
+      expect(memory.records.filter((r) => r.tag === "step_end").map((r) => r.context)).to.deep.equal([redactedKeys, redactedKeys]);
+    });
+
     it("withholds a context it cannot read rather than let it through", () => {
       const memory = new MemoryLogger();
       const hostile = new Proxy({ apiKey: "sk-proxy" }, { ownKeys() { throw new Error("no keys for you"); } });
@@ -125,6 +137,11 @@ describe(`built-in middleware (${convention} convention)`, () => {
       trainer.trainStep(1);
       const first = memory.records[1].context as Record<string, unknown>;
       expect(first.password).to.equal("[Redacted]");
+      // The cycle is noticed where it closes, not followed down to the depth limit.
+      const written = stringifyValue(first)!;
+      expect(written).to.have.length.below(100);
+      expect(written).to.not.contain("deeper than");
+      expect(written).to.not.contain(MAX_DEPTH_MARKER);
       expect(JSON.stringify(memory.records[3].context)).to.not.contain("deep secret");
     });
   });
@@ -173,7 +190,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       @telemetry({ loggers: [memory], use: [stepInEpoch()] })
       class Trainer { @onStep() trainStep(step: number) { return { step }; } }
       new Trainer().trainStep(0);
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 0 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { step: 0 } }]);
     });
   });
 
@@ -188,7 +205,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       new Trainer("b").trainStep(0);
       const runs = memory.records.filter((r) => r.tag === "run_begin");
       expect(runs.map((r) => r.run_id)).to.deep.equal(["run-a", "run-b"]);
-      expect(memory.records[0].tag).to.equal("run_begin");
+      expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end", "step_begin", "step_end", "run_begin", "step_begin", "step_end"]);
       expect(runs[0]).to.include({ pid: process.pid, hostname: os.hostname(), node_version: process.version });
       expect(runs[0].package_version).to.equal(JSON.parse(fs.readFileSync(path.join(__dirname, "../package.json"), "utf8")).version);
       expect(runs[0].start_time).to.be.within(before, Date.now() / 1000);
@@ -201,6 +218,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       @telemetry({ loggers: [memory], use: [runInfo()] })
       class Trainer { @onStep() trainStep(step: number) { return { step }; } }
       new Trainer().trainStep(0);
+      expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end"]);
       expect(memory.records[0].run_id).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
     });
   });

@@ -163,6 +163,18 @@ describe(`decorators (${convention} convention)`, () => {
       ]);
     });
 
+    it("records both calls when an override of the same name reports as another kind (an epoch that is one step)", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Base { @onEpoch() run(epoch: number): unknown { return { epoch }; } }
+      class Child extends Base { @onStep() override run(step: number) { return super.run(step); } }
+      expect(new Child().run(3)).to.deep.equal({ epoch: 3 });
+      expect(memory.records).to.deep.equal([
+        { tag: "step_begin", step: 3 }, { tag: "epoch_begin", epoch: 3 },
+        { tag: "epoch_end", epoch: 3, context: { epoch: 3 } }, { tag: "step_end", step: 3, context: { epoch: 3 } },
+      ]);
+    });
+
     it("records each of two concurrent calls that reject with the same error object", async () => {
       const memory = new MemoryLogger();
       const outOfMemory = new Error("OOM");
@@ -213,9 +225,14 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep() trainStep(_step: number) { throw "flaky"; } }
       const trainer = new Trainer();
-      expect(() => trainer.trainStep(0)).to.throw();
-      expect(() => trainer.trainStep(1)).to.throw();
-      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(2);
+      const thrown: unknown[] = [];
+      for (const step of [0, 1]) {
+        try { trainer.trainStep(step); } catch (error) { thrown.push(error); }
+      }
+      expect(thrown).to.deep.equal(["flaky", "flaky"]);
+      expect(memory.records.filter((r) => r.tag === "error")).to.deep.equal([
+        { tag: "error", type: "String", message: "flaky" }, { tag: "error", type: "String", message: "flaky" },
+      ]);
     });
   });
 
@@ -225,7 +242,7 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep() trainStep(_step: number, _batch: number[]) { return {}; } }
       new Trainer().trainStep(41, [1]);
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 41 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 41 }, { tag: "step_end", step: 41, context: {} }]);
     });
 
     it("counts calls per instance and per method from 0 when the first argument is not an index", () => {
@@ -246,7 +263,7 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep({ index: (args) => (args[0] as { id: number }).id }) trainStep(_batch: { id: number }) { return {}; } }
       new Trainer().trainStep({ id: 12 });
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 12 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 12 }, { tag: "step_end", step: 12, context: {} }]);
     });
 
     it("hands options.index and options.context a real array of the arguments", () => {

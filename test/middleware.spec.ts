@@ -63,9 +63,11 @@ describe(`middleware chain (${convention} convention)`, () => {
   it("keeps per-call state valid after a middleware throws on the begin (sample and timing still pair begin and end)", () => {
     const memory = new MemoryLogger();
     const flakyOnBegin: Middleware = (event, next) => { if (event.tag === "step_begin") throw new Error("flaky"); next(); };
-    @telemetry({ loggers: [memory], use: [flakyOnBegin, sample({ every: 1 }), timing()], onLoggerError: () => undefined })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [memory], use: [flakyOnBegin, sample({ every: 1 }), timing()], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
     new Trainer().trainStep(0);
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([["middleware", "flakyOnBegin", "flaky"]]);
     expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
     expect(memory.records[1].duration_ms).to.be.a("number");
   });
@@ -84,9 +86,14 @@ describe(`middleware chain (${convention} convention)`, () => {
   it("does not deliver twice when a middleware throws after calling next", () => {
     const memory = new MemoryLogger();
     const lateThrow: Middleware = (_event, next) => { next(); throw new Error("after next"); };
-    @telemetry({ loggers: [memory], use: [lateThrow], onLoggerError: () => undefined })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [memory], use: [lateThrow], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(0);
+    // It threw on both events, after passing each on: reported each time, delivered once each.
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([
+      ["middleware", "lateThrow", "after next"], ["middleware", "lateThrow", "after next"],
+    ]);
     expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
   });
 

@@ -51,8 +51,13 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
   });
 
   it("writes BigInt as a JSON number when it is a safe integer and as a string of digits otherwise", async () => {
-    const context = { small: 42n, lowest: -(2n ** 53n - 1n), big: 2n ** 64n, tooLow: -(2n ** 63n) };
-    await expectWritten(context, '{"small":42,"lowest":-9007199254740991,"big":"18446744073709551616","tooLow":"-9223372036854775808"}');
+    const context = {
+      small: 42n, lowest: -(2n ** 53n - 1n), highest: 2n ** 53n - 1n, justAbove: 2n ** 53n, justBelow: -(2n ** 53n),
+      big: 2n ** 64n, tooLow: -(2n ** 63n),
+    };
+    await expectWritten(context, '{"small":42,"lowest":-9007199254740991,"highest":9007199254740991,"justAbove":"9007199254740992",' +
+      '"justBelow":"-9007199254740992","big":"18446744073709551616","tooLow":"-9223372036854775808"}');
+    expect(stringifyValue(new BigUint64Array([2n ** 53n - 1n, 2n ** 53n]))).to.equal('[9007199254740991,"9007199254740992"]');
   });
 
   it("writes NaN and the infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\", never a bare NaN or null", async () => {
@@ -85,6 +90,11 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
   it("writes a Map as an object keyed by String(key) and a Set as an array", async () => {
     const context = { counts: new Map<unknown, unknown>([["cat", 3], [2, "two"], [{}, NaN]]), labels: new Set(["cat", "dog"]), empty: new Map() };
     await expectWritten(context, '{"counts":{"cat":3,"2":"two","[object Object]":"NaN"},"labels":["cat","dog"],"empty":{}}');
+  });
+
+  it("writes only the first of two Map keys that print the same (\"2\" and 2), so no reader sees a duplicate key", async () => {
+    const context = { byClass: new Map<unknown, unknown>([["2", "string key"], [2, "number key"], [true, "yes"], ["true", "no"]]) };
+    await expectWritten(context, '{"byClass":{"2":"string key","true":"yes"}}');
   });
 
   it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {

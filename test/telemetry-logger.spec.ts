@@ -461,6 +461,39 @@ describe("TelemetryLogger", () => {
       expectOneWarning(jsonl, /EACCES|EPERM|EROFS/);
     });
 
+    it("after a write the kernel cut short (a file-size limit), starts the next record on a new line and counts only whole records", function () {
+      // RLIMIT_FSIZE makes write(2) write up to the limit and fail the rest (EFBIG): a real partial write, which a full
+      // disk (/dev/full) never gives. The limit is lowered for this process alone, around one synchronous flush.
+      const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((candidate) => fs.existsSync(candidate));
+      if (process.platform !== "linux" || prlimit === undefined) this.skip();
+      const setFileSizeLimit = (limit: string) => execFileSync(prlimit!, ["--pid", String(process.pid), `--fsize=${limit}:`]);
+      const file = path.join(dir, "limited.jsonl");
+      const jsonl = logger({ path: file, flushInterval: 1000 });
+      const padding = "x".repeat(100);
+      for (let step = 0; step < 60; step++) jsonl.onStepEnd(step, { padding });
+      setFileSizeLimit("4096");
+      try {
+        jsonl.flush();
+      } finally {
+        setFileSizeLimit("unlimited");
+      }
+      const cut = fs.readFileSync(file, "utf8");
+      expect(cut).to.have.length(4096);
+      const whole = cut.split("\n").length - 1;
+      expect(cut.endsWith("\n"), "the limit falls inside a record").to.equal(false);
+      expect(jsonl.stats()).to.deep.equal({ written: whole, dropped: 60 - whole, flushes: 0 });
+      expectOneWarning(jsonl, /EFBIG/);
+
+      jsonl.onStepEnd(60, { after: true });
+      jsonl.flush();
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      expect(lines.slice(0, whole).map((line) => JSON.parse(line).step)).to.deep.equal([...Array(whole).keys()]);
+      expect(() => JSON.parse(lines[whole])).to.throw(SyntaxError);
+      expect(JSON.parse(lines[whole + 1])).to.include({ tag: "step_end", step: 60 }).and.have.deep.property("context", { after: true });
+      expect(lines.slice(whole + 2)).to.deep.equal([""]);
+      expect(jsonl.stats()).to.deep.equal({ written: whole + 1, dropped: 60 - whole, flushes: 1 });
+    });
+
     it("warns once when the disk is full (/dev/full)", () => {
       const jsonl = logger({ path: "/dev/full", flushInterval: 2 });
       for (let step = 0; step < 6; step++) jsonl.onStepEnd(step, { loss: step });
