@@ -11,6 +11,11 @@ class CountingTarget implements ExitFlushable {
   flushSync(): void { this.flushes++; }
 }
 
+/** What Node emits for an uncaught exception before it prints it and ends the process (typed loosely: @types/node's emit() overloads omit it). */
+function emitUncaughtExceptionMonitor(error: Error): boolean {
+  return (process.emit as (event: string, ...args: unknown[]) => boolean)("uncaughtExceptionMonitor", error, "uncaughtException");
+}
+
 /** Lets the event loop go round twice: a signal raised with process.kill() is delivered to listeners by then. */
 async function twoLoopTurns(): Promise<void> {
   for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -31,9 +36,8 @@ describe("exit hooks (in process)", () => {
     const second = new CountingTarget();
     register(first);
     register(second);
-    // What Node emits for an uncaught exception before printing it and ending the process; `exit` comes after
-    // the printing, and not at all when a crash handler or --abort-on-uncaught-exception ends the process first.
-    process.emit("uncaughtExceptionMonitor", new Error("boom from the trainer"), "uncaughtException");
+    // `exit` comes after the printing, and not at all when a crash handler ends the process first.
+    emitUncaughtExceptionMonitor(new Error("boom from the trainer"));
     expect([first.flushes, second.flushes]).to.deep.equal([1, 1]);
   });
 
@@ -42,7 +46,7 @@ describe("exit hooks (in process)", () => {
     const healthy = new CountingTarget();
     register(broken);
     register(healthy);
-    expect(() => process.emit("uncaughtExceptionMonitor", new Error("boom"), "uncaughtException")).to.not.throw();
+    expect(() => emitUncaughtExceptionMonitor(new Error("boom"))).to.not.throw();
     expect(healthy.flushes).to.equal(1);
   });
 
@@ -52,7 +56,7 @@ describe("exit hooks (in process)", () => {
     flushOnExit(target);
     cancelFlushOnExit(target);
     cancelFlushOnExit(target);
-    process.emit("uncaughtExceptionMonitor", new Error("boom"), "uncaughtException");
+    emitUncaughtExceptionMonitor(new Error("boom"));
     expect(target.flushes).to.equal(0);
   });
 

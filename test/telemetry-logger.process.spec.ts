@@ -4,7 +4,7 @@
  * one way, then reads the file.
  */
 import { expect } from "chai";
-import { execFile, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
@@ -99,6 +99,13 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     expectAllRecords(child.file);
   });
 
+  it("writes the buffer before Node reports an uncaught exception, so a crash reporter already finds the records on disk", () => {
+    const child = run("throw-monitored");
+    expect(child.status).to.equal(1);
+    expect(child.stdout).to.equal("lines on disk when the crash is reported: 3\n");
+    expectAllRecords(child.file);
+  });
+
   it("writes the buffer on an unhandled rejection, which still ends the process as Node's default does", () => {
     const child = run("reject");
     expect(child.status).to.equal(1);
@@ -124,6 +131,7 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
 
   it("writes the buffer on SIGINT and leaves the ending to the trainer's own SIGINT listener", () => {
     const child = run("SIGINT-handled");
+    // Once: the logger did not raise the signal again behind the trainer's back.
     expect(child.stdout).to.equal("graceful shutdown\n");
     expect(child.status).to.equal(7);
     expect(child.signal).to.equal(null);
@@ -142,16 +150,31 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_end", "step": -1, "context": {}}\n');
     const children = 6;
     const records = 1500;
-    const pids = await Promise.all(Array.from({ length: children }, () => new Promise<number>((resolve, reject) => {
-      const child = execFile(process.execPath, [FIXTURE, "append", file, String(records)], {
-        cwd: ROOT, env: { ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "" },
-      }, (error) => (error ? reject(error) : resolve(child.pid!)));
-    })));
+    const started = Array.from({ length: children }, () => {
+      const child = spawn(process.execPath, [FIXTURE, "append", file, String(records)], {
+        cwd: ROOT, env: { ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "inherit"],
+      });
+      const ready = new Promise<void>((resolve, reject) => {
+        child.stdout.once("data", () => resolve());
+        child.once("error", reject);
+      });
+      const ended = new Promise<number | null>((resolve) => child.once("close", resolve));
+      return { child, ready, ended };
+    });
+    // Every child has its logger made; only then do they all start writing.
+    await Promise.all(started.map(({ ready }) => ready));
+    for (const { child } of started) child.stdin.end("go\n");
+    expect(await Promise.all(started.map(({ ended }) => ended))).to.deep.equal(Array(children).fill(0));
+
     const written = readJsonl(file).slice(1);
     expect(written).to.have.length(children * records);
-    for (const pid of pids) {
-      const steps = written.filter((record) => (record.context as { pid: number }).pid === pid).map((record) => record.step);
+    const pidOf = (record: Record<string, unknown>) => (record.context as { pid: number }).pid;
+    for (const { child } of started) {
+      const steps = written.filter((record) => pidOf(record) === child.pid).map((record) => record.step);
       expect(steps).to.deep.equal(Array.from({ length: records }, (_, step) => step));
     }
+    // The processes overlapped: one after the other would give `children` runs of one pid each.
+    const runs = written.filter((record, i) => i === 0 || pidOf(record) !== pidOf(written[i - 1])).length;
+    expect(runs, "runs of records from one process").to.be.greaterThan(children);
   });
 });
