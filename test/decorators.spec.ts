@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onStep, telemetry, type Callback, type TelemetryEvent } from "../src/index";
+import { MemoryLogger, onEpoch, onStep, telemetry, type Callback, type TelemetryEvent, type TelemetryFault } from "../src/index";
 import { convention, ManualThenable } from "./helpers";
 
 describe(`decorators (${convention} convention)`, () => {
@@ -287,6 +287,17 @@ describe(`decorators (${convention} convention)`, () => {
   });
 
   describe("context", () => {
+    it("reports an options.context that returns no object, records {} and leaves the result alone", () => {
+      const memory = new MemoryLogger();
+      const faults: TelemetryFault[] = [];
+      @telemetry({ loggers: [memory], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer { @onStep({ context: (result: number) => result as never }) trainStep(_step: number) { return 5; } }
+      expect(new Trainer().trainStep(0)).to.equal(5);
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: {} }]);
+      expect(faults.map((f) => f.source)).to.deep.equal(["context"]);
+      expect(faults[0].message).to.match(/@onStep on 'Trainer\.trainStep': options\.context failed: TypeError: it returned 5, not an object/);
+    });
+
     it("uses a plain-object result, and {} for anything else", () => {
       const memory = new MemoryLogger();
       const results: unknown[] = [{ loss: 1 }, 0.5, [1, 2], new Map(), null, undefined, "text", Object.assign(Object.create(null), { acc: 1 })];
@@ -324,6 +335,27 @@ describe(`decorators (${convention} convention)`, () => {
   });
 
   describe("what the method keeps", () => {
+    it("calls the method as it is when called without a trainer (`this` undefined or a primitive), recording nothing", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Trainer { @onStep() trainStep(this: unknown, step: number) { return { self: this, step }; } }
+      const unbound = Trainer.prototype.trainStep;
+      expect(unbound.call(undefined, 1)).to.deep.equal({ self: undefined, step: 1 });
+      expect(unbound.call(7, 2)).to.deep.equal({ self: 7, step: 2 });
+      expect(memory.records).to.deep.equal([]);
+    });
+
+    it("reports a method named by a symbol, and names the symbol when refusing one", () => {
+      const memory = new MemoryLogger();
+      const step = Symbol("step");
+      @telemetry({ loggers: [memory] })
+      class Trainer { @onStep() [step](index: number) { return { index }; } }
+      expect(new Trainer()[step](3)).to.deep.equal({ index: 3 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 3 }, { tag: "step_end", step: 3, context: { index: 3 } }]);
+      const lr = Symbol("lr");
+      expect(() => { class Bad { @(onStep() as any) get [lr]() { return 1; } } return Bad; }).to.throw(TypeError, /@onStep cannot decorate '(Bad\.)?\[Symbol\(lr\)\]': it is a getter/);
+    });
+
     it("keeps `this`, the name and the length", () => {
       @telemetry({ loggers: [new MemoryLogger()] })
       class Trainer {

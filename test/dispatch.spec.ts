@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { closeLoggers, flushLoggers, MemoryLogger, onStep, onTrain, telemetry, type Callback, type Middleware, type TelemetryFault } from "../src/index";
+import { closeLoggers, flushLoggers, MemoryLogger, onStep, onTrain, runInfo, telemetry, type Callback, type Middleware, type TelemetryFault } from "../src/index";
 import { convention, warningsDuring } from "./helpers";
 
 describe(`dispatch (${convention} convention)`, () => {
@@ -114,6 +114,18 @@ describe(`dispatch (${convention} convention)`, () => {
     await flushLoggers(new Trainer());
     expect(flushed).to.equal(true);
     expect(faults.map((f) => [f.logger === failing, f.where, (f.error as Error).message])).to.deep.equal([[true, "flush", "upload failed"]]);
+  });
+
+  it("reports a logger whose onEvent throws on a record of another tag (run_begin), naming onEvent", () => {
+    const faults: TelemetryFault[] = [];
+    const broken: Callback = { onEvent: () => { throw new Error("unknown tag"); } };
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [broken, memory], use: [runInfo({ runId: "r1" })], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end"]);
+    expect(faults.map((f) => [f.where, (f.error as Error).message])).to.deep.equal([["onEvent", "unknown tag"]]);
+    expect(faults[0].message).to.contain("failed in onEvent (run_begin of trainStep)");
   });
 
   it("falls back to the warning when onLoggerError itself throws", async () => {

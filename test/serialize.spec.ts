@@ -97,6 +97,28 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     await expectWritten(context, '{"byClass":{"2":"string key","true":"yes"}}');
   });
 
+  it("writes arrays holding what JSON cannot (undefined, a function, a BigInt, NaN) and Array subclasses by the same rules", async () => {
+    class Batch extends Array<number> {}
+    const context = { odd: [undefined, () => 1, 3n, NaN, "ok"], batch: Batch.from([1, 2]), boxedSymbol: Object(Symbol("s")) };
+    await expectWritten(context, '{"odd":[null,null,3,"NaN","ok"],"batch":[1,2],"boxedSymbol":null}');
+  });
+
+  it("leaves out a Map entry whose value JSON leaves out, as it does for an object's field", async () => {
+    await expectWritten({ byName: new Map<string, unknown>([["gone", undefined], ["fn", () => 1], ["kept", 1]]) }, '{"byName":{"kept":1}}');
+  });
+
+  it("writes an Error whose stack or cause getter throws, with a marker for the cause", async () => {
+    const error = new Error("bad batch");
+    Object.defineProperty(error, "stack", { get() { throw new Error("no stack"); } });
+    Object.defineProperty(error, "cause", { get() { throw new Error("no cause"); } });
+    await expectWritten({ error }, '{"error":{"type":"Error","message":"bad batch","cause":"[Thrown: Error: no cause]"}}');
+  });
+
+  it("writes a context of thousands of small objects exactly as JSON.stringify does", async () => {
+    const context = { rows: Array.from({ length: 3000 }, (_, i) => ({ i, loss: 1 / (i + 1) })) };
+    await expectWritten(context, JSON.stringify(context));
+  });
+
   it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {
     await expectWritten({ at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), never: new Date(NaN) }, '{"at":"2024-01-02T03:04:05.006Z","never":null}');
   });

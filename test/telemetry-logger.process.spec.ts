@@ -48,7 +48,7 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
 
   before(() => {
     ({ dir, cleanup } = tempDir());
-    // Inside the repository, where .c8rc.json looks for the children's scripts (.tmp/*/src/**) before mapping them
+    // Inside the repository, where .c8rc.json looks for the children's scripts (.tmp/process-src-*/src/**) before mapping them
     // back to src/.
     fs.mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
     compiled = fs.mkdtempSync(path.join(ROOT, ".tmp", "process-src-"));

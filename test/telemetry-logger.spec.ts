@@ -269,6 +269,17 @@ describe("TelemetryLogger", () => {
       expect(readJsonl(two.path)).to.have.length(2);
     });
 
+    it("uses the defaults for a NaN flushInterval or flushMs, with a warning naming each", () => {
+      const jsonl = logger({ flushInterval: NaN, flushMs: NaN });
+      jsonl.onStepBegin(0, {});
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      expect(capture.warnings.map((warning) => [warning.type, warning.code])).to.deep.equal([
+        ["TelemetryWarning", "TRAINER_TELEMETRY_BAD_OPTION"], ["TelemetryWarning", "TRAINER_TELEMETRY_BAD_OPTION"],
+      ]);
+      expect(capture.warnings[0].message).to.match(/^TelemetryLogger: flushInterval is NaN; using the default, \d+\.$/);
+      expect(capture.warnings[1].message).to.match(/^TelemetryLogger: flushMs is NaN; using the default, \d+ ms\.$/);
+    });
+
     it("writes a quiet buffer once flushMs has passed, with no further record", async () => {
       const jsonl = logger({ flushInterval: 1000, flushMs: 50 });
       jsonl.onStepEnd(0, { loss: 1 });
