@@ -66,6 +66,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(memory.records.filter((r) => r.tag === "step_end")).to.have.length(2);
       expect(() => sample({ every: 0 })).to.throw(TypeError, /every must be an integer ≥ 1/);
       expect(() => sample({ every: 1.5 })).to.throw(TypeError, /every must be an integer ≥ 1/);
+      expect(() => sample(undefined as never)).to.throw(TypeError, /sample\(\{ every \}\): every must be an integer ≥ 1 \(1 passes every step\); got undefined/);
     });
   });
 
@@ -112,6 +113,53 @@ describe(`built-in middleware (${convention} convention)`, () => {
       trainer.trainStep(1);
       const redactedKeys = { accessToken: "[Redacted]", refreshToken: "[Redacted]", idToken: "[Redacted]", csrfToken: "[Redacted]", loss: 0.5, apiKey: "[Redacted]", apiSecret: "[Redacted]" };
       expect(memory.records.filter((r) => r.tag === "step_end").map((r) => r.context)).to.deep.equal([redactedKeys, redactedKeys]);
+    });
+
+    it("refuses keys that are not an array of names and RegExps, with a TypeError showing the form", () => {
+      expect(() => redact("apiKey" as never)).to.throw(TypeError, /redact\(keys\): keys must be an array of key names or RegExps, e\.g\. redact\(\["apiKey", \/token\/i\]\); got apiKey/);
+      expect(() => redact(["apiKey", 5 as never])).to.throw(TypeError, /keys must be an array of key names or RegExps.*got apiKey,5/);
+      expect(() => redact([/token/i, "apiKey"])).to.not.throw();
+    });
+
+    it("redacts an object that appears twice (not a cycle) in both places", () => {
+      const memory = new MemoryLogger();
+      const credentials = { apiKey: "sk-shared", user: "ann" };
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { train: credentials, eval: credentials, both: [credentials, credentials] }; } }
+      new Trainer().trainStep(0);
+      const redactedCredentials = { apiKey: "[Redacted]", user: "ann" };
+      expect(memory.records[1].context).to.deep.equal({ train: redactedCredentials, eval: redactedCredentials, both: [redactedCredentials, redactedCredentials] });
+    });
+
+    it("hands on the trainer's own objects where nothing matched (no copy), and redacts only Map entries with a matching key", () => {
+      const memory = new MemoryLogger();
+      const clean = { list: [1, 2], table: new Map<unknown, unknown>([["loss", 1], [7, { apiKey: "nested" }]]), tags: new Set(["a"]), cfg: { lr: 0.1 } };
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return clean; } }
+      new Trainer().trainStep(0);
+      const context = memory.records[1].context as typeof clean;
+      expect(context.list).to.equal(clean.list);
+      expect(context.tags).to.equal(clean.tags);
+      expect(context.cfg).to.equal(clean.cfg);
+      // The Map held a secret under a number key: a copy, with only that entry's value redacted.
+      expect(context.table).to.not.equal(clean.table);
+      expect([...context.table]).to.deep.equal([["loss", 1], [7, { apiKey: "[Redacted]" }]]);
+      expect(clean.table.get(7)).to.deep.equal({ apiKey: "nested" });
+    });
+
+    it("keeps a Date, a RegExp and a typed array as they are: the JSONL logger writes them by value, not by their fields", () => {
+      const memory = new MemoryLogger();
+      const when = Object.assign(new Date(0), { apiKey: "on a date" });
+      const pattern = Object.assign(/x/, { apiKey: "on a regexp" });
+      const weights = new Float32Array([0.5, 1]);
+      @telemetry({ loggers: [memory], use: [redact(["apiKey", /^\d+$/])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { when, pattern, weights, apiKey: "top" }; } }
+      new Trainer().trainStep(0);
+      const context = memory.records[1].context as Record<string, unknown>;
+      expect(context.apiKey).to.equal("[Redacted]");
+      expect(context.when).to.equal(when);
+      expect(context.pattern).to.equal(pattern);
+      expect(context.weights).to.equal(weights);
     });
 
     it("withholds a context it cannot read rather than let it through", () => {

@@ -9,10 +9,12 @@ describe(`dispatch (${convention} convention)`, () => {
       onStepBegin: (step) => { seen.push(`${name} begin ${step}`); },
       onStepEnd: (step) => { seen.push(`${name} end ${step}`); },
     });
-    @telemetry({ loggers: [logger("a"), logger("b"), logger("c")] })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [logger("a"), logger("b"), logger("c")], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(0);
     expect(seen).to.deep.equal(["a begin 0", "b begin 0", "c begin 0", "a end 0", "b end 0", "c end 0"]);
+    expect(faults, "healthy loggers are no fault").to.deep.equal([]);
   });
 
   it("isolates a throwing logger: the result is unchanged and later loggers still get the event", () => {

@@ -119,6 +119,12 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     await expectWritten(context, JSON.stringify(context));
   });
 
+  it("calls a top-level toJSON with the key \"\", as JSON.stringify does", () => {
+    const keyed = { toJSON: (key: string) => ({ key }) };
+    expect(stringifyValue(keyed)).to.equal(JSON.stringify(keyed)).and.equal('{"key":""}');
+    expect(stringifyValue({ inner: keyed, list: [keyed] })).to.equal('{"inner":{"key":"inner"},"list":[{"key":"0"}]}');
+  });
+
   it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {
     await expectWritten({ at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), never: new Date(NaN) }, '{"at":"2024-01-02T03:04:05.006Z","never":null}');
   });
