@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import {
-  addLogger, describeError, instrument, MemoryLogger, onStep, runInfo, telemetry, type Callback, type TelemetryFault,
+  addLogger, describeError, instrument, MemoryLogger, onStep, runInfo, telemetry, TelemetryLogger, type Callback, type TelemetryFault,
 } from "../src/index";
 import { convention, telemetryWarnings, warningsDuring } from "./helpers";
 
@@ -79,6 +79,11 @@ describe(`bad input and odd values (${convention} convention)`, () => {
       expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 4 }, { tag: "step_end", step: 4, context: { step: 4 } }]);
       expect(() => instrument(Anonymous, { steps: ["missing" as never] })).to.throw(TypeError, /'<anonymous class>\.missing' does not exist/);
     });
+  });
+
+  it("TelemetryLogger refuses options that are neither an object nor a path, showing both forms", () => {
+    expect(() => new TelemetryLogger(null as never)).to.throw(TypeError, /^TelemetryLogger: options must be an object like \{ path: "telemetry\.jsonl", flushInterval: 50 \} or a path string; got null\.$/);
+    expect(() => new TelemetryLogger(42 as never)).to.throw(TypeError, /options must be an object.*or a path string; got number 42/);
   });
 
   it("runInfo refuses a runId that is neither a string nor a function", () => {
