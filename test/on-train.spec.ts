@@ -30,14 +30,17 @@ describe(`@onTrain (${convention} convention)`, () => {
 
   it("flushes every logger when the run returns, before the caller resumes", async () => {
     const buffering = new BufferingLogger();
-    @telemetry({ loggers: [buffering] })
+    const another = new BufferingLogger();
+    @telemetry({ loggers: [buffering, another] })
     class Trainer {
       @onTrain() async fit() { await this.fitEpoch(0); return {}; }
       @onEpoch() async fitEpoch(_epoch: number) { return {}; }
     }
     await new Trainer().fit();
-    expect(buffering.written).to.deep.equal(["train_begin", "epoch_end 0", "train_end"]);
-    expect(buffering.buffered).to.deep.equal([]);
+    for (const logger of [buffering, another]) {
+      expect(logger.written).to.deep.equal(["train_begin", "epoch_end 0", "train_end"]);
+      expect(logger.buffered).to.deep.equal([]);
+    }
   });
 
   it("flushes when the run fails, and rethrows the same error", async () => {
