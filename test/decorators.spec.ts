@@ -256,6 +256,11 @@ describe(`decorators (${convention} convention)`, () => {
       const b = new Trainer();
       a.trainStep([1]); a.trainStep([2]); a.evalStep([3]); b.trainStep([4]); a.trainStep([5]);
       expect(memory.records.filter((r) => r.tag === "step_begin").map((r) => r.step)).to.deep.equal([0, 1, 0, 0, 2]);
+      // A first argument that is a number but not a step number (1.5, -1) is not taken as one; 0 is.
+      memory.clear();
+      const c = new Trainer();
+      c.trainStep(1.5 as never); c.trainStep(-1 as never); c.trainStep(0 as never); c.trainStep([6]);
+      expect(memory.records.filter((r) => r.tag === "step_begin").map((r) => r.step)).to.deep.equal([0, 1, 0, 2]);
     });
 
     it("takes options.index over the default", () => {
@@ -283,6 +288,17 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [new MemoryLogger()] })
       class Trainer { @onStep({ index: () => -1.5 }) trainStep() { return {}; } }
       expect(() => new Trainer().trainStep()).to.throw(TypeError, /@onStep on 'Trainer\.trainStep'.*-1\.5.*non-negative integer.*Fix the index function/);
+      const returned: unknown[] = ["3", 2.5, -2, NaN];
+      @telemetry({ loggers: [new MemoryLogger()] })
+      class Each { @onStep({ index: (args) => returned[args[0] as number] as number }) trainStep(_which: number) { return {}; } }
+      returned.forEach((bad, which) => {
+        expect(() => new Each().trainStep(which), String(bad)).to.throw(TypeError, /options\.index returned .* but a step number must be a non-negative integer/);
+      });
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Zero { @onStep({ index: () => 0 }) trainStep() { return {}; } }
+      new Zero().trainStep();
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: {} }]);
     });
   });
 
@@ -295,7 +311,9 @@ describe(`decorators (${convention} convention)`, () => {
       expect(new Trainer().trainStep(0)).to.equal(5);
       expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: {} }]);
       expect(faults.map((f) => f.source)).to.deep.equal(["context"]);
-      expect(faults[0].message).to.match(/@onStep on 'Trainer\.trainStep': options\.context failed: TypeError: it returned 5, not an object/);
+      expect(faults[0]).to.include({ where: "options.context" });
+      expect(faults[0].message).to.equal("@onStep on 'Trainer.trainStep': options.context failed: TypeError: it returned 5, not an object. " +
+        "The record has an empty context; the method's result is unchanged.");
     });
 
     it("uses a plain-object result, and {} for anything else", () => {

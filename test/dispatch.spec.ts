@@ -93,6 +93,8 @@ describe(`dispatch (${convention} convention)`, () => {
       expect(faults).to.have.length(1);
       expect(faults[0]).to.include({ source: "logger", logger: broken, where: hook });
       expect(faults[0].error).to.be.instanceOf(TypeError).with.property("message", `${hook} bug`);
+      expect(faults[0].message).to.equal(`logger logger #1 of 'Trainer' failed in ${hook}: TypeError: ${hook} bug. ` +
+        "The trainer and the other loggers went on; this warning is shown once per logger.");
     });
   }
 
