@@ -125,6 +125,17 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     expect(stringifyValue({ inner: keyed, list: [keyed] })).to.equal('{"inner":{"key":"inner"},"list":[{"key":"0"}]}');
   });
 
+  it("applies the same rules to values nested in arrays and objects at any depth (Maps, Dates, BigInts, NaN, undefined, toJSON)", async () => {
+    const context = {
+      rows: [[new Map([["a", 1]])], [{ when: new Date(0) }], [2n ** 64n], [undefined, NaN], [{ toJSON: () => "custom" }], [new Set([1])]],
+      deep: { a: { b: [NaN, { c: Infinity, m: new Map([["k", -Infinity]]) }] } },
+      objects: { map: new Map([["x", 1]]), set: new Set(["y"]), when: new Date(0), big: 3n, gone: undefined, fn: () => 1, custom: { toJSON: () => 7 } },
+    };
+    await expectWritten(context, '{"rows":[[{"a":1}],[{"when":"1970-01-01T00:00:00.000Z"}],["18446744073709551616"],[null,"NaN"],["custom"],[[1]]],' +
+      '"deep":{"a":{"b":["NaN",{"c":"Infinity","m":{"k":"-Infinity"}}]}},' +
+      '"objects":{"map":{"x":1},"set":["y"],"when":"1970-01-01T00:00:00.000Z","big":3,"custom":7}}');
+  });
+
   it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {
     await expectWritten({ at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), never: new Date(NaN) }, '{"at":"2024-01-02T03:04:05.006Z","never":null}');
   });
