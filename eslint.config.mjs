@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "docs/api/**", "node_modules/**", "runs/**", ".tmp/**", "coverage/**"] },
+  { ignores: ["dist/**", "docs/api/**", "node_modules/**", "runs/**", ".tmp/**", "coverage/**", "reports/**", ".stryker-tmp/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  createRunId, MemoryLogger, onEpoch, onStep, onTrain, redact, runInfo, sample, stepInEpoch, telemetry, TelemetryEvent, timing,
+  createRunId, MAX_DEPTH_MARKER, MemoryLogger, onEpoch, onStep, onTrain, redact, runInfo, sample, stepInEpoch, stringifyValue, telemetry, TelemetryEvent, timing,
 } from "../src/index";
 import { convention } from "./helpers";
 
@@ -65,7 +65,8 @@ describe(`built-in middleware (${convention} convention)`, () => {
       a.trainStep(0); b.trainStep(0); a.trainStep(1); b.trainStep(1);
       expect(memory.records.filter((r) => r.tag === "step_end")).to.have.length(2);
       expect(() => sample({ every: 0 })).to.throw(TypeError, /every must be an integer ≥ 1/);
-      expect(() => sample({ every: 1.5 })).to.throw(TypeError);
+      expect(() => sample({ every: 1.5 })).to.throw(TypeError, /every must be an integer ≥ 1/);
+      expect(() => sample(undefined as never)).to.throw(TypeError, /sample\(\{ every \}\): every must be an integer ≥ 1 \(1 passes every step\); got undefined/);
     });
   });
 
@@ -103,6 +104,65 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(failure.apiKey).to.equal("sk-error");
     });
 
+    it("redacts every matching key with a global or sticky RegExp, whose lastIndex would otherwise skip every other one", () => {
+      const memory = new MemoryLogger();
+      const secrets = { accessToken: "a", refreshToken: "b", idToken: "c", csrfToken: "d", loss: 0.5 };
+      @telemetry({ loggers: [memory], use: [redact([/token/gi, /^api/y])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { ...secrets, apiKey: "e", apiSecret: "f" }; } }
+      const trainer = new Trainer();
+      trainer.trainStep(0);
+      trainer.trainStep(1);
+      const redactedKeys = { accessToken: "[Redacted]", refreshToken: "[Redacted]", idToken: "[Redacted]", csrfToken: "[Redacted]", loss: 0.5, apiKey: "[Redacted]", apiSecret: "[Redacted]" };
+      expect(memory.records.filter((r) => r.tag === "step_end").map((r) => r.context)).to.deep.equal([redactedKeys, redactedKeys]);
+    });
+
+    it("refuses keys that are not an array of names and RegExps, with a TypeError showing the form", () => {
+      expect(() => redact("apiKey" as never)).to.throw(TypeError, /redact\(keys\): keys must be an array of key names or RegExps, e\.g\. redact\(\["apiKey", \/token\/i\]\); got apiKey/);
+      expect(() => redact(["apiKey", 5 as never])).to.throw(TypeError, /keys must be an array of key names or RegExps.*got apiKey,5/);
+      expect(() => redact([/token/i, "apiKey"])).to.not.throw();
+    });
+
+    it("redacts an object that appears twice (not a cycle) in both places", () => {
+      const memory = new MemoryLogger();
+      const credentials = { apiKey: "sk-shared", user: "ann" };
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { train: credentials, eval: credentials, both: [credentials, credentials] }; } }
+      new Trainer().trainStep(0);
+      const redactedCredentials = { apiKey: "[Redacted]", user: "ann" };
+      expect(memory.records[1].context).to.deep.equal({ train: redactedCredentials, eval: redactedCredentials, both: [redactedCredentials, redactedCredentials] });
+    });
+
+    it("hands on the trainer's own objects where nothing matched (no copy), and redacts only Map entries with a matching key", () => {
+      const memory = new MemoryLogger();
+      const clean = { list: [1, 2], table: new Map<unknown, unknown>([["loss", 1], [7, { apiKey: "nested" }]]), tags: new Set(["a"]), cfg: { lr: 0.1 } };
+      @telemetry({ loggers: [memory], use: [redact(["apiKey"])] })
+      class Trainer { @onStep() trainStep(_step: number) { return clean; } }
+      new Trainer().trainStep(0);
+      const context = memory.records[1].context as typeof clean;
+      expect(context.list).to.equal(clean.list);
+      expect(context.tags).to.equal(clean.tags);
+      expect(context.cfg).to.equal(clean.cfg);
+      // The Map held a secret under a number key: a copy, with only that entry's value redacted.
+      expect(context.table).to.not.equal(clean.table);
+      expect([...context.table]).to.deep.equal([["loss", 1], [7, { apiKey: "[Redacted]" }]]);
+      expect(clean.table.get(7)).to.deep.equal({ apiKey: "nested" });
+    });
+
+    it("keeps a Date, a RegExp and a typed array as they are: the JSONL logger writes them by value, not by their fields", () => {
+      const memory = new MemoryLogger();
+      const when = Object.assign(new Date(0), { apiKey: "on a date" });
+      const pattern = Object.assign(/x/, { apiKey: "on a regexp" });
+      const weights = new Float32Array([0.5, 1]);
+      @telemetry({ loggers: [memory], use: [redact(["apiKey", /^\d+$/])] })
+      class Trainer { @onStep() trainStep(_step: number) { return { when, pattern, weights, apiKey: "top" }; } }
+      new Trainer().trainStep(0);
+      const context = memory.records[1].context as Record<string, unknown>;
+      expect(context.apiKey).to.equal("[Redacted]");
+      expect(context.when).to.equal(when);
+      expect(context.pattern).to.equal(pattern);
+      expect(context.weights).to.equal(weights);
+    });
+
     it("withholds a context it cannot read rather than let it through, and marks a part it cannot read", () => {
       const memory = new MemoryLogger();
       const hostile = new Proxy({ apiKey: "sk-proxy" }, { ownKeys() { throw new Error("no keys for you"); } });
@@ -132,6 +192,11 @@ describe(`built-in middleware (${convention} convention)`, () => {
       trainer.trainStep(1);
       const first = memory.records[1].context as Record<string, unknown>;
       expect(first.password).to.equal("[Redacted]");
+      // The cycle is noticed where it closes, not followed down to the depth limit.
+      const written = stringifyValue(first)!;
+      expect(written).to.have.length.below(100);
+      expect(written).to.not.contain("deeper than");
+      expect(written).to.not.contain(MAX_DEPTH_MARKER);
       expect(JSON.stringify(memory.records[3].context)).to.not.contain("deep secret");
     });
   });
@@ -180,7 +245,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       @telemetry({ loggers: [memory], use: [stepInEpoch()] })
       class Trainer { @onStep() trainStep(step: number) { return { step }; } }
       new Trainer().trainStep(0);
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 0 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { step: 0 } }]);
     });
   });
 
@@ -195,7 +260,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       new Trainer("b").trainStep(0);
       const runs = memory.records.filter((r) => r.tag === "run_begin");
       expect(runs.map((r) => r.run_id)).to.deep.equal(["run-a", "run-b"]);
-      expect(memory.records[0].tag).to.equal("run_begin");
+      expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end", "step_begin", "step_end", "run_begin", "step_begin", "step_end"]);
       expect(runs[0]).to.include({ pid: process.pid, hostname: os.hostname(), node_version: process.version });
       expect(runs[0].package_version).to.equal(JSON.parse(fs.readFileSync(path.join(__dirname, "../package.json"), "utf8")).version);
       expect(runs[0].start_time).to.be.within(before, Date.now() / 1000);
@@ -227,6 +292,7 @@ describe(`built-in middleware (${convention} convention)`, () => {
       @telemetry({ loggers: [memory], use: [runInfo()] })
       class Trainer { @onStep() trainStep(step: number) { return { step }; } }
       new Trainer().trainStep(0);
+      expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end"]);
       expect(memory.records[0].run_id).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
     });
 

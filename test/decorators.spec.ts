@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onStep, telemetry, type Callback, type TelemetryEvent } from "../src/index";
+import { MemoryLogger, onEpoch, onStep, telemetry, type Callback, type TelemetryEvent, type TelemetryFault } from "../src/index";
 import { convention, ManualThenable } from "./helpers";
 
 describe(`decorators (${convention} convention)`, () => {
@@ -163,6 +163,18 @@ describe(`decorators (${convention} convention)`, () => {
       ]);
     });
 
+    it("records both calls when an override of the same name reports as another kind (an epoch that is one step)", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Base { @onEpoch() run(epoch: number): unknown { return { epoch }; } }
+      class Child extends Base { @onStep() override run(step: number) { return super.run(step); } }
+      expect(new Child().run(3)).to.deep.equal({ epoch: 3 });
+      expect(memory.records).to.deep.equal([
+        { tag: "step_begin", step: 3 }, { tag: "epoch_begin", epoch: 3 },
+        { tag: "epoch_end", epoch: 3, context: { epoch: 3 } }, { tag: "step_end", step: 3, context: { epoch: 3 } },
+      ]);
+    });
+
     it("records each of two concurrent calls that reject with the same error object", async () => {
       const memory = new MemoryLogger();
       const outOfMemory = new Error("OOM");
@@ -213,9 +225,14 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep() trainStep(_step: number) { throw "flaky"; } }
       const trainer = new Trainer();
-      expect(() => trainer.trainStep(0)).to.throw();
-      expect(() => trainer.trainStep(1)).to.throw();
-      expect(memory.records.filter((r) => r.tag === "error")).to.have.length(2);
+      const thrown: unknown[] = [];
+      for (const step of [0, 1]) {
+        try { trainer.trainStep(step); } catch (error) { thrown.push(error); }
+      }
+      expect(thrown).to.deep.equal(["flaky", "flaky"]);
+      expect(memory.records.filter((r) => r.tag === "error")).to.deep.equal([
+        { tag: "error", type: "String", message: "flaky" }, { tag: "error", type: "String", message: "flaky" },
+      ]);
     });
   });
 
@@ -225,7 +242,7 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep() trainStep(_step: number, _batch: number[]) { return {}; } }
       new Trainer().trainStep(41, [1]);
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 41 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 41 }, { tag: "step_end", step: 41, context: {} }]);
     });
 
     it("counts calls per instance and per method from 0 when the first argument is not an index", () => {
@@ -239,6 +256,11 @@ describe(`decorators (${convention} convention)`, () => {
       const b = new Trainer();
       a.trainStep([1]); a.trainStep([2]); a.evalStep([3]); b.trainStep([4]); a.trainStep([5]);
       expect(memory.records.filter((r) => r.tag === "step_begin").map((r) => r.step)).to.deep.equal([0, 1, 0, 0, 2]);
+      // A first argument that is a number but not a step number (1.5, -1) is not taken as one; 0 is.
+      memory.clear();
+      const c = new Trainer();
+      c.trainStep(1.5 as never); c.trainStep(-1 as never); c.trainStep(0 as never); c.trainStep([6]);
+      expect(memory.records.filter((r) => r.tag === "step_begin").map((r) => r.step)).to.deep.equal([0, 1, 0, 2]);
     });
 
     it("takes options.index over the default", () => {
@@ -246,7 +268,7 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [memory] })
       class Trainer { @onStep({ index: (args) => (args[0] as { id: number }).id }) trainStep(_batch: { id: number }) { return {}; } }
       new Trainer().trainStep({ id: 12 });
-      expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 12 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 12 }, { tag: "step_end", step: 12, context: {} }]);
     });
 
     it("hands options.index and options.context a real array of the arguments", () => {
@@ -266,10 +288,34 @@ describe(`decorators (${convention} convention)`, () => {
       @telemetry({ loggers: [new MemoryLogger()] })
       class Trainer { @onStep({ index: () => -1.5 }) trainStep() { return {}; } }
       expect(() => new Trainer().trainStep()).to.throw(TypeError, /@onStep on 'Trainer\.trainStep'.*-1\.5.*non-negative integer.*Fix the index function/);
+      const returned: unknown[] = ["3", 2.5, -2, NaN];
+      @telemetry({ loggers: [new MemoryLogger()] })
+      class Each { @onStep({ index: (args) => returned[args[0] as number] as number }) trainStep(_which: number) { return {}; } }
+      returned.forEach((bad, which) => {
+        expect(() => new Each().trainStep(which), String(bad)).to.throw(TypeError, /options\.index returned .* but a step number must be a non-negative integer/);
+      });
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Zero { @onStep({ index: () => 0 }) trainStep() { return {}; } }
+      new Zero().trainStep();
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: {} }]);
     });
   });
 
   describe("context", () => {
+    it("reports an options.context that returns no object, records {} and leaves the result alone", () => {
+      const memory = new MemoryLogger();
+      const faults: TelemetryFault[] = [];
+      @telemetry({ loggers: [memory], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer { @onStep({ context: (result: number) => result as never }) trainStep(_step: number) { return 5; } }
+      expect(new Trainer().trainStep(0)).to.equal(5);
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: {} }]);
+      expect(faults.map((f) => f.source)).to.deep.equal(["context"]);
+      expect(faults[0]).to.include({ where: "options.context" });
+      expect(faults[0].message).to.equal("@onStep on 'Trainer.trainStep': options.context failed: TypeError: it returned 5, not an object. " +
+        "The record has an empty context; the method's result is unchanged.");
+    });
+
     it("uses a plain-object result, and {} for anything else", () => {
       const memory = new MemoryLogger();
       const results: unknown[] = [{ loss: 1 }, 0.5, [1, 2], new Map(), null, undefined, "text", Object.assign(Object.create(null), { acc: 1 })];
@@ -307,6 +353,27 @@ describe(`decorators (${convention} convention)`, () => {
   });
 
   describe("what the method keeps", () => {
+    it("calls the method as it is when called without a trainer (`this` undefined or a primitive), recording nothing", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Trainer { @onStep() trainStep(this: unknown, step: number) { return { self: this, step }; } }
+      const unbound = Trainer.prototype.trainStep;
+      expect(unbound.call(undefined, 1)).to.deep.equal({ self: undefined, step: 1 });
+      expect(unbound.call(7, 2)).to.deep.equal({ self: 7, step: 2 });
+      expect(memory.records).to.deep.equal([]);
+    });
+
+    it("reports a method named by a symbol, and names the symbol when refusing one", () => {
+      const memory = new MemoryLogger();
+      const step = Symbol("step");
+      @telemetry({ loggers: [memory] })
+      class Trainer { @onStep() [step](index: number) { return { index }; } }
+      expect(new Trainer()[step](3)).to.deep.equal({ index: 3 });
+      expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 3 }, { tag: "step_end", step: 3, context: { index: 3 } }]);
+      const lr = Symbol("lr");
+      expect(() => { class Bad { @(onStep() as any) get [lr]() { return 1; } } return Bad; }).to.throw(TypeError, /@onStep cannot decorate '(Bad\.)?\[Symbol\(lr\)\]': it is a getter/);
+    });
+
     it("keeps `this`, the name and the length", () => {
       @telemetry({ loggers: [new MemoryLogger()] })
       class Trainer {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryLogger, onStep, telemetry, type Callback, type Middleware, type TelemetryFault } from "../src/index";
+import { closeLoggers, flushLoggers, MemoryLogger, onStep, onTrain, runInfo, telemetry, type Callback, type Middleware, type TelemetryFault } from "../src/index";
 import { convention, warningsDuring } from "./helpers";
 
 describe(`dispatch (${convention} convention)`, () => {
@@ -9,10 +9,12 @@ describe(`dispatch (${convention} convention)`, () => {
       onStepBegin: (step) => { seen.push(`${name} begin ${step}`); },
       onStepEnd: (step) => { seen.push(`${name} end ${step}`); },
     });
-    @telemetry({ loggers: [logger("a"), logger("b"), logger("c")] })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [logger("a"), logger("b"), logger("c")], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(0);
     expect(seen).to.deep.equal(["a begin 0", "b begin 0", "c begin 0", "a end 0", "b end 0", "c end 0"]);
+    expect(faults, "healthy loggers are no fault").to.deep.equal([]);
   });
 
   it("isolates a throwing logger: the result is unchanged and later loggers still get the event", () => {
@@ -32,11 +34,13 @@ describe(`dispatch (${convention} convention)`, () => {
   it("does not change the method's own error when a logger's onError throws", () => {
     const failure = new Error("step failed");
     const broken: Callback = { onError: () => { throw new Error("logger bug"); } };
-    @telemetry({ loggers: [broken], onLoggerError: () => undefined })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [broken], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { throw failure; } }
     let caught: unknown;
     try { new Trainer().trainStep(0); } catch (error) { caught = error; }
     expect(caught).to.equal(failure);
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([["logger", "onError", "logger bug"]]);
   });
 
   it("warns once per failing logger when no onLoggerError is given, naming the logger and hook", async () => {
@@ -58,6 +62,74 @@ describe(`dispatch (${convention} convention)`, () => {
     new Trainer().trainStep(0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(faults.map((f) => f.where)).to.deep.equal(["onStepEnd"]);
+  });
+
+  it("reports a hook that returns a rejecting thenable function (a callable Promise-like), like a rejected promise", async () => {
+    const faults: TelemetryFault[] = [];
+    const callableThenable = Object.assign(() => undefined, {
+      then: (_onFulfilled: unknown, onRejected: (reason: unknown) => void) => onRejected(new Error("callable upload failed")),
+    });
+    const broken: Callback = { onStepEnd: () => callableThenable as never };
+    @telemetry({ loggers: [broken], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([["logger", "onStepEnd", "callable upload failed"]]);
+  });
+
+  for (const hook of ["flush", "close"] as const) {
+    it(`keeps a logger whose ${hook}() throws synchronously from reaching the caller of ${hook}Loggers, reports it, and still ${hook}es the others`, async () => {
+      const faults: TelemetryFault[] = [];
+      const broken: Callback = { [hook]: () => { throw new TypeError(`${hook} bug`); } };
+      let others = 0;
+      const healthy: Callback = { [hook]: () => { others++; } };
+      @telemetry({ loggers: [broken, healthy], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+      const trainer = new Trainer();
+      let settled: Promise<void> | undefined;
+      expect(() => { settled = (hook === "flush" ? flushLoggers : closeLoggers)(trainer); }).to.not.throw();
+      await settled;
+      expect(others).to.equal(1);
+      expect(faults).to.have.length(1);
+      expect(faults[0]).to.include({ source: "logger", logger: broken, where: hook });
+      expect(faults[0].error).to.be.instanceOf(TypeError).with.property("message", `${hook} bug`);
+      expect(faults[0].message).to.equal(`logger logger #1 of 'Trainer' failed in ${hook}: TypeError: ${hook} bug. ` +
+        "The trainer and the other loggers went on; this warning is shown once per logger.");
+    });
+  }
+
+  it("keeps a logger whose flush() throws synchronously out of an @onTrain run, which returns its own value", async () => {
+    const faults: TelemetryFault[] = [];
+    const broken: Callback = { flush: () => { throw new Error("disk gone"); } };
+    @telemetry({ loggers: [broken], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onTrain() fit() { return { epochs: 1 }; } }
+    expect(new Trainer().fit()).to.deep.equal({ epochs: 1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(faults.map((f) => [f.where, (f.error as Error).message])).to.deep.equal([["flush", "disk gone"]]);
+  });
+
+  it("waits for a logger's asynchronous flush, and reports one that rejects without rejecting flushLoggers", async () => {
+    const faults: TelemetryFault[] = [];
+    let flushed = false;
+    const slow: Callback = { flush: () => new Promise<void>((resolve) => setTimeout(() => { flushed = true; resolve(); }, 5)) };
+    const failing: Callback = { flush: () => Promise.reject(new Error("upload failed")) };
+    @telemetry({ loggers: [slow, failing], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    await flushLoggers(new Trainer());
+    expect(flushed).to.equal(true);
+    expect(faults.map((f) => [f.logger === failing, f.where, (f.error as Error).message])).to.deep.equal([[true, "flush", "upload failed"]]);
+  });
+
+  it("reports a logger whose onEvent throws on a record of another tag (run_begin), naming onEvent", () => {
+    const faults: TelemetryFault[] = [];
+    const broken: Callback = { onEvent: () => { throw new Error("unknown tag"); } };
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [broken, memory], use: [runInfo({ runId: "r1" })], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["run_begin", "step_begin", "step_end"]);
+    expect(faults.map((f) => [f.where, (f.error as Error).message])).to.deep.equal([["onEvent", "unknown tag"]]);
+    expect(faults[0].message).to.contain("failed in onEvent (run_begin of trainStep)");
   });
 
   it("falls back to the warning when onLoggerError itself throws", async () => {

@@ -3,18 +3,30 @@
 /** The specs run twice: with tsconfig.json (legacy decorators) and tsconfig.standard.json (TC39). */
 export const convention: "legacy" | "standard" = (process.env.TS_NODE_PROJECT ?? "").includes("standard") ? "standard" : "legacy";
 
-/** Collects the process warnings emitted while `body` runs (emitWarning delivers them on a later tick). */
+/**
+ * Collects the process warnings emitted while `body` runs (emitWarning delivers them on a later tick), instead of
+ * letting Node print them: a passing run prints no warning that reads like a failure. Node's own printer (and any
+ * other `warning` listener) is set aside meanwhile and put back after, so a warning outside any capture still shows.
+ */
 export async function warningsDuring(body: () => unknown): Promise<Error[]> {
   const seen: Error[] = [];
   const listener = (warning: Error) => seen.push(warning);
+  const others = process.listeners("warning");
+  process.removeAllListeners("warning");
   process.on("warning", listener);
   try {
     await body();
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
     process.off("warning", listener);
+    for (const other of others) process.on("warning", other);
   }
   return seen;
+}
+
+/** The messages of the `TelemetryWarning`s among `warnings`. */
+export function telemetryWarnings(warnings: readonly Error[]): string[] {
+  return warnings.filter((warning) => warning.name === "TelemetryWarning").map((warning) => warning.message);
 }
 
 /** A promise-like that is not a Promise: settles when told to, like a lazy query builder. */

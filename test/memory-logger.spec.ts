@@ -24,7 +24,7 @@ describe("MemoryLogger", () => {
     const context: Record<string, unknown> = { loss: 1 };
     memory.onStepEnd(0, context);
     context.loss = 2;
-    expect(memory.records[0].context).to.deep.equal({ loss: 1 });
+    expect(memory.records).to.deep.equal([{ tag: "step_end", step: 0, context: { loss: 1 } }]);
   });
 
   it("clear() empties the same records array", () => {

@@ -44,9 +44,11 @@ describe(`middleware chain (${convention} convention)`, () => {
     const trainer = new Trainer();
     expect(trainer.trainStep(0)).to.deep.equal({ loss: 0.5 });
     expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 0 }, { tag: "step_end", step: 0, context: { loss: 0.5 } }]);
-    expect(faults).to.have.length(2);
-    expect(faults[0]).to.include({ source: "middleware", where: "brokenMiddleware" });
-    expect(faults[0].message).to.contain("brokenMiddleware").and.contain("'Trainer'").and.contain("middleware bug");
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([
+      ["middleware", "brokenMiddleware", "middleware bug"], ["middleware", "brokenMiddleware", "middleware bug"],
+    ]);
+    expect(faults[0].message).to.equal("middleware brokenMiddleware of 'Trainer' threw on step_begin: Error: middleware bug. " +
+      "The event went on without it; fix the middleware (this warning is shown once).");
   });
 
   it("warns once for a middleware that keeps throwing, naming it and the class", async () => {
@@ -63,9 +65,11 @@ describe(`middleware chain (${convention} convention)`, () => {
   it("keeps per-call state valid after a middleware throws on the begin (sample and timing still pair begin and end)", () => {
     const memory = new MemoryLogger();
     const flakyOnBegin: Middleware = (event, next) => { if (event.tag === "step_begin") throw new Error("flaky"); next(); };
-    @telemetry({ loggers: [memory], use: [flakyOnBegin, sample({ every: 1 }), timing()], onLoggerError: () => undefined })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [memory], use: [flakyOnBegin, sample({ every: 1 }), timing()], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
     new Trainer().trainStep(0);
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([["middleware", "flakyOnBegin", "flaky"]]);
     expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
     expect(memory.records[1].duration_ms).to.be.a("number");
   });
@@ -84,9 +88,14 @@ describe(`middleware chain (${convention} convention)`, () => {
   it("does not deliver twice when a middleware throws after calling next", () => {
     const memory = new MemoryLogger();
     const lateThrow: Middleware = (_event, next) => { next(); throw new Error("after next"); };
-    @telemetry({ loggers: [memory], use: [lateThrow], onLoggerError: () => undefined })
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: [memory], use: [lateThrow], onLoggerError: (fault) => { faults.push(fault); } })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(0);
+    // It threw on both events, after passing each on: reported each time, delivered once each.
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([
+      ["middleware", "lateThrow", "after next"], ["middleware", "lateThrow", "after next"],
+    ]);
     expect(memory.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
   });
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onTrain, telemetry, type Callback } from "../src/index";
+import { MemoryLogger, onEpoch, onStep, onTrain, telemetry, type Callback } from "../src/index";
 import { convention } from "./helpers";
 
 /** A logger that buffers and writes on flush, like a file logger: what is flushed is "on disk". */
@@ -30,14 +30,33 @@ describe(`@onTrain (${convention} convention)`, () => {
 
   it("flushes every logger when the run returns, before the caller resumes", async () => {
     const buffering = new BufferingLogger();
-    @telemetry({ loggers: [buffering] })
+    const another = new BufferingLogger();
+    @telemetry({ loggers: [buffering, another] })
     class Trainer {
       @onTrain() async fit() { await this.fitEpoch(0); return {}; }
       @onEpoch() async fitEpoch(_epoch: number) { return {}; }
     }
     await new Trainer().fit();
-    expect(buffering.written).to.deep.equal(["train_begin", "epoch_end 0", "train_end"]);
-    expect(buffering.buffered).to.deep.equal([]);
+    for (const logger of [buffering, another]) {
+      expect(logger.written).to.deep.equal(["train_begin", "epoch_end 0", "train_end"]);
+      expect(logger.buffered).to.deep.equal([]);
+    }
+  });
+
+  it("flushes at the end of the run only, not after each step or epoch", async () => {
+    const buffering = new BufferingLogger();
+    @telemetry({ loggers: [buffering] })
+    class Trainer {
+      @onTrain() async fit() { for (let epoch = 0; epoch < 2; epoch++) await this.fitEpoch(epoch); return {}; }
+      @onEpoch() async fitEpoch(epoch: number) { this.trainStep(epoch); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    const trainer = new Trainer();
+    trainer.trainStep(9);
+    await trainer.fitEpoch(5);
+    expect(buffering.flushes).to.equal(0);
+    await trainer.fit();
+    expect(buffering.flushes).to.equal(1);
   });
 
   it("flushes when the run fails, and rethrows the same error", async () => {

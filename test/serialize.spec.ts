@@ -51,8 +51,13 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
   });
 
   it("writes BigInt as a JSON number when it is a safe integer and as a string of digits otherwise", async () => {
-    const context = { small: 42n, lowest: -(2n ** 53n - 1n), big: 2n ** 64n, tooLow: -(2n ** 63n) };
-    await expectWritten(context, '{"small":42,"lowest":-9007199254740991,"big":"18446744073709551616","tooLow":"-9223372036854775808"}');
+    const context = {
+      small: 42n, lowest: -(2n ** 53n - 1n), highest: 2n ** 53n - 1n, justAbove: 2n ** 53n, justBelow: -(2n ** 53n),
+      big: 2n ** 64n, tooLow: -(2n ** 63n),
+    };
+    await expectWritten(context, '{"small":42,"lowest":-9007199254740991,"highest":9007199254740991,"justAbove":"9007199254740992",' +
+      '"justBelow":"-9007199254740992","big":"18446744073709551616","tooLow":"-9223372036854775808"}');
+    expect(stringifyValue(new BigUint64Array([2n ** 53n - 1n, 2n ** 53n]))).to.equal('[9007199254740991,"9007199254740992"]');
   });
 
   it("writes NaN and the infinities as the strings \"NaN\", \"Infinity\", \"-Infinity\", never a bare NaN or null", async () => {
@@ -85,6 +90,50 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
   it("writes a Map as an object keyed by String(key) and a Set as an array", async () => {
     const context = { counts: new Map<unknown, unknown>([["cat", 3], [2, "two"], [{}, NaN]]), labels: new Set(["cat", "dog"]), empty: new Map() };
     await expectWritten(context, '{"counts":{"cat":3,"2":"two","[object Object]":"NaN"},"labels":["cat","dog"],"empty":{}}');
+  });
+
+  it("writes only the first of two Map keys that print the same (\"2\" and 2), so no reader sees a duplicate key", async () => {
+    const context = { byClass: new Map<unknown, unknown>([["2", "string key"], [2, "number key"], [true, "yes"], ["true", "no"]]) };
+    await expectWritten(context, '{"byClass":{"2":"string key","true":"yes"}}');
+  });
+
+  it("writes arrays holding what JSON cannot (undefined, a function, a BigInt, NaN) and Array subclasses by the same rules", async () => {
+    class Batch extends Array<number> {}
+    const context = { odd: [undefined, () => 1, 3n, NaN, "ok"], batch: Batch.from([1, 2]), boxedSymbol: Object(Symbol("s")) };
+    await expectWritten(context, '{"odd":[null,null,3,"NaN","ok"],"batch":[1,2],"boxedSymbol":null}');
+  });
+
+  it("leaves out a Map entry whose value JSON leaves out, as it does for an object's field", async () => {
+    await expectWritten({ byName: new Map<string, unknown>([["gone", undefined], ["fn", () => 1], ["kept", 1]]) }, '{"byName":{"kept":1}}');
+  });
+
+  it("writes an Error whose stack or cause getter throws, with a marker for the cause", async () => {
+    const error = new Error("bad batch");
+    Object.defineProperty(error, "stack", { get() { throw new Error("no stack"); } });
+    Object.defineProperty(error, "cause", { get() { throw new Error("no cause"); } });
+    await expectWritten({ error }, '{"error":{"type":"Error","message":"bad batch","cause":"[Thrown: Error: no cause]"}}');
+  });
+
+  it("writes a context of thousands of small objects exactly as JSON.stringify does", async () => {
+    const context = { rows: Array.from({ length: 3000 }, (_, i) => ({ i, loss: 1 / (i + 1) })) };
+    await expectWritten(context, JSON.stringify(context));
+  });
+
+  it("calls a top-level toJSON with the key \"\", as JSON.stringify does", () => {
+    const keyed = { toJSON: (key: string) => ({ key }) };
+    expect(stringifyValue(keyed)).to.equal(JSON.stringify(keyed)).and.equal('{"key":""}');
+    expect(stringifyValue({ inner: keyed, list: [keyed] })).to.equal('{"inner":{"key":"inner"},"list":[{"key":"0"}]}');
+  });
+
+  it("applies the same rules to values nested in arrays and objects at any depth (Maps, Dates, BigInts, NaN, undefined, toJSON)", async () => {
+    const context = {
+      rows: [[new Map([["a", 1]])], [{ when: new Date(0) }], [2n ** 64n], [undefined, NaN], [{ toJSON: () => "custom" }], [new Set([1])]],
+      deep: { a: { b: [NaN, { c: Infinity, m: new Map([["k", -Infinity]]) }] } },
+      objects: { map: new Map([["x", 1]]), set: new Set(["y"]), when: new Date(0), big: 3n, gone: undefined, fn: () => 1, custom: { toJSON: () => 7 } },
+    };
+    await expectWritten(context, '{"rows":[[{"a":1}],[{"when":"1970-01-01T00:00:00.000Z"}],["18446744073709551616"],[null,"NaN"],["custom"],[[1]]],' +
+      '"deep":{"a":{"b":["NaN",{"c":"Infinity","m":{"k":"-Infinity"}}]}},' +
+      '"objects":{"map":{"x":1},"set":["y"],"when":"1970-01-01T00:00:00.000Z","big":3,"custom":7}}');
   });
 
   it("writes a Date as its ISO string (an invalid Date as null, as toJSON says)", async () => {

@@ -13,7 +13,11 @@ import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
 const ROOT = path.join(__dirname, "..");
 const FIXTURE = path.join(__dirname, "fixtures", "telemetry-exit.js");
 
-/** Transpiles src/ to CommonJS once, so that children start without ts-node (a fifth of the start-up time). */
+/**
+ * Transpiles src/ to CommonJS once, so that children start without ts-node (a fifth of the start-up time). Each file
+ * carries an inline source map to its .ts source, so that coverage (c8, through NODE_V8_COVERAGE, which children
+ * inherit) counts what the children run as lines of src/.
+ */
 function transpileSources(into: string): void {
   const walk = (folder: string): void => {
     for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
@@ -22,11 +26,13 @@ function transpileSources(into: string): void {
       else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) {
         const target = path.join(into, path.relative(ROOT, source)).replace(/\.ts$/, ".js");
         fs.mkdirSync(path.dirname(target), { recursive: true });
-        const { outputText } = ts.transpileModule(fs.readFileSync(source, "utf8"), {
-          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        const { outputText, sourceMapText } = ts.transpileModule(fs.readFileSync(source, "utf8"), {
+          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: true },
           fileName: source,
         });
-        fs.writeFileSync(target, outputText);
+        const map = { ...JSON.parse(sourceMapText!) as object, sources: [source], sourceRoot: "" };
+        const code = outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
+        fs.writeFileSync(target, `${code}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}\n`);
       }
     }
   };
@@ -42,10 +48,16 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
 
   before(() => {
     ({ dir, cleanup } = tempDir());
-    compiled = path.join(dir, "compiled");
+    // Inside the repository, where .c8rc.json looks for the children's scripts (.tmp/process-src-*/src/**) before mapping them
+    // back to src/.
+    fs.mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
+    compiled = fs.mkdtempSync(path.join(ROOT, ".tmp", "process-src-"));
     transpileSources(compiled);
   });
-  after(() => cleanup());
+  after(() => {
+    cleanup();
+    fs.rmSync(compiled, { recursive: true, force: true });
+  });
 
   interface RunOptions {
     records?: number;
@@ -144,6 +156,13 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     expectAllRecords(child.file);
   });
 
+  it("writes the buffer before Node reports an uncaught exception, so a crash reporter already finds the records on disk", () => {
+    const child = run("throw-monitored");
+    expect(child.status).to.equal(1);
+    expect(child.stdout).to.equal("lines on disk when the crash is reported: 3\n");
+    expectAllRecords(child.file);
+  });
+
   it("writes the buffer on an unhandled rejection, which still ends the process as Node's default does", () => {
     const child = run("reject");
     expect(child.status).to.equal(1);
@@ -169,6 +188,7 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
 
   it("writes the buffer on SIGINT and leaves the ending to the trainer's own SIGINT listener", () => {
     const child = run("SIGINT-handled");
+    // Once: the logger did not raise the signal again behind the trainer's back.
     expect(child.stdout).to.equal("graceful shutdown\n");
     expect(child.status).to.equal(7);
     expect(child.signal).to.equal(null);
@@ -273,16 +293,31 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
     fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_end", "step": -1, "context": {}}\n');
     const children = 6;
     const records = 1500;
-    const pids = await Promise.all(Array.from({ length: children }, () => new Promise<number>((resolve, reject) => {
-      const child = execFile(process.execPath, [FIXTURE, "append", file, String(records)], {
-        cwd: ROOT, env: { ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "" },
-      }, (error) => (error ? reject(error) : resolve(child.pid!)));
-    })));
+    const started = Array.from({ length: children }, () => {
+      const child = spawn(process.execPath, [FIXTURE, "append", file, String(records)], {
+        cwd: ROOT, env: { ...process.env, TT_COMPILED: compiled, NODE_OPTIONS: "" }, stdio: ["pipe", "pipe", "inherit"],
+      });
+      const ready = new Promise<void>((resolve, reject) => {
+        child.stdout.once("data", () => resolve());
+        child.once("error", reject);
+      });
+      const ended = new Promise<number | null>((resolve) => child.once("close", resolve));
+      return { child, ready, ended };
+    });
+    // Every child has its logger made; only then do they all start writing.
+    await Promise.all(started.map(({ ready }) => ready));
+    for (const { child } of started) child.stdin.end("go\n");
+    expect(await Promise.all(started.map(({ ended }) => ended))).to.deep.equal(Array(children).fill(0));
+
     const written = readJsonl(file).slice(1);
     expect(written).to.have.length(children * records);
-    for (const pid of pids) {
-      const steps = written.filter((record) => (record.context as { pid: number }).pid === pid).map((record) => record.step);
+    const pidOf = (record: Record<string, unknown>) => (record.context as { pid: number }).pid;
+    for (const { child } of started) {
+      const steps = written.filter((record) => pidOf(record) === child.pid).map((record) => record.step);
       expect(steps).to.deep.equal(Array.from({ length: records }, (_, step) => step));
     }
+    // The processes overlapped: one after the other would give `children` runs of one pid each.
+    const runs = written.filter((record, i) => i === 0 || pidOf(record) !== pidOf(written[i - 1])).length;
+    expect(runs, "runs of records from one process").to.be.greaterThan(children);
   });
 });

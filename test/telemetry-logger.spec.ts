@@ -111,10 +111,13 @@ describe("TelemetryLogger", () => {
       const jsonl = logger();
       const before = Date.now() / 1000;
       jsonl.onStepBegin(0, {});
+      jsonl.onTrainBegin({});
+      jsonl.onError(new Error("by hand"), {});
       const after = Date.now() / 1000;
-      const [record] = readJsonl(jsonl.path);
-      expect(record.ts).to.be.a("number").within(before, after);
-      expect(record).to.deep.equal({ ts: record.ts, tag: "step_begin", step: 0 });
+      const records = readJsonl(jsonl.path);
+      for (const record of records) expect(record.ts).to.be.a("number").within(before, after);
+      expect(records.map((record) => record.tag)).to.deep.equal(["step_begin", "train_begin", "error"]);
+      expect(records[0]).to.deep.equal({ ts: records[0].ts, tag: "step_begin", step: 0 });
     });
 
     it("writes what MemoryLogger records, plus ts first, for a decorated trainer with middleware fields", async () => {
@@ -268,6 +271,17 @@ describe("TelemetryLogger", () => {
       expect(fs.existsSync(two.path)).to.equal(false);
       two.onStepBegin(1, {});
       expect(readJsonl(two.path)).to.have.length(2);
+    });
+
+    it("uses the defaults for a NaN flushInterval or flushMs, with a warning naming each", () => {
+      const jsonl = logger({ flushInterval: NaN, flushMs: NaN });
+      jsonl.onStepBegin(0, {});
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+      expect(capture.warnings.map((warning) => [warning.type, warning.code])).to.deep.equal([
+        ["TelemetryWarning", "TRAINER_TELEMETRY_BAD_OPTION"], ["TelemetryWarning", "TRAINER_TELEMETRY_BAD_OPTION"],
+      ]);
+      expect(capture.warnings[0].message).to.match(/^TelemetryLogger: flushInterval is NaN; using the default, \d+\.$/);
+      expect(capture.warnings[1].message).to.match(/^TelemetryLogger: flushMs is NaN; using the default, \d+ ms\.$/);
     });
 
     it("writes a quiet buffer once flushMs has passed, with no further record", async () => {
@@ -495,6 +509,36 @@ describe("TelemetryLogger", () => {
       expect(jsonl.stats()).to.deep.equal({ written: 1, dropped: 0, flushes: 1 });
     });
 
+    it("holds one file descriptor while open, not one per write, and releases it on close()", function () {
+      if (!fs.existsSync("/proc/self/fd")) this.skip();
+      const openDescriptors = () => fs.readdirSync("/proc/self/fd").length;
+      const before = openDescriptors();
+      const jsonl = logger();
+      for (let step = 0; step < 5; step++) jsonl.onStepEnd(step, { loss: step });
+      expect(openDescriptors()).to.equal(before + 1);
+      jsonl.close();
+      expect(openDescriptors()).to.equal(before);
+      expect(readJsonl(jsonl.path)).to.have.length(5);
+    });
+
+    it("leaves out a middleware field whose value JSON leaves out, so the line stays valid JSON", () => {
+      const jsonl = logger();
+      const event = eventFor("step_end", 2, { loss: 1 });
+      event.set("undefinedField", undefined);
+      event.set("kept", "yes");
+      jsonl.onStepEnd(2, { loss: 1 }, event);
+      expect(readJsonl(jsonl.path)).to.deep.equal([{ ts: event.ts, tag: "step_end", step: 2, context: { loss: 1 }, kept: "yes" }]);
+    });
+
+    it("with flushMs Infinity, never writes by time: only a full buffer, flush() or close() writes", async () => {
+      const jsonl = logger({ flushInterval: 1000, flushMs: Infinity });
+      jsonl.onStepEnd(0, { loss: 1 });
+      await sleep(30);
+      expect(fs.existsSync(jsonl.path)).to.equal(false);
+      jsonl.flush();
+      expect(readJsonl(jsonl.path)).to.have.length(1);
+    });
+
     it("counts records after close() as dropped and warns once, without throwing", async () => {
       const jsonl = logger();
       jsonl.close();
@@ -504,7 +548,8 @@ describe("TelemetryLogger", () => {
       expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 3, flushes: 0 });
       expect(capture.warnings).to.have.length(1);
       expect(capture.warnings[0]).to.include({ type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" });
-      expect(capture.warnings[0].message).to.contain(jsonl.path).and.contain("after close()");
+      expect(capture.warnings[0].message).to.equal(`TelemetryLogger("${jsonl.path}") got a record after close(); it was dropped. ` +
+        "Close the logger after the last event (or remove it from the trainer); later drops are counted in stats().dropped.");
       expect(fs.existsSync(jsonl.path)).to.equal(false);
     });
 
@@ -605,6 +650,65 @@ describe("TelemetryLogger", () => {
       jsonl.close();
       expect(jsonl.stats()).to.deep.equal({ written: 0, dropped: 1, flushes: 0 });
       expectOneWarning(jsonl, /EACCES|EPERM|EROFS/);
+    });
+
+    it("after a write the kernel cut short (a file-size limit), starts the next record on a new line and counts only whole records", function () {
+      // RLIMIT_FSIZE makes write(2) write up to the limit and fail the rest (EFBIG): a real partial write, which a full
+      // disk (/dev/full) never gives. The limit is lowered for this process alone, around one synchronous flush.
+      const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((candidate) => fs.existsSync(candidate));
+      if (process.platform !== "linux" || prlimit === undefined) this.skip();
+      const setFileSizeLimit = (limit: string) => execFileSync(prlimit!, ["--pid", String(process.pid), `--fsize=${limit}:`]);
+      const file = path.join(dir, "limited.jsonl");
+      const jsonl = logger({ path: file, flushInterval: 1000 });
+      const padding = "x".repeat(100);
+      for (let step = 0; step < 60; step++) jsonl.onStepEnd(step, { padding });
+      setFileSizeLimit("4096");
+      try {
+        jsonl.flush();
+      } finally {
+        setFileSizeLimit("unlimited");
+      }
+      const cut = fs.readFileSync(file, "utf8");
+      expect(cut).to.have.length(4096);
+      const whole = cut.split("\n").length - 1;
+      expect(cut.endsWith("\n"), "the limit falls inside a record").to.equal(false);
+      expect(jsonl.stats()).to.deep.equal({ written: whole, dropped: 60 - whole, flushes: 0 });
+      expectOneWarning(jsonl, /EFBIG/);
+      expect(capture.warnings[0].message).to.contain(`. ${60 - whole} records were dropped; training goes on, later writes are retried ` +
+        "and their losses counted in stats().dropped without another warning.");
+
+      jsonl.onStepEnd(60, { after: true });
+      jsonl.flush();
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      expect(lines.slice(0, whole).map((line) => JSON.parse(line).step)).to.deep.equal([...Array(whole).keys()]);
+      expect(() => JSON.parse(lines[whole])).to.throw(SyntaxError);
+      expect(JSON.parse(lines[whole + 1])).to.include({ tag: "step_end", step: 60 }).and.have.deep.property("context", { after: true });
+      expect(lines.slice(whole + 2)).to.deep.equal([""]);
+      expect(jsonl.stats()).to.deep.equal({ written: whole + 1, dropped: 60 - whole, flushes: 1 });
+    });
+
+    it("after a write the kernel cut short exactly at the end of a record, goes on without an empty line", function () {
+      const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((candidate) => fs.existsSync(candidate));
+      if (process.platform !== "linux" || prlimit === undefined) this.skip();
+      const setFileSizeLimit = (limit: string) => execFileSync(prlimit!, ["--pid", String(process.pid), `--fsize=${limit}:`]);
+      const file = path.join(dir, "boundary.jsonl");
+      const jsonl = logger({ path: file, flushInterval: 1000 });
+      const events = [0, 1].map((step) => eventFor("step_end", step, { loss: step }));
+      for (const event of events) jsonl.onStepEnd(event.index, { loss: event.index }, event);
+      // The first line's exact length: the limit ends the write right after its newline.
+      const firstLine = `{"ts":${events[0].ts},"tag":"step_end","step":0,"context":{"loss":0}}\n`;
+      setFileSizeLimit(String(Buffer.byteLength(firstLine)));
+      try {
+        jsonl.flush();
+      } finally {
+        setFileSizeLimit("unlimited");
+      }
+      expect(fs.readFileSync(file, "utf8")).to.equal(firstLine);
+      expect(jsonl.stats()).to.deep.equal({ written: 1, dropped: 1, flushes: 0 });
+      expect(capture.warnings[0].message).to.contain(". 1 record was dropped;");
+      jsonl.onStepEnd(2, { loss: 2 });
+      jsonl.flush();
+      expect(readJsonl(file).map((record) => record.step)).to.deep.equal([0, 2]);
     });
 
     it("warns once when the disk is full (/dev/full)", () => {
