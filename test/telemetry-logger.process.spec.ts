@@ -4,7 +4,7 @@
  * one way, then reads the file.
  */
 import { expect } from "chai";
-import { execFile, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
