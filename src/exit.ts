@@ -41,12 +41,13 @@ export interface ExitFlushable {
 /**
  * The signals whose default action ends the process and that Node lets JavaScript catch. Left out: SIGUSR1 (Node's
  * debugger), SIGPROF (V8's CPU profiler samples with it), SIGTRAP (debuggers), SIGSYS (a syscall refused by seccomp),
- * SIGABRT (`process.abort()` must not wait), SIGPIPE (Node ignores it), and SIGBUS, SIGFPE, SIGSEGV, SIGILL, after
+ * SIGABRT (`process.abort()` must not wait), SIGPIPE and SIGXFSZ (Node ignores both: a write past a file-size limit
+ * fails with EFBIG, which the logger counts, instead of ending the process; a listener would undo that), and SIGBUS, SIGFPE, SIGSEGV, SIGILL, after
  * which Node says running JavaScript is not safe.
  */
 export const TERMINATING_SIGNALS: readonly NodeJS.Signals[] = (process.platform === "win32"
   ? ["SIGINT", "SIGTERM", "SIGBREAK"]
-  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"]
+  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"]
 ).filter((signal) => (constants.signals as Partial<Record<string, number>>)[signal] !== undefined) as NodeJS.Signals[];
 
 const pending = new Set<ExitFlushable>();
