@@ -5,20 +5,18 @@
  * @packageDocumentation
  */
 import { closeSync, openSync, readSync } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { readError, TelemetryReadError } from "../read/errors";
 import type { JsonlFile } from "../read/files";
 import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";
-import { LineScanner, SCAN_KIND, type ScannedChunk } from "../read/scan";
+import { SCAN_KIND, type ScannedChunk } from "../read/scan";
+import { scanFileChunks } from "../read/scan-file";
 import { scanInWorkers, scanJob, scanWorkersAvailable, type ScanResult } from "../read/scan-pool";
 import { MetricKeys, RunSummarizer } from "./summary";
 
-/** Bytes read at a time by the fast way. */
-const BLOCK_BYTES = 1024 * 1024;
 /** Bytes a worker scans at a time. */
 const JOB_BYTES = 2 * 1024 * 1024;
-const NEWLINE = 0x0a;
 
 /** Totals over every file, and the runs found in them, in reading order. */
 export class SummaryFold {
@@ -81,55 +79,8 @@ export class SummaryFold {
         return;
       }
     }
-    let handle;
-    try {
-      handle = await open(file.path, "r");
-    } catch (error) {
-      throw readError(file.path, error as NodeJS.ErrnoException);
-    }
     const state = new FastFile(this, file);
-    try {
-      const scanner = new LineScanner();
-      let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
-      let carried = 0; // bytes at the start of `buffer`: a line whose end has not been read yet
-      let base = 0; // file offset of buffer[0]
-      for (;;) {
-        if (carried === buffer.length) {
-          const grown = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(grown, 0, 0, carried);
-          buffer = grown;
-        }
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await handle.read(buffer, carried, buffer.length - carried, base + carried));
-        } catch (error) {
-          throw readError(file.path, error as NodeJS.ErrnoException);
-        }
-        const filled = carried + bytesRead;
-        if (bytesRead === 0) {
-          for (let next = 0; next < filled;) next = state.apply(scanner.scan(buffer, base, next, filled, true));
-          break;
-        }
-        const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
-        // The carried line ends at the first line break read; a block holds whole lines shorter than the limit.
-        const carriedLineEnd = lastNewline === -1 ? filled : buffer.indexOf(NEWLINE, carried);
-        if (carriedLineEnd > MAX_LINE_BYTES) {
-          throw new TelemetryReadError(`${file.path}:${state.lines + 1}: no line break in the ` +
-            `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${base}: this is not a JSONL file ` +
-            "(telemetry records are one short JSON object a line)", file.path, state.lines + 1);
-        }
-        if (lastNewline === -1) {
-          carried = filled;
-          continue;
-        }
-        for (let next = 0; next <= lastNewline;) next = state.apply(scanner.scan(buffer, base, next, lastNewline + 1, false));
-        carried = filled - (lastNewline + 1);
-        buffer.copy(buffer, 0, lastNewline + 1, filled);
-        base += lastNewline + 1;
-      }
-    } finally {
-      await handle.close();
-    }
+    await scanFileChunks(file, (chunk) => state.apply(chunk), () => state.lines);
     this.endFile(file, state.lines, state.records, state.skipped, state.notes());
   }
 

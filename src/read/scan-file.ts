@@ -1,7 +1,6 @@
 /**
  * One file read the fast way, for any consumer: blocks of the file handed to a {@link LineScanner}, whole lines
- * only, each {@link ScannedChunk} given to a callback in file order. (`SummaryFold.fast()` has the same loop for
- * the summary; the report reads through this one.)
+ * only, each {@link ScannedChunk} given to a callback in file order: the summary's and the report's fast way.
  * @packageDocumentation
  */
 import { open } from "node:fs/promises";
