@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { readError, TelemetryReadError } from "../read/errors";
+import { longLineError, readError, TelemetryReadError } from "../read/errors";
 import type { JsonlFile } from "../read/files";
 import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";
@@ -100,9 +100,7 @@ export class SummaryFold {
           for (const chunk of result.chunks) state.apply(chunk);
         }
         if (result.longLineAt >= 0) {
-          throw new TelemetryReadError(`${file.path}:${state.lines + 1}: no line break in the ` +
-            `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${result.longLineAt}: this is not a JSONL file ` +
-            "(telemetry records are one short JSON object a line)", file.path, state.lines + 1);
+          throw longLineError(file.path, state.lines + 1, result.longLineAt, MAX_LINE_BYTES);
         }
       }
     } catch (error) {

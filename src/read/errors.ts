@@ -33,3 +33,12 @@ export function readError(path: string, error: NodeJS.ErrnoException): Telemetry
   const reason = (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
   return new TelemetryReadError(`cannot read ${path}: ${reason}`, path, null);
 }
+
+/**
+ * The error for a file with no line break in `maxLineBytes` bytes after `byte`: not JSONL, and reading on would only
+ * buffer more. `line` is the 1-based line it started on.
+ */
+export function longLineError(path: string, line: number, byte: number, maxLineBytes: number): TelemetryReadError {
+  return new TelemetryReadError(`${path}:${line}: no line break in the ${maxLineBytes / 1024 / 1024} MiB after byte ${byte}: ` +
+    "this is not a JSONL file (telemetry records are one short JSON object a line)", path, line);
+}

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { readError, TelemetryReadError } from "./errors";
+import { longLineError, readError, TelemetryReadError } from "./errors";
 import type { JsonlFile } from "./files";
 import { excerpt, parseLine, type JsonlRecord } from "./lines";
 import { RunSplitter, type RunRef } from "./runs";
@@ -187,9 +187,7 @@ export class JsonlFileReader {
         }
         if (start < data.length) {
           if (data.length - start > MAX_LINE_BYTES) {
-            throw new TelemetryReadError(`${this.file.path}:${this.lines + 1}: no line break in the ` +
-              `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${this.offset}: this is not a JSONL file ` +
-              "(telemetry records are one short JSON object a line)", this.file.path, this.lines + 1);
+            throw longLineError(this.file.path, this.lines + 1, this.offset, MAX_LINE_BYTES);
           }
           carry = Buffer.from(data.subarray(start));
         }

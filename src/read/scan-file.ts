@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { open } from "node:fs/promises";
-import { readError, TelemetryReadError } from "./errors";
+import { longLineError, readError } from "./errors";
 import type { JsonlFile } from "./files";
 import { MAX_LINE_BYTES } from "./reader";
 import { LineScanner, type ScannedChunk } from "./scan";
@@ -55,9 +55,7 @@ export async function scanFileChunks(
       const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
       const carriedLineEnd = lastNewline === -1 ? filled : buffer.indexOf(NEWLINE, carried);
       if (carriedLineEnd > MAX_LINE_BYTES) {
-        throw new TelemetryReadError(`${file.path}:${linesBefore() + 1}: no line break in the ` +
-          `${MAX_LINE_BYTES / 1024 / 1024} MiB after byte ${base}: this is not a JSONL file ` +
-          "(telemetry records are one short JSON object a line)", file.path, linesBefore() + 1);
+        throw longLineError(file.path, linesBefore() + 1, base, MAX_LINE_BYTES);
       }
       if (lastNewline === -1) {
         carried = filled;
