@@ -123,16 +123,18 @@ describe(`bad input and odd values (${convention} convention)`, () => {
   });
 
   describe("names in fault messages", () => {
-    it("names an anonymous middleware and a logger that is a plain object", async () => {
+    it("names an anonymous middleware, a logger that is a plain object and one of an anonymous class", async () => {
       const faults: TelemetryFault[] = [];
       const plainLogger: Callback = { onStepEnd: () => { throw new Error("plain logger bug"); } };
-      @telemetry({ loggers: [plainLogger], use: [(() => (_event: unknown, _next: unknown) => { throw new Error("anonymous bug"); })()], onLoggerError: (fault) => { faults.push(fault); } })
+      const anonymousClassLogger: Callback = new (class { onStepEnd(): void { throw new Error("anonymous class bug"); } })();
+      @telemetry({ loggers: [plainLogger, anonymousClassLogger], use: [(() => (_event: unknown, _next: unknown) => { throw new Error("anonymous bug"); })()], onLoggerError: (fault) => { faults.push(fault); } })
       class Trainer { @onStep() trainStep(_step: number) { return {}; } }
       new Trainer().trainStep(0);
       expect(faults.map((f) => f.message.split(":")[0])).to.deep.equal([
         "middleware anonymous middleware of 'Trainer' threw on step_begin",
         "middleware anonymous middleware of 'Trainer' threw on step_end",
         "logger logger #1 of 'Trainer' failed in onStepEnd (step_end of trainStep)",
+        "logger logger #2 of 'Trainer' failed in onStepEnd (step_end of trainStep)",
       ]);
     });
 
@@ -145,6 +147,8 @@ describe(`bad input and odd values (${convention} convention)`, () => {
       const warnings = await warningsDuring(() => { trainer.trainStep(0); trainer.trainStep(1); });
       expect(telemetryWarnings(warnings)).to.have.length(1);
       expect(telemetryWarnings(warnings)[0]).to.contain("failed in onStepEnd (step_end of trainStep): <unprintable value>");
+      // The code users filter on (`--disable-warning=TRAINER_TELEMETRY_FAULT`), as docs/loggers.md shows it.
+      expect(warnings.map((warning) => (warning as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FAULT"]);
     });
   });
 

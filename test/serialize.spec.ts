@@ -193,6 +193,16 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     expect(JSON.parse(toJsonLine(context))).to.deep.equal({ lone: "\ufffdx\ufffd", "key\ufffd": 1, backslash: "\\ud800 is text", both: "\\\ufffd" });
   });
 
+  it("escapes each line separator and replaces a lone surrogate when it is the only one in the line, wherever it stands", () => {
+    const cases: [string, string][] = [["\u2028", "\\u2028"], ["\u2029", "\\u2029"], ["\u0085", "\\u0085"], ["\ud800", "\\ufffd"]];
+    for (const [raw, written] of cases) {
+      const name = `U+${raw.charCodeAt(0).toString(16)}`;
+      // A string on its own puts the character right after the opening quote (index 1); in a record it comes later.
+      expect(portableJson(JSON.stringify(raw)), `${name} alone`).to.equal(`"${written}"`);
+      expect(toJsonLine({ text: `a${raw}b` }), `${name} in a record`).to.equal(`{"text":"a${written}b"}\n`);
+    }
+  });
+
   it("leaves out undefined, functions and symbols in objects and writes them as null in arrays, like JSON.stringify", async () => {
     const context = { gone: undefined, fn: () => 1, sym: Symbol("s"), list: [undefined, () => 1, Symbol("s")], kept: 1 };
     await expectWritten(context, '{"list":[null,null,null],"kept":1}');
@@ -211,6 +221,44 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     const fast = stringifyValue(plain)!;
     const slow = stringifyValue({ ...plain, z: NaN })!;
     expect(slow).to.equal(fast.slice(0, -1) + ',"z":"NaN"}');
+  });
+
+  it("writes each value JSON.stringify gets wrong by the safe rules even when it is the only one in a plain context", () => {
+    // The native serializer takes a context only after checking that every value in it is one it writes right; each
+    // case here is the single exception in a context that is otherwise plain, as a field and as an array item, one
+    // level down and two.
+    const hiddenToJson = Object.defineProperty({ a: 1 }, "toJSON", { value: () => new Map([["k", 1]]), enumerable: false });
+    class MappedBatch extends Array<number> {
+      toJSON(): unknown {
+        return new Map([["n", this.length]]);
+      }
+    }
+    let reads = 0;
+    const secondReadNaN = { get loss(): number { return reads++ === 0 ? 0.5 : NaN; } };
+    const cases: [string, () => unknown, string][] = [
+      ["Map", () => new Map([[1, 2]]), '{"1":2}'],
+      ["Set", () => new Set([1]), "[1]"],
+      ["Error", () => Object.assign(new RangeError("lr"), { stack: "s" }), '{"type":"RangeError","message":"lr","stack":"s"}'],
+      ["typed array", () => new Uint8Array([7]), "[7]"],
+      ["non-enumerable toJSON", () => hiddenToJson, '{"k":1}'],
+      ["Array subclass with toJSON", () => MappedBatch.from([1, 2]), '{"n":2}'],
+      ["getter that gives NaN on its second read", () => ((reads = 0), secondReadNaN), '{"loss":"NaN"}'],
+    ];
+    for (const [name, make, json] of cases) {
+      expect(stringifyValue({ ok: 1, x: make() }), `${name} as a field`).to.equal(`{"ok":1,"x":${json}}`);
+      expect(stringifyValue([1, make()]), `${name} as an item`).to.equal(`[1,${json}]`);
+      expect(stringifyValue({ ok: 1, rows: [1, { x: make() }] }), `${name} two levels down`).to.equal(`{"ok":1,"rows":[1,{"x":${json}}]}`);
+      expect(stringifyValue([[1, make()]]), `${name} in a nested array`).to.equal(`[[1,${json}]]`);
+    }
+  });
+
+  it(`writes a plain context exactly ${MAX_DEPTH} levels deep in full and cuts one a level deeper`, () => {
+    const nestedObject = (levels: number): unknown => (levels === 1 ? { leaf: 1 } : { a: nestedObject(levels - 1) });
+    const nestedArray = (levels: number): unknown => (levels === 1 ? [1] : [nestedArray(levels - 1)]);
+    expect(stringifyValue(nestedObject(MAX_DEPTH))).to.equal(`${'{"a":'.repeat(MAX_DEPTH - 1)}{"leaf":1}${"}".repeat(MAX_DEPTH - 1)}`);
+    expect(stringifyValue(nestedObject(MAX_DEPTH + 1))).to.equal(`${'{"a":'.repeat(MAX_DEPTH)}"[MaxDepth]"${"}".repeat(MAX_DEPTH)}`);
+    expect(stringifyValue(nestedArray(MAX_DEPTH))).to.equal(`${"[".repeat(MAX_DEPTH)}1${"]".repeat(MAX_DEPTH)}`);
+    expect(stringifyValue(nestedArray(MAX_DEPTH + 1))).to.equal(`${"[".repeat(MAX_DEPTH)}"[MaxDepth]"${"]".repeat(MAX_DEPTH)}`);
   });
 
   it("handles an object that refers to itself many times without exploring every path", () => {
