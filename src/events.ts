@@ -2,6 +2,7 @@
  * Events and the logger contract: what a decorated call reports, and the hooks a logger may implement.
  * @packageDocumentation
  */
+import { types } from "node:util";
 
 /** The key/value payload a hook receives, as in the Python original's `Mapping[str, Any]`. */
 export type Context = Record<string, unknown>;
@@ -293,7 +294,8 @@ export function describeError(error: unknown): ErrorDescription {
   }
   let message: string;
   try {
-    if (error instanceof Error) message = String(error.message);
+    // isNativeError too: an Error made in another realm (a vm context) is not an instance of this realm's Error.
+    if (error instanceof Error || types.isNativeError(error)) message = String((error as Error).message);
     else if (typeof error === "symbol") message = error.toString();
     else message = String(error);
   } catch {

@@ -3,6 +3,7 @@
  * (anonymous classes, throwing getters, symbols) still get a description in records and messages.
  */
 import { expect } from "chai";
+import * as vm from "node:vm";
 import {
   addLogger, describeError, instrument, MemoryLogger, onStep, runInfo, telemetry, TelemetryLogger, type Callback, type TelemetryFault,
 } from "../src/index";
@@ -101,6 +102,12 @@ describe(`bad input and odd values (${convention} convention)`, () => {
       expect(describeError(Symbol("stop"))).to.deep.equal({ type: "Symbol", message: "Symbol(stop)" });
       expect(describeError(Object.create(null))).to.deep.equal({ type: "object", message: "<object that cannot be converted to a string>" });
       expect(describeError(7)).to.deep.equal({ type: "Number", message: "7" });
+    });
+
+    it("gives an Error from another realm (a vm context) its message alone, as an Error of this realm", () => {
+      const foreign = vm.runInNewContext('new TypeError("shape mismatch")') as Error;
+      expect(foreign instanceof Error).to.equal(false);
+      expect(describeError(foreign)).to.deep.equal({ type: "TypeError", message: "shape mismatch" });
     });
 
     it("describes a value whose constructor or message getter throws, without throwing", () => {
