@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as vm from "node:vm";
 import { TelemetryEvent } from "../src/events";
 import { TelemetryLogger } from "../src/loggers/telemetry";
-import { MAX_DEPTH, portableJson, stringifyValue, toJsonLine } from "../src/serialize";
+import { jsonSnapshot, MAX_DEPTH, portableJson, stringifyValue, toJsonLine } from "../src/serialize";
 import { PythonReader, readJsonl, readWithJq, tempDir } from "./fixtures/jsonl-readers";
 
 /**
@@ -24,6 +25,9 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
   /** Writes `{step_end, context}` to a fresh file; checks the line's exact text and that jq and Python agree with JSON.parse. */
   async function expectWritten(context: Record<string, unknown>, contextJson: string): Promise<void> {
     expect(stringifyValue(context)).to.equal(contextJson);
+    // What redact() hands the loggers is written the same (jsonSnapshot's promise), but for the order of a Map's
+    // integer-like keys, which a plain object puts first.
+    expect(JSON.parse(stringifyValue(jsonSnapshot(context))!), "jsonSnapshot").to.deep.equal(JSON.parse(contextJson));
     const file = path.join(dir, `case-${files++}.jsonl`);
     const logger = new TelemetryLogger({ path: file, flushInterval: 10 });
     const event = new TelemetryEvent("step_end", "step", 7, context, {}, "trainStep", undefined);
@@ -71,11 +75,11 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
       i8: new Int8Array([-1, 2]),
       u8c: new Uint8ClampedArray([255]),
       i64: new BigInt64Array([1n, -(2n ** 63n)]),
-      f64: new Float64Array([Infinity, 0.1]),
+      f64: new Float64Array([Infinity, 0.1, 2 ** 60]),
       bytes: Buffer.from("hi"),
     };
     await expectWritten(context,
-      '{"f32":[0.5,"NaN"],"i8":[-1,2],"u8c":[255],"i64":[1,"-9223372036854775808"],"f64":["Infinity",0.1],' +
+      '{"f32":[0.5,"NaN"],"i8":[-1,2],"u8c":[255],"i64":[1,"-9223372036854775808"],"f64":["Infinity",0.1,1152921504606847000],' +
       '"bytes":{"type":"Buffer","data":[104,105]}}');
   });
 
@@ -85,6 +89,31 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     const q = JSON.stringify;
     const causeJson = `{"type":"RangeError","message":"lr too high","stack":${q(cause.stack)}}`;
     await expectWritten({ error }, `{"error":{"type":"TypeError","message":"bad batch","stack":${q(error.stack)},"cause":${causeJson},"code":"E_BATCH"}}`);
+  });
+
+  it("writes an Error's type, message, stack, cause and errors once each, also when they are its own enumerable fields", async () => {
+    // An error built field by field (as a deserializer or a subclass that assigns this.message does) has them enumerable.
+    const error = new RangeError();
+    delete (error as { stack?: string }).stack;
+    Object.assign(error, { message: "lr too high", type: "shadowing type", stack: "at train (train.ts:1)", cause: "root cause", errors: ["e1"], code: 7 });
+    await expectWritten({ error }, '{"error":{"type":"RangeError","message":"lr too high","stack":"at train (train.ts:1)","cause":"root cause","errors":["e1"],"code":7}}');
+  });
+
+  it("leaves out an Error's cause that is undefined and a stack that is not a string", async () => {
+    const error = Object.defineProperty(new Error("no trace", { cause: undefined }), "stack", { value: 42 });
+    await expectWritten({ error }, '{"error":{"type":"Error","message":"no trace"}}');
+  });
+
+  it("writes an Error made in another realm (a vm context) and an object made from an Error prototype as Errors", async () => {
+    const foreign = vm.runInNewContext('const e = new TypeError("shape mismatch"); e.stack = "at vm"; e') as Error;
+    const made = Object.assign(Object.create(RangeError.prototype) as Error, { message: "made by hand" });
+    await expectWritten({ foreign, made }, '{"foreign":{"type":"TypeError","message":"shape mismatch","stack":"at vm"},"made":{"type":"RangeError","message":"made by hand"}}');
+  });
+
+  it("writes an array item whose getter throws as a marker, first item or not", async () => {
+    const items: unknown[] = [1, 2, 3];
+    for (const index of [0, 2]) Object.defineProperty(items, index, { get() { throw new Error(`item ${index}`); }, enumerable: true });
+    await expectWritten({ items }, '{"items":["[Thrown: Error: item 0]",2,"[Thrown: Error: item 2]"]}');
   });
 
   it("writes a Map as an object keyed by String(key) and a Set as an array", async () => {
