@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vm from "node:vm";
 import { MemoryLogger, onStep, redact, telemetry, TelemetryLogger } from "../src/index";
-import { jsonSnapshot, stringifyValue } from "../src/serialize";
+import { jsonSnapshot, MAX_DEPTH, stringifyValue } from "../src/serialize";
 import { convention } from "./helpers";
 import { tempDir } from "./fixtures/jsonl-readers";
 
@@ -28,6 +28,13 @@ describe(`redact(): what the loggers write holds no secret (${convention} conven
     jsonl.close();
     return { memory, text: fs.readFileSync(file, "utf8"), contexts: memory.records.filter((r) => r.tag === "step_end").map((r) => r.context) };
   }
+
+  it("redacts an Error's own fields by name, its stack and message included", () => {
+    const failure = Object.assign(new Error(`token ${SECRET}in-message`), { apiKey: `${SECRET}field` });
+    const { text, contexts } = logged(["message", "stack", "apiKey"], () => ({ failure }));
+    expect(text).to.not.include(SECRET);
+    expect((contexts[0] as Record<string, unknown>).failure).to.deep.equal({ type: "Error", message: "[Redacted]", stack: "[Redacted]", apiKey: "[Redacted]" });
+  });
 
   it("redacts inside an Error's cause and an AggregateError's errors", () => {
     const { text, contexts } = logged(["apiKey"], () => ({
@@ -172,6 +179,26 @@ describe("jsonSnapshot(): the tree the JSONL serializer writes", () => {
     const map = new Map<unknown, unknown>([["a", 1], [2, "two"], ["2", "dup"]]);
     expect(stringifyValue(map)).to.equal('{"a":1,"2":"two"}');
     expect(jsonSnapshot(map)).to.deep.equal({ a: 1, 2: "two" });
+  });
+
+  it("leaves out undefined, functions and symbols as fields (Map entries and an Error's cause included) and makes them null in arrays", () => {
+    const snapshot = jsonSnapshot({
+      gone: undefined, fn: () => 1, list: [undefined, () => 1, Symbol("s"), 1],
+      map: new Map<string, unknown>([["gone", undefined], ["kept", 2]]), error: new Error("e", { cause: undefined }),
+    }) as Record<string, any>;
+    expect(Object.keys(snapshot)).to.deep.equal(["list", "map", "error"]);
+    expect(snapshot.list).to.deep.equal([null, null, null, 1]);
+    expect(snapshot.map).to.deep.equal({ kept: 2 });
+    expect(Object.keys(snapshot.error)).to.deep.equal(["type", "message", "stack"]);
+  });
+
+  it(`cuts nesting at ${MAX_DEPTH} levels as the serializer does, and calls a top-level toJSON with the key ""`, () => {
+    let nested: unknown = { leaf: 1 };
+    for (let level = 1; level <= MAX_DEPTH; level++) nested = { a: nested };
+    let snapshot = jsonSnapshot(nested);
+    for (let level = 1; level <= MAX_DEPTH; level++) snapshot = (snapshot as { a: unknown }).a;
+    expect(snapshot).to.equal("[MaxDepth]");
+    expect(jsonSnapshot({ toJSON: (key: string) => ({ key }) })).to.deep.equal({ key: "" });
   });
 
   it("never reads a replaced value", () => {
