@@ -177,19 +177,6 @@ export class TelemetryEvent {
     }
   }
 
-  /**
-   * Puts back what a middleware may change (tag, index, context, error, fields) from a {@link TelemetryEvent.clone}:
-   * the dispatcher does this when a middleware throws halfway, so the chain goes on with the same event object
-   * (per-call state keyed by `event.begin` stays valid).
-   */
-  restore(from: TelemetryEvent): void {
-    this.tag = from.tag;
-    this.index = from.index;
-    this.context = from.context;
-    this.error = from.error;
-    this.fields = from.fields === undefined ? undefined : { ...from.fields };
-  }
-
   /** A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own. */
   clone(): TelemetryEvent {
     const copy = new TelemetryEvent(this.tag, this.kind, this.index, this.context, this.trainer, this.method,

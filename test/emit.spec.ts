@@ -81,10 +81,13 @@ describe(`logHyperparams() and emit() (${convention} convention)`, () => {
     const faults: string[] = [];
     @telemetry({ loggers: [{ onEvent() { throw new Error("disk gone"); } }, memory], onLoggerError: (fault) => faults.push(fault.message) })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
-    logHyperparams(new Trainer(), { lr: 1 });
-    expect(memory.records).to.deep.equal([{ tag: "hparams", params: { lr: 1 } }]);
-    expect(faults).to.have.length(1);
+    const trainer = new Trainer();
+    logHyperparams(trainer, { lr: 1 });
+    emit(trainer, "note", { text: "after" });
+    expect(memory.records).to.deep.equal([{ tag: "hparams", params: { lr: 1 } }, { tag: "note", text: "after" }]);
+    expect(faults).to.have.length(2);
     expect(faults[0]).to.match(/failed in onEvent \(hparams of logHyperparams\): Error: disk gone/);
+    expect(faults[1]).to.match(/failed in onEvent \(note of emit\): Error: disk gone/);
   });
 
   it("refuses bad input with an error that names the call and the fix", () => {
@@ -101,6 +104,38 @@ describe(`logHyperparams() and emit() (${convention} convention)`, () => {
     expect(() => emit(trainer, "note", { tag: "x" })).to.throw(TypeError, 'the field "tag"');
     expect(() => emit(trainer, "note", "text" as never)).to.throw(TypeError, "fields must be a plain object");
     expect(RESERVED_TAGS).to.include.members(["step_end", "hparams", "run_begin", "error"]);
+  });
+
+  it("names the call, the class, what was wrong and the fix in full", () => {
+    const trainer = trainerWith([new MemoryLogger()]);
+    expect(() => emit(null as never, "note")).to.throw(TypeError, "emit(trainer, tag, fields): trainer must be a trainer instance (an object); got null.");
+    expect(() => emit(5 as never, "note")).to.throw(TypeError, "emit(trainer, tag, fields): trainer must be a trainer instance (an object); got 5.");
+    // A tag must be a string: an array or object that prints as a good name is refused too.
+    expect(() => emit(trainer, ["note"] as never)).to.throw(TypeError,
+      `emit(trainer, tag, fields) on 'Trainer': tag must be a name like "checkpoint" (a letter, then letters, digits, _ . : -); got note.`);
+    expect(() => emit(trainer, "step_end")).to.throw(TypeError,
+      `emit(trainer, "step_end", fields) on 'Trainer': "step_end" is a tag this package writes and readers interpret; use a decorated method, or a tag of your own such as "step_note".`);
+    expect(() => emit(trainer, "run_begin")).to.throw(TypeError, 'use the runInfo() middleware, or a tag of your own such as "run_note".');
+    expect(() => emit(trainer, "note", null as never)).to.throw(TypeError,
+      `emit(trainer, "note", fields) on 'Trainer': fields must be a plain object like { lr: 0.01, batchSize: 32 }; got null.`);
+    expect(() => logHyperparams(trainer, undefined as never)).to.throw(TypeError,
+      "logHyperparams(trainer, params) on 'Trainer': params must be a plain object like { lr: 0.01, batchSize: 32 }; got undefined.");
+  });
+
+  it("takes fields and params made without a prototype (Object.create(null)), as plain objects", () => {
+    const memory = new MemoryLogger();
+    const trainer = trainerWith([memory]);
+    emit(trainer, "note", Object.assign(Object.create(null) as Record<string, unknown>, { text: "bare" }));
+    logHyperparams(trainer, Object.assign(Object.create(null) as Record<string, unknown>, { lr: 0.1 }));
+    expect(memory.records).to.deep.equal([{ tag: "note", text: "bare" }, { tag: "hparams", params: { lr: 0.1 } }]);
+  });
+
+  it("leaves middleware alone while no logger listens", () => {
+    const seen: string[] = [];
+    const trainer = trainerWith([], [(event, next) => { seen.push(event.tag); next(); }]);
+    emit(trainer, "note");
+    logHyperparams(trainer, { lr: 1 });
+    expect(seen).to.deep.equal([]);
     expect(Object.isFrozen(RESERVED_TAGS)).to.equal(true);
   });
 });
