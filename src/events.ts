@@ -283,8 +283,7 @@ export function describeError(error: unknown): ErrorDescription {
   try {
     // isNativeError too: an Error made in another realm (a vm context) is not an instance of this realm's Error.
     if (error instanceof Error || types.isNativeError(error)) message = String((error as Error).message);
-    else if (typeof error === "symbol") message = error.toString();
-    else message = String(error);
+    else message = String(error); // a symbol too: String() describes it ("Symbol(stop)"), where a template would throw
   } catch {
     message = `<${type} that cannot be converted to a string>`;
   }
