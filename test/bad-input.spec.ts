@@ -102,6 +102,9 @@ describe(`bad input and odd values (${convention} convention)`, () => {
       expect(describeError(Symbol("stop"))).to.deep.equal({ type: "Symbol", message: "Symbol(stop)" });
       expect(describeError(Object.create(null))).to.deep.equal({ type: "object", message: "<object that cannot be converted to a string>" });
       expect(describeError(7)).to.deep.equal({ type: "Number", message: "7" });
+      expect(describeError(null)).to.deep.equal({ type: "null", message: "null" });
+      expect(describeError(undefined)).to.deep.equal({ type: "undefined", message: "undefined" });
+      expect(describeError(new (class { toString() { return "anonymous"; } })())).to.deep.equal({ type: "object", message: "anonymous" });
     });
 
     it("gives an Error from another realm (a vm context) its message alone, as an Error of this realm", () => {

@@ -122,6 +122,12 @@ describe(`logHyperparams() and emit() (${convention} convention)`, () => {
       "logHyperparams(trainer, params) on 'Trainer': params must be a plain object like { lr: 0.01, batchSize: 32 }; got undefined.");
   });
 
+  it("names a trainer of an anonymous class, or without a prototype, '<anonymous class>' in its errors", () => {
+    for (const trainer of [new (class {})(), Object.create(null) as object]) {
+      expect(() => emit(trainer, "bad tag")).to.throw(TypeError, "emit(trainer, tag, fields) on '<anonymous class>': tag must be a name");
+    }
+  });
+
   it("takes fields and params made without a prototype (Object.create(null)), as plain objects", () => {
     const memory = new MemoryLogger();
     const trainer = trainerWith([memory]);

@@ -35,6 +35,46 @@ describe(`middleware chain (${convention} convention)`, () => {
     expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 1001 });
   });
 
+  it("gives a clone its own fields, keeps an end's begin and makes a begin's clone a begin of its own", () => {
+    const seen: Array<{ tag: string; copyIsBegin: boolean; sharesBegin: boolean; copyFields: unknown; originalFields: unknown; recorded: unknown }> = [];
+    const copier: Middleware = (event, next) => {
+      event.set("epoch", 2);
+      const copy = event.clone();
+      copy.set("epoch", 99);
+      copy.set("extra", true);
+      seen.push({ tag: event.tag, copyIsBegin: copy.begin === copy, sharesBegin: copy.begin === event.begin, copyFields: copy.fields,
+        originalFields: event.fields, recorded: copy.alreadyRecorded });
+      next(copy);
+    };
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [memory], use: [copier] })
+    class Trainer {
+      @onStep() trainStep(_step: number) { throw new Error("bad batch"); }
+      @onEpoch() trainEpoch(_epoch: number) { this.trainStep(0); }
+    }
+    expect(() => new Trainer().trainEpoch(0)).to.throw("bad batch");
+    expect(seen.map(({ tag, copyIsBegin, sharesBegin }) => [tag, copyIsBegin, sharesBegin])).to.deep.equal([
+      ["epoch_begin", true, false], ["step_begin", true, false], ["error", false, true], ["error", false, true],
+    ]);
+    for (const one of seen) {
+      expect(one.originalFields, one.tag).to.deep.equal({ epoch: 2 });
+      expect(one.copyFields, one.tag).to.deep.equal({ epoch: 99, extra: true });
+    }
+    // The step's error reaches the epoch too: the copy keeps the mark that it was recorded already.
+    expect(seen.map((one) => one.recorded === true)).to.deep.equal([false, false, false, true]);
+    expect(memory.records.filter((r) => r.tag === "error")).to.have.length(1);
+  });
+
+  it("gives a begin event its own time as startTime, even before anything read ts", () => {
+    const starts: Array<[number, number]> = [];
+    const readStartFirst: Middleware = (event, next) => { if (event.tag === "step_begin") starts.push([event.startTime, event.ts]); next(); };
+    @telemetry({ loggers: [new MemoryLogger()], use: [readStartFirst] })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(starts).to.have.length(1);
+    expect(starts[0][0]).to.be.a("number").and.equal(starts[0][1]);
+  });
+
   it("isolates a middleware that throws: reported, and the event reaches the loggers as it was before it", () => {
     const memory = new MemoryLogger();
     const faults: TelemetryFault[] = [];
