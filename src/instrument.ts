@@ -61,6 +61,9 @@ export function instrument<C extends abstract new (...args: never[]) => object>(
   return trainerClass;
 }
 
+/** A method name to show in the example of each list: the train list's is not an epoch method. */
+const EXAMPLE_METHOD = { step: "trainStep", epoch: "fitEpoch", train: "fit" } as const;
+
 function selected(selection: MethodSelection<never> | undefined, kindInfo: MethodKindInfo, className: string, option: string): Array<[string, MethodKindInfo, MethodTelemetryOptions]> {
   if (selection === undefined) return [];
   if (Array.isArray(selection)) {
@@ -70,7 +73,7 @@ function selected(selection: MethodSelection<never> | undefined, kindInfo: Metho
     });
   }
   if (selection === null || typeof selection !== "object") {
-    throw new TypeError(`instrument(${className}, { ${option} }): give an array of method names, e.g. { ${option}: ["${kindInfo.kind === "step" ? "trainStep" : "fitEpoch"}"] }; got ${safeString(selection)}.`);
+    throw new TypeError(`instrument(${className}, { ${option} }): give an array of method names, e.g. { ${option}: ["${EXAMPLE_METHOD[kindInfo.kind]}"] }; got ${safeString(selection)}.`);
   }
   return Object.entries(selection as Record<string, MethodTelemetryOptions>).map(([name, methodOptions]) => [name, kindInfo, methodOptions ?? {}]);
 }

@@ -57,6 +57,15 @@ describe(`bad input and odd values (${convention} convention)`, () => {
 
     it("refuses what is not a class", () => {
       expect(() => instrument("Trainer" as never, { steps: ["trainStep"] })).to.throw(TypeError, /trainerClass must be a class; got Trainer/);
+      // An arrow function is a function without a prototype: it cannot be a class.
+      expect(() => instrument((() => 1) as never, { steps: ["trainStep"] })).to.throw(TypeError, /^instrument\(trainerClass, options\): trainerClass must be a class; got \(\) => 1\.$/);
+    });
+
+    it("refuses a null method list and an accessor with only a setter, and suggests a train method for the train list", () => {
+      class Fitter { fit() { return {}; } set lr(_value: number) { /* a setter only */ } }
+      expect(() => instrument(Fitter, { steps: null as never })).to.throw(TypeError, /^instrument\(Fitter, \{ steps \}\): give an array of method names, e\.g\. \{ steps: \["trainStep"\] \}; got null\.$/);
+      expect(() => instrument(Fitter, { train: "fit" as never })).to.throw(TypeError, /^instrument\(Fitter, \{ train \}\): give an array of method names, e\.g\. \{ train: \["fit"\] \}; got fit\.$/);
+      expect(() => instrument(Fitter, { steps: ["lr" as never] })).to.throw(TypeError, "instrument(Fitter): 'Fitter.lr' is an accessor, not a method: only methods can be instrumented.");
     });
 
     it("refuses method lists that are not arrays or objects, names that are not strings, and members that are not methods", () => {
