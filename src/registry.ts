@@ -235,9 +235,11 @@ function loggersFromFactory(factory: (trainer: object) => readonly Callback[], t
     made.forEach((logger, i) => checkLogger(logger, `element ${i}`));
     return made;
   } catch (error) {
+    const reason = safeString(error);
     reportFault({
       source: "factory", error, trainer, where: "options.loggers",
-      message: `${where} failed: ${safeString(error)}. This instance has no loggers from it.`,
+      // A reason of our own (checkLogger's) is a sentence already.
+      message: `${where} failed: ${reason}${reason.endsWith(".") ? "" : "."} This instance has no loggers from it.`,
     }, handler, factory);
     return [];
   }
