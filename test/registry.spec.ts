@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { addLogger, loggersOf, MemoryLogger, onStep, removeLogger, telemetry, type Callback } from "../src/index";
+import {
+  addLogger, emit, instrument, loggersOf, MemoryLogger, onStep, removeLogger, telemetry, type Callback, type Middleware, type TelemetryFault,
+} from "../src/index";
 import { convention } from "./helpers";
 
 describe(`loggers of a class and of an instance (${convention} convention)`, () => {
@@ -117,5 +119,108 @@ describe(`loggers of a class and of an instance (${convention} convention)`, () 
   it("rejects bad runtime API arguments with a TypeError naming the call", () => {
     expect(() => addLogger(null as any, new MemoryLogger())).to.throw(TypeError, /addLogger\(trainer, …\): trainer must be/);
     expect(() => addLogger({}, "log" as any)).to.throw(TypeError, /addLogger\(trainer, logger\).*must be a logger object/);
+    expect(() => removeLogger(7 as any, new MemoryLogger())).to.throw(TypeError, "removeLogger(trainer, …): trainer must be a trainer instance (an object); got 7.");
+    expect(() => loggersOf(undefined as any)).to.throw(TypeError, "loggersOf(trainer, …): trainer must be a trainer instance (an object); got undefined.");
+  });
+
+  it("merges the options of a class registered twice: the second's loggers and middleware after the first's, its onLoggerError first", () => {
+    const order: string[] = [];
+    const named = (name: string): Callback => ({ onStepBegin: () => { order.push(name); } });
+    const mark = (name: string): Middleware => (event, next) => { if (event.tag === "step_begin") order.push(name); next(); };
+    const handled: string[] = [];
+    const failing: Callback = { onStepEnd: () => { throw new Error("disk full"); } };
+    const trainerClass = () => class Trainer { trainStep(step: number) { return { step }; } fitEpoch() { return {}; } fit() { return {}; } };
+
+    const Both = trainerClass();
+    instrument(Both, { steps: ["trainStep"], loggers: [named("a"), failing], use: [mark("m1")], onLoggerError: () => { handled.push("first"); } });
+    instrument(Both, { epochs: ["fitEpoch"], loggers: [named("b")], use: [mark("m2")], onLoggerError: () => { handled.push("second"); } });
+    new Both().trainStep(0);
+    expect(order).to.deep.equal(["m1", "m2", "a", "b"]);
+    expect(handled).to.deep.equal(["second"]);
+
+    // One side without loggers, middleware or a handler: the other side's are kept.
+    order.length = handled.length = 0;
+    const SecondOnly = trainerClass();
+    instrument(SecondOnly, { steps: ["trainStep"] });
+    instrument(SecondOnly, { epochs: ["fitEpoch"], loggers: [named("b"), failing], onLoggerError: () => { handled.push("second"); } });
+    const FirstOnly = trainerClass();
+    instrument(FirstOnly, { steps: ["trainStep"], loggers: [named("a"), failing], use: [mark("m1")], onLoggerError: () => { handled.push("first"); } });
+    instrument(FirstOnly, { epochs: ["fitEpoch"] });
+    new SecondOnly().trainStep(0);
+    new FirstOnly().trainStep(0);
+    expect(order).to.deep.equal(["b", "m1", "a"]);
+    expect(handled).to.deep.equal(["second", "first"]);
+
+    // A factory on either side: each side's loggers once per instance, in order.
+    order.length = 0;
+    const Factory = trainerClass();
+    instrument(Factory, { steps: ["trainStep"], loggers: () => [named("a")] });
+    instrument(Factory, { epochs: ["fitEpoch"], loggers: [named("b")] });
+    new Factory().trainStep(0);
+    expect(order).to.deep.equal(["a", "b"]);
+  });
+
+  it("gives a subclass without onLoggerError its parent's", () => {
+    const handled: string[] = [];
+    @telemetry({ loggers: [{ onStepEnd: () => { throw new Error("disk full"); } }], onLoggerError: (fault) => { handled.push(fault.where); } })
+    class Base { @onStep() trainStep(step: number) { return { step }; } }
+    @telemetry({ use: [] })
+    class Child extends Base {}
+    new Child().trainStep(0);
+    expect(handled).to.deep.equal(["onStepEnd"]);
+  });
+
+  it("removes the first logger too, and once the last is gone leaves the middleware idle", () => {
+    const seen: string[] = [];
+    const first = new MemoryLogger();
+    const second = new MemoryLogger();
+    @telemetry({ loggers: [first, second], use: [(event, next) => { seen.push(event.tag); next(); }] })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    const trainer = new Trainer();
+    expect(removeLogger(trainer, first)).to.equal(true);
+    expect(loggersOf(trainer)).to.deep.equal([second]);
+    expect(removeLogger(trainer, second)).to.equal(true);
+    trainer.trainStep(0);
+    expect(seen).to.deep.equal([]);
+    expect(first.records.concat(second.records)).to.deep.equal([]);
+  });
+
+  it("checks every logger a factory returns, and leaves the instance without them when one is not a logger", () => {
+    const faults: TelemetryFault[] = [];
+    @telemetry({ loggers: () => [new MemoryLogger(), null as never], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer { @onStep() trainStep(step: number) { return { step }; } }
+    const trainer = new Trainer();
+    expect(trainer.trainStep(1)).to.deep.equal({ step: 1 });
+    expect(loggersOf(trainer)).to.deep.equal([]);
+    expect(faults.map((f) => [f.source, f.where, f.message])).to.deep.equal([["factory", "options.loggers",
+      "@telemetry on 'Trainer': options.loggers(trainer) failed: TypeError: element 1 must be a logger object with hooks such as onStepEnd " +
+      "(e.g. new MemoryLogger()); got null. This instance has no loggers from it."]]);
+  });
+
+  it("calls the loggers factory of a frozen trainer once, and keeps no telemetry state in a spread copy of a trainer", () => {
+    let made = 0;
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: () => { made++; return [memory]; } })
+    class Trainer { constructor(frozen: boolean) { if (frozen) Object.freeze(this); } @onStep() trainStep(step: number) { return { step }; } }
+    const frozen = new Trainer(true);
+    frozen.trainStep(0);
+    frozen.trainStep(1);
+    expect(made).to.equal(1);
+    expect(memory.records.map((r) => r.step)).to.deep.equal([0, 0, 1, 1]);
+    const trainer = new Trainer(false);
+    trainer.trainStep(2);
+    expect(Object.getOwnPropertySymbols({ ...trainer })).to.deep.equal([]);
+  });
+
+  it("takes loggers on an object without a prototype, and on a function", () => {
+    const bare = Object.create(null) as object;
+    const fn = function trainer() { /* a function object as the trainer */ };
+    for (const trainer of [bare, fn]) {
+      const memory = new MemoryLogger();
+      addLogger(trainer, memory);
+      expect(loggersOf(trainer)).to.deep.equal([memory]);
+      emit(trainer, "note", { ok: true });
+      expect(memory.records).to.deep.equal([{ tag: "note", ok: true }]);
+    }
   });
 });
