@@ -69,5 +69,9 @@ describe("instrument() from a .js file", () => {
     new Base().trainStep(0);
     new Child().trainStep(5);
     expect(memory.records.map((r) => r.step)).to.deep.equal([5, 5]);
+    // Defined as a class method would be: not listed by for...in, and still replaceable.
+    const { value, ...attributes } = Object.getOwnPropertyDescriptor(Child.prototype, "trainStep");
+    expect(value).to.be.a("function");
+    expect(attributes).to.deep.equal({ writable: true, enumerable: false, configurable: true });
   });
 });
