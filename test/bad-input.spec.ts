@@ -142,11 +142,12 @@ describe(`bad input and odd values (${convention} convention)`, () => {
   });
 
   describe("names in fault messages", () => {
-    it("names an anonymous middleware, a logger that is a plain object and one of an anonymous class", async () => {
+    it("names an anonymous middleware, and a logger that is a plain object, of an anonymous class or without a prototype", async () => {
       const faults: TelemetryFault[] = [];
       const plainLogger: Callback = { onStepEnd: () => { throw new Error("plain logger bug"); } };
       const anonymousClassLogger: Callback = new (class { onStepEnd(): void { throw new Error("anonymous class bug"); } })();
-      @telemetry({ loggers: [plainLogger, anonymousClassLogger], use: [(() => (_event: unknown, _next: unknown) => { throw new Error("anonymous bug"); })()], onLoggerError: (fault) => { faults.push(fault); } })
+      const bareLogger = Object.assign(Object.create(null) as Callback, { onStepEnd: () => { throw new Error("bare logger bug"); } });
+      @telemetry({ loggers: [plainLogger, anonymousClassLogger, bareLogger], use: [(() => (_event: unknown, _next: unknown) => { throw new Error("anonymous bug"); })()], onLoggerError: (fault) => { faults.push(fault); } })
       class Trainer { @onStep() trainStep(_step: number) { return {}; } }
       new Trainer().trainStep(0);
       expect(faults.map((f) => f.message.split(":")[0])).to.deep.equal([
@@ -154,6 +155,7 @@ describe(`bad input and odd values (${convention} convention)`, () => {
         "middleware anonymous middleware of 'Trainer' threw on step_end",
         "logger logger #1 of 'Trainer' failed in onStepEnd (step_end of trainStep)",
         "logger logger #2 of 'Trainer' failed in onStepEnd (step_end of trainStep)",
+        "logger logger #3 of 'Trainer' failed in onStepEnd (step_end of trainStep)",
       ]);
     });
 

@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { MemoryLogger, onEpoch, onStep, telemetry, type TelemetryFault } from "../src/index";
+import { telemetryWarnings, warningsDuring } from "./helpers";
 
 /** A full garbage collection, without starting mocha with --expose-gc. */
 function collectGarbage(): void {
@@ -24,6 +25,18 @@ describe("the decorated call never changes a result", () => {
     expect(memory.records).to.deep.equal([{ tag: "step_begin", step: 4 }, { tag: "step_end", step: 4, context: {} }]);
     expect(faults).to.have.length(1);
     expect(faults[0].message).to.contain("'Trainer.trainStep'").and.contain("trap says no").and.contain("unchanged");
+  });
+
+  it("warns once per method whose result cannot be read, when no onLoggerError is given", async () => {
+    const hostile = new Proxy({}, { get() { throw new Error("trap says no"); } });
+    @telemetry({ loggers: [new MemoryLogger()] })
+    class UnreadableResults { @onStep() trainStep(_step: number): unknown { return hostile; } @onEpoch() fitEpoch(_epoch: number): unknown { return hostile; } }
+    const trainer = new UnreadableResults();
+    const warnings = await warningsDuring(() => { for (let i = 0; i < 3; i++) { trainer.trainStep(i); trainer.fitEpoch(i); } });
+    expect(telemetryWarnings(warnings)).to.deep.equal([
+      "@onStep on 'UnreadableResults.trainStep': its result could not be read (Error: trap says no). The record has an empty context; the method's result is returned unchanged.",
+      "@onEpoch on 'UnreadableResults.fitEpoch': its result could not be read (Error: trap says no). The record has an empty context; the method's result is returned unchanged.",
+    ]);
   });
 
   it("returns a revoked Proxy unchanged, from a sync step and through a thenable", () => {
