@@ -5,6 +5,12 @@ import { CsvLogger, onEpoch, onStep, stepInEpoch, telemetry, timing } from "../s
 import { tempDir } from "./fixtures/jsonl-readers";
 import { readCsv, readCsvStrict } from "./fixtures/csv-readers";
 import { convention, warningsDuring } from "./helpers";
+import { pendingExitFlushes } from "../src/exit";
+
+/** How many files this process has open (Linux). */
+function openFileDescriptors(): number {
+  return fs.readdirSync("/proc/self/fd").length;
+}
 
 describe(`CsvLogger (${convention} convention)`, () => {
   let dir: string;
@@ -145,6 +151,43 @@ describe(`CsvLogger (${convention} convention)`, () => {
       ["0", "1", "a,b", "", "", ""],
       ["1", "0.5", "", "[Thrown: TypeError: no value]", "", ""],
       ["2", "0.25", "", "", "99", "false"],
+    ]);
+  });
+
+  it("writes a flat context's null as an empty cell (undefined as no cell, as JSON leaves it out), and numbers, booleans and BigInts as their text", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "p.csv"), per: "step" });
+    csv.onStepEnd(3, { none: null, gone: undefined, nan: NaN, inf: Infinity, ok: true, no: false, big: 2n ** 64n, loss: 0.5, name: "a,b" });
+    csv.close();
+    expect(readCsvStrict(csv.path)).to.deep.equal([
+      ["step", "none", "nan", "inf", "ok", "no", "big", "loss", "name"],
+      ["3", "", "NaN", "Infinity", "true", "false", "18446744073709551616", "0.5", "a,b"],
+    ]);
+  });
+
+  it("holds its file and an exit flush only while open: close() releases both, and a second close() does nothing", () => {
+    const before = { fds: openFileDescriptors(), exitFlushes: pendingExitFlushes() };
+    const csv = new CsvLogger({ path: path.join(dir, "fd.csv"), per: "step" });
+    expect(pendingExitFlushes()).to.equal(before.exitFlushes + 1);
+    csv.onStepEnd(0, { loss: 1 });
+    expect(openFileDescriptors()).to.equal(before.fds + 1);
+    csv.close();
+    csv.close();
+    expect({ fds: openFileDescriptors(), exitFlushes: pendingExitFlushes() }).to.deep.equal(before);
+    expect(readCsvStrict(csv.path)).to.deep.equal([["step", "loss"], ["0", "1"]]);
+  });
+
+  it("marks its warnings with the codes docs/jsonl-logger.md lists", async () => {
+    const broken = new CsvLogger({ path: new URL(`file://${dir}`) }); // a folder
+    const closed = new CsvLogger({ path: path.join(dir, "closed.csv") });
+    closed.close();
+    const warnings = await warningsDuring(() => {
+      broken.onEpochEnd(0, { loss: 1 });
+      closed.onEpochEnd(0, { loss: 1 });
+      new CsvLogger({ path: path.join(dir, "clamped.csv"), flushInterval: -3 }).close();
+    });
+    broken.close();
+    expect(warnings.map((w) => [w.name, (w as NodeJS.ErrnoException).code])).to.deep.equal([
+      ["TelemetryWarning", "TRAINER_TELEMETRY_WRITE_FAILED"], ["TelemetryWarning", "TRAINER_TELEMETRY_CLOSED"], ["TelemetryWarning", "TRAINER_TELEMETRY_BAD_OPTION"],
     ]);
   });
 
