@@ -147,6 +147,13 @@ describe("ProgressLogger", () => {
       expect(stream.chunks.map((chunk) => chunk.trimEnd())).to.deep.equal(["\rstep 1 | - steps/s", "\rstep 4 | - steps/s", "\rstep 6 | - steps/s"]);
     });
 
+    it("throttles by the refreshMs given, a fraction of a millisecond included", () => {
+      const stream = new FakeStream(true);
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 250.5 });
+      [0, 0.1, 0.25, 0.2505, 0.4, 0.501].forEach((t, step) => logger.onStepEnd(step, {}, at(1000 + t)));
+      expect(stream.chunks.map((chunk) => chunk.trimEnd())).to.deep.equal(["\rstep 1 | - steps/s", "\rstep 4 | - steps/s", "\rstep 6 | - steps/s"]);
+    });
+
     it("shows the step of the epoch out of stepsPerEpoch, a bar, the percentage, the rate and an ETA", () => {
       const stream = new FakeStream(true);
       const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, stepsPerEpoch: 10 });
@@ -251,6 +258,23 @@ describe("ProgressLogger", () => {
     expect(stream.chunks).to.deep.equal([]);
   });
 
+  it("takes options at their lowest allowed value without a warning, warns about a non-number, and counts whole steps", async () => {
+    const stream = new FakeStream(false);
+    const quiet = await warningsDuring(() => { new ProgressLogger({ now: clock, stream, logEvery: 0, refreshMs: 0, stepsPerEpoch: 1 }); });
+    expect(quiet).to.deep.equal([]);
+    const warnings = await warningsDuring(() => { new ProgressLogger({ now: clock, stream, logEvery: "2" as never, refreshMs: NaN }); });
+    expect(warnings.map((warning) => [warning.message, (warning as NodeJS.ErrnoException).code])).to.deep.equal([
+      ["ProgressLogger: logEvery must be a number, got 2; using 0", "TRAINER_TELEMETRY_BAD_OPTION"],
+      ["ProgressLogger: refreshMs must be a number, got NaN; using 100", "TRAINER_TELEMETRY_BAD_OPTION"],
+    ]);
+    const low = await warningsDuring(() => { new ProgressLogger({ now: clock, stream, logEvery: -1 }); });
+    expect(low.map((warning) => (warning as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_BAD_OPTION"]);
+    // logEvery 2.7 is every 2 steps.
+    const logger = new ProgressLogger({ now: clock, stream, logEvery: 2.7 });
+    for (let step = 0; step < 4; step++) logger.onStepEnd(step, {}, at(1 + step));
+    expect(stream.lines).to.deep.equal(["step 2: - steps/s", "step 4: - steps/s"]);
+  });
+
   describe("on an 80-column terminal", () => {
     const epochContext = { loss: 0.123456, accuracy: 0.954321, valLoss: 0.234567, valAccuracy: 0.961234 };
     const stepContext = { loss: 0.111111, accuracy: 0.966666, learningRate: 0.000123, gradNorm: 1.234567 };
@@ -300,6 +324,29 @@ describe("ProgressLogger", () => {
       logger.onEpochEnd(epoch, {}, at(10 + seconds, "epoch"));
     }
     expect(stream.lines).to.deep.equal(["epoch 0: 1 step in 250 ms (4 steps/s)", "epoch 1: 1 step in 500 µs (2000 steps/s)"]);
+  });
+
+  it("shows a run's duration and rate in the unit that reads best, from microseconds to hours", () => {
+    const doneLine = (seconds: number): string => {
+      const stream = new FakeStream(false);
+      const logger = new ProgressLogger({ now: clock, stream });
+      logger.onTrainBegin({}, at(1000, "train"));
+      logger.onStepBegin(0, {}, at(1000));
+      logger.onStepEnd(0, { loss: 1 }, at(1000 + seconds));
+      logger.onTrainEnd({}, at(1000 + seconds, "train"));
+      return stream.lines[0];
+    };
+    expect([0.0005, 0.25, 1, 42.1, 59.9, 60, 185, 3599, 3720].map(doneLine)).to.deep.equal([
+      "done: 0 epochs, 1 step in 500 µs (2000 steps/s) | loss=1",
+      "done: 0 epochs, 1 step in 250 ms (4 steps/s) | loss=1",
+      "done: 0 epochs, 1 step in 1 s (1 steps/s) | loss=1",
+      "done: 0 epochs, 1 step in 42.1 s (42.1 s/step) | loss=1",
+      "done: 0 epochs, 1 step in 59.9 s (59.9 s/step) | loss=1",
+      "done: 0 epochs, 1 step in 1 min 00 s (60 s/step) | loss=1",
+      "done: 0 epochs, 1 step in 3 min 05 s (185 s/step) | loss=1",
+      "done: 0 epochs, 1 step in 59 min 59 s (3600 s/step) | loss=1",
+      "done: 0 epochs, 1 step in 1 h 02 min (3720 s/step) | loss=1",
+    ]);
   });
 
   it("measures rates with performance.now() by default: a sub-millisecond epoch still has a rate", () => {
