@@ -26,7 +26,12 @@ function setUp(options: OtelLoggerOptions = {}) {
     const { resourceMetrics } = await reader.collect();
     return new Map(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]));
   }
-  return { logger, spans, metrics };
+  /** The instrumentation scopes of the metrics collected now. */
+  async function scopes(): Promise<string[]> {
+    const { resourceMetrics } = await reader.collect();
+    return resourceMetrics.scopeMetrics.map((scope) => scope.scope.name);
+  }
+  return { logger, spans, metrics, scopes };
 }
 
 /** A trainer of `epochs` x `steps`; `failAt` (a step number) throws a RangeError there. */
@@ -144,6 +149,46 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect(collected.has("trainer.epoch.done")).to.equal(false);
   });
 
+  it("describes its instruments and names its tracer and meter 'trainer-telemetry', with the given attributes on every series", async () => {
+    const { logger, spans, metrics, scopes } = setUp({ attributes: { team: "nlp", shard: 3 } });
+    await trainerWith([logger], { epochs: 1, steps: 2, failAt: 1 }).fit().catch(() => undefined);
+    const collected = await metrics();
+    expect(Object.fromEntries([...collected].map(([name, metric]) => [name, metric.descriptor.description]))).to.deep.equal({
+      "trainer.steps": "Training steps that ended.",
+      "trainer.errors": "Errors thrown by decorated trainer methods, counted once each.",
+      "trainer.step.duration": "Duration of the training steps that ended.",
+      "trainer.step.loss": "The last loss a step returned.",
+      "trainer.step.lr": "The last lr a step returned.",
+    });
+    expect(points(collected.get("trainer.steps"))[0].attributes).to.deep.equal({
+      "trainer.class": "Trainer", "trainer.method": "trainStep", team: "nlp", shard: 3, "run.id": "run-1", rank: 1,
+    });
+    expect(await scopes()).to.deep.equal(["trainer-telemetry"]);
+    expect(new Set(spans.getFinishedSpans().map((span) => span.instrumentationScope.name))).to.deep.equal(new Set(["trainer-telemetry"]));
+  });
+
+  it("makes a gauge for a name of exactly 255 characters, and none beyond maxValueGauges: 0; its warnings carry TRAINER_TELEMETRY_OTEL", async () => {
+    const longest = "k".repeat(255 - "trainer.step.".length);
+    const { logger, metrics } = setUp();
+    @telemetry({ loggers: [logger] })
+    class Trainer { @onStep() trainStep(_step: number) { return { [longest]: 1 }; } }
+    const quiet = await warningsDuring(() => new Trainer().trainStep(0));
+    expect(quiet).to.deep.equal([]);
+    expect(points((await metrics()).get(`trainer.step.${longest}`))[0].value).to.equal(1);
+
+    const none = setUp({ maxValueGauges: 0 });
+    @telemetry({ loggers: [none.logger] })
+    class Capped { @onStep() trainStep(_step: number) { return { loss: 1, duration: 2 }; } }
+    const warnings = await warningsDuring(() => new Capped().trainStep(0));
+    expect(warnings.map((warning) => [warning.message, (warning as NodeJS.ErrnoException).code])).to.deep.equal([
+      ["OtelLogger: more than 0 numeric keys in step and epoch results; 'loss' and further keys get no gauge. Return fewer numbers, " +
+        "or raise new OtelLogger({ maxValueGauges }).", "TRAINER_TELEMETRY_OTEL"],
+      ["OtelLogger: the step value 'duration' gets no gauge: its name trainer.step.duration is the step-duration histogram's. " +
+        "Rename the key in the method's result to chart it.", "TRAINER_TELEMETRY_OTEL"],
+    ]);
+    expect([...(await none.metrics()).keys()].filter((name) => name.startsWith("trainer.step.") && name !== "trainer.step.duration")).to.deep.equal([]);
+  });
+
   it("caps the number of value gauges with one warning, and refuses a key whose gauge would be the duration histogram", async () => {
     const { logger, metrics } = setUp({ maxValueGauges: 2 });
     @telemetry({ loggers: [logger] })
@@ -238,6 +283,11 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect(() => new OtelLogger({ maxValueGauges: -1 })).to.throw(TypeError, /maxValueGauges/);
     expect(() => new OtelLogger({ attributes: null as never })).to.throw(TypeError, /attributes must be an object/);
     expect(() => new OtelLogger(null as never)).to.throw(TypeError, /options must be an object/);
+    expect(() => new OtelLogger("steps" as never)).to.throw(TypeError, "new OtelLogger(options): options must be an object like { steps: true }; got steps.");
+    expect(() => new OtelLogger({ attributes: "team" as never })).to.throw(TypeError, "attributes must be an object of strings and numbers; got team.");
+    expect(() => new OtelLogger({ attributes: { ok: true as never } })).to.throw(TypeError, "attribute 'ok' must be a string or a number; got true.");
+    expect(() => new OtelLogger({ tracerProvider: null as never })).to.throw(TypeError, /tracerProvider must have getTracer/);
+    expect(() => new OtelLogger({ meterProvider: null as never })).to.throw(TypeError, /meterProvider must have getMeter/);
   });
 
   it("uses the global providers when none is given", async () => {
