@@ -459,6 +459,55 @@ describe("TelemetryLogger", () => {
       expect(openFileCount()).to.equal(0);
     });
 
+    it(`keeps exactly ${MAX_OPEN_FILES} files open, giving back the one written least recently`, () => {
+      const openPaths = () => new Set(fs.readdirSync("/proc/self/fd").map((fd) => {
+        try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; }
+      }));
+      const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => logger({ path: path.join(dir, `lru-${at}.jsonl`) }));
+      for (const jsonl of loggers.slice(0, MAX_OPEN_FILES)) jsonl.onStepEnd(0, {});
+      expect(openFileCount()).to.equal(MAX_OPEN_FILES);
+      loggers[0].onStepEnd(1, {}); // now the most recent: the second logger is the least recently written
+      loggers[MAX_OPEN_FILES].onStepEnd(0, {});
+      expect(openFileCount()).to.equal(MAX_OPEN_FILES);
+      const paths = openPaths();
+      expect(paths.has(loggers[1].path), "the least recently written file is closed").to.equal(false);
+      for (const at of [0, 2, MAX_OPEN_FILES]) expect(paths.has(loggers[at].path), `logger ${at}`).to.equal(true);
+      expect(steps(loggers[0].path)).to.deep.equal([0, 1]);
+    });
+
+    it("gives back the other loggers' files on ENFILE too, but not on another error, which is reported", () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+      const { openSync } = nodeFs;
+      const failOnce = (code: string) => {
+        let failed = false;
+        nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+          if (!failed) {
+            failed = true;
+            throw Object.assign(new Error(`${code}: refused`), { code });
+          }
+          return openSync(...args);
+        }) as typeof fs.openSync;
+      };
+      const first = logger({ path: path.join(dir, "first.jsonl") });
+      first.onStepEnd(0, {});
+      try {
+        failOnce("ENFILE");
+        const second = logger({ path: path.join(dir, "second.jsonl") });
+        second.onStepEnd(0, {});
+        expect(openFileCount(), "only the second's file, after the first's was given back").to.equal(1);
+        expect(second.stats()).to.include({ written: 1, dropped: 0 });
+        failOnce("EACCES");
+        const third = logger({ path: path.join(dir, "third.jsonl") });
+        third.onStepEnd(0, {});
+        expect(third.stats()).to.include({ written: 0, dropped: 1 });
+        expect(openFileCount(), "nothing given back for EACCES").to.equal(1);
+      } finally {
+        nodeFs.openSync = openSync;
+      }
+      expect(capture.warnings.map((warning) => warning.code)).to.deep.equal(["TRAINER_TELEMETRY_WRITE_FAILED"]);
+    });
+
     it("gives back the other loggers' files and tries again when the process is out of descriptors (EMFILE)", () => {
       // The module object itself, which the logger calls through; `import * as fs` is a copy made of getters.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
