@@ -176,6 +176,26 @@ describe(`CsvLogger (${convention} convention)`, () => {
     expect(readCsvStrict(csv.path)).to.deep.equal([["step", "loss"], ["0", "1"]]);
   });
 
+  it("puts only the epoch first in a row per epoch (a metric named step is a metric), and no epoch column for steps without one", () => {
+    const epochs = new CsvLogger(path.join(dir, "e.csv"));
+    epochs.onEpochEnd(0, { loss: 1, step: 500 });
+    epochs.close();
+    expect(readCsvStrict(epochs.path)).to.deep.equal([["epoch", "loss", "step"], ["0", "1", "500"]]);
+    @telemetry({ loggers: [new CsvLogger({ path: path.join(dir, "s.csv"), per: "step" })], use: [timing()] })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 0.5 }; } }
+    new Trainer().trainStep(7);
+    const [header] = readCsvStrict(path.join(dir, "s.csv"));
+    expect(header).to.deep.equal(["step", "loss", "duration_ms"]);
+  });
+
+  it("says how many rows a failed write lost, in the plural too", async () => {
+    const csv = new CsvLogger({ path: new URL(`file://${dir}`), flushInterval: 2 }); // a folder
+    const warnings = await warningsDuring(() => { csv.onEpochEnd(0, { loss: 1 }); csv.onEpochEnd(1, { loss: 1 }); });
+    csv.close();
+    expect(warnings.map((w) => w.message)).to.have.length(1);
+    expect(warnings[0].message).to.match(/: Error: EISDIR[^.]*\. 2 rows were dropped; training goes on, later writes are retried/);
+  });
+
   it("marks its warnings with the codes docs/jsonl-logger.md lists", async () => {
     const broken = new CsvLogger({ path: new URL(`file://${dir}`) }); // a folder
     const closed = new CsvLogger({ path: path.join(dir, "closed.csv") });
@@ -242,6 +262,10 @@ describe(`CsvLogger (${convention} convention)`, () => {
     expect(() => new CsvLogger({ path: new URL("https://x.org/m.csv") })).to.throw(TypeError, "path must be a file path or a file: URL");
     expect(() => new CsvLogger(null as never)).to.throw(TypeError, "CsvLogger: options must be an object");
     expect(() => new CsvLogger({ flushInterval: "5" as never })).to.throw(TypeError, "CsvLogger: flushInterval must be a number");
+    expect(() => new CsvLogger(5 as never)).to.throw(TypeError, 'CsvLogger: options must be an object like { path: "runs/exp1/metrics.csv", per: "epoch" } or a path; got 5.');
+    expect(() => new CsvLogger({ path: 5 as never })).to.throw(TypeError, 'CsvLogger: path must be a non-empty string; got 5. Pass a path such as { path: "runs/exp1/metrics.csv" }.');
+    const atTheLimits = await warningsDuring(() => { new CsvLogger({ path: path.join(dir, "limits.csv"), flushInterval: 1, flushMs: 0 }).close(); });
+    expect(atTheLimits, "the lowest allowed values need no warning").to.deep.equal([]);
     let made: CsvLogger | undefined;
     const warnings = await warningsDuring(() => { made = new CsvLogger({ path: path.join(dir, "c.csv"), flushInterval: 0, flushMs: NaN }); });
     expect(warnings.map((w) => w.message)).to.deep.equal(["CsvLogger: flushInterval 0 is not allowed; using 1.", "CsvLogger: flushMs NaN is not allowed; using 5000."]);
