@@ -134,6 +134,34 @@ describe("trainer-telemetry/tfjs", function () {
     expect(() => tfjsCallback({ loggers: [], tf: {} as never })).to.throw(TypeError, "options.tf must be the @tensorflow/tfjs module");
     expect(() => withTelemetry({} as never, { loggers: [] })).to.throw(TypeError, "withTelemetry(model, options): model must be a TF.js model");
     expect(tfjsCallback({ loggers: [], tf })).to.be.instanceOf(tf.CustomCallback);
+    expect(() => tfjsCallback(null as never)).to.throw(TypeError, "tfjsCallback(options): options must be an object like { loggers:");
+    for (const notAModel of [null, "model", { fit: "not a function" }]) {
+      expect(() => withTelemetry(notAModel as never, { loggers: [] })).to.throw(TypeError, /^withTelemetry\(model, options\): model must be a TF\.js model \(with a fit method\)/);
+    }
+    expect(() => withTelemetry({ fit: () => undefined } as never, { loggers: [], tf: {} as never }))
+      .to.throw(TypeError, "withTelemetry(model, options): options.tf must be the @tensorflow/tfjs module");
+  });
+
+  it("withTelemetry replaces fit (and fitDataset only where the model has one) as methods, not listed by for...in", () => {
+    const fitOnly = { fit: async () => ({}) };
+    const trained = withTelemetry(fitOnly, { loggers: [], tf });
+    expect(Object.keys(trained)).to.deep.equal([]);
+    expect(Object.getOwnPropertyDescriptor(trained, "fit")).to.include({ writable: true, configurable: true, enumerable: false });
+    expect("fitDataset" in trained).to.equal(false);
+    const full = withTelemetry(model(), { loggers: [], tf });
+    expect(Object.getOwnPropertyDescriptor(full, "fitDataset")).to.include({ writable: true, configurable: true, enumerable: false });
+  });
+
+  it("withTelemetry takes one callback (not in an array), an instance or a config, and no callbacks at all", async () => {
+    const { xs, ys } = data();
+    const seen: string[] = [];
+    const instance = new tf.CustomCallback({ onTrainEnd: async () => { seen.push("instance"); } });
+    for (const callbacks of [instance, { onTrainEnd: async () => { seen.push("config"); } }, null, undefined]) {
+      const memory = new MemoryLogger();
+      await withTelemetry(model(), { loggers: [memory] }).fit(xs, ys, { epochs: 1, batchSize: 8, verbose: 0, callbacks: callbacks as never });
+      expect(tags(memory.records)).to.deep.equal(["train_begin", "epoch_begin:0", "step_begin:0", "step_end:0", "epoch_end:0", "train_end"]);
+    }
+    expect(seen).to.deep.equal(["instance", "config"]);
   });
 
   it("is never loaded by the package's root import, loads TF.js only when first called, and says how to install it", () => {
