@@ -349,6 +349,47 @@ describe("ProgressLogger", () => {
     ]);
   });
 
+  it("shows asked-for strings cut past 24 characters and booleans, and names a train method's error or none", () => {
+    const stream = new FakeStream(false);
+    const logger = new ProgressLogger({ now: clock, stream, logEvery: 1, keys: ["phase", "ok", "loss"] });
+    logger.onStepBegin(0, {}, at(10));
+    logger.onStepEnd(0, { phase: "a-very-long-phase-name-that-goes-on", ok: false, loss: 0.5 }, at(10.5));
+    logger.onStepBegin(1, {}, at(10.5));
+    logger.onStepEnd(1, { phase: "exactly-24-characters-xx", ok: true, loss: 0.25 }, at(11));
+    logger.onTrainBegin({}, at(11, "train"));
+    logger.onError(new RangeError("bad\nsecond line"), {}, at(12, "train"));
+    logger.onError(new TypeError("no where"), {}, undefined);
+    expect(stream.lines).to.deep.equal([
+      "step 1: 2 steps/s | phase=a-very-long-phase-name-… ok=false loss=0.5",
+      "step 2: 2 steps/s | phase=exactly-24-characters-xx ok=true loss=0.25",
+      "error in train: RangeError: bad …",
+      "error: TypeError: no where",
+    ]);
+  });
+
+  it("shows an ETA until the epoch's last step, none at it, and an epoch of one step in the singular", () => {
+    const stream = new FakeStream(true, 60);
+    const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, stepsPerEpoch: 10 });
+    logger.onEpochBegin(0, {}, at(0, "epoch"));
+    const shown: string[] = [];
+    for (let step = 0; step < 10; step++) {
+      logger.onStepBegin(step, {}, at(step));
+      logger.onStepEnd(step, { loss: 1 / (step + 1) }, at(step + 1));
+      if (step === 4 || step === 9) shown.push(stream.screenLine);
+    }
+    expect(shown).to.deep.equal(["epoch 0 | step 5/10 50% | 1 steps/s | eta 5 s | loss=0.2", "epoch 0 | step 10/10 100% | 1 steps/s | loss=0.1"]);
+    logger.onEpochEnd(0, {}, at(10, "epoch"));
+    logger.onEpochBegin(1, {}, at(10, "epoch"));
+    expect(stream.screenLine).to.equal("epoch 1 | step 0/10 [>                   ]   0% | - steps/s");
+
+    const one = new FakeStream(true, 1); // a width too small to mean anything: lines are not cut
+    const single = new ProgressLogger({ now: clock, stream: one, refreshMs: 0 });
+    single.onEpochBegin(3, {}, at(0, "epoch"));
+    single.onStepEnd(0, { loss: 2 }, at(1));
+    single.onEpochEnd(3, { acc: 1 }, at(2, "epoch"));
+    expect(one.text).to.equal("\repoch 3 | step 0 | - steps/s\repoch 3 | step 1 | 1 steps/s | loss=2\repoch 3: 1 step in 2 s (2 s/step) | acc=1 | last step: loss=2\n");
+  });
+
   it("measures rates with performance.now() by default: a sub-millisecond epoch still has a rate", () => {
     const stream = new FakeStream(false);
     const logger = new ProgressLogger({ stream });
