@@ -159,6 +159,20 @@ describe(`bad input and odd values (${convention} convention)`, () => {
       ]);
     });
 
+    it("names a logger whose constructor cannot even be read 'logger'", () => {
+      const faults: TelemetryFault[] = [];
+      const hostile = new Proxy({}, {
+        get(_target, key) {
+          if (key === "constructor") throw new Error("no constructor");
+          return key === "onStepEnd" ? () => { throw new Error("hostile logger bug"); } : undefined;
+        },
+      }) as Callback;
+      @telemetry({ loggers: [hostile], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+      new Trainer().trainStep(0);
+      expect(faults.map((f) => f.message.split(":")[0])).to.deep.equal(["logger logger #1 of 'Trainer' failed in onStepEnd (step_end of trainStep)"]);
+    });
+
     it("warns once per failing logger, and names a thrown value whose toString throws as unprintable", async () => {
       const unprintable = { toString(): string { throw new Error("no string"); } };
       const broken: Callback = { onStepEnd: () => { throw unprintable; } };

@@ -128,6 +128,11 @@ describe(`logHyperparams() and emit() (${convention} convention)`, () => {
     }
   });
 
+  it("names a trainer whose constructor cannot even be read '<anonymous class>'", () => {
+    const hostile = new Proxy({}, { get(_target, key) { if (key === "constructor") throw new Error("no constructor"); return undefined; } });
+    expect(() => emit(hostile, "bad tag")).to.throw(TypeError, "emit(trainer, tag, fields) on '<anonymous class>': tag must be a name");
+  });
+
   it("takes fields and params made without a prototype (Object.create(null)), as plain objects", () => {
     const memory = new MemoryLogger();
     const trainer = trainerWith([memory]);

@@ -65,6 +65,29 @@ describe(`middleware chain (${convention} convention)`, () => {
     expect(memory.records.filter((r) => r.tag === "error")).to.have.length(1);
   });
 
+  it("gives a clone the fields set before it was made, as a copy of its own", () => {
+    const copies: Array<Record<string, unknown> | undefined> = [];
+    const originals: Array<Record<string, unknown> | undefined> = [];
+    const copier: Middleware = (event, next) => {
+      if (event.tag === "step_end") {
+        event.set("mark", 1);
+        const copy = event.clone();
+        copy.set("mark", 2);
+        copies.push(copy.fields);
+        originals.push(event.fields);
+        next(copy);
+      } else {
+        next();
+      }
+    };
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [memory], use: [copier] })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect([copies, originals]).to.deep.equal([[{ mark: 2 }], [{ mark: 1 }]]);
+    expect(memory.records.at(-1)).to.deep.equal({ tag: "step_end", step: 0, context: { loss: 1 }, mark: 2 });
+  });
+
   it("gives a begin event its own time as startTime, even before anything read ts", () => {
     const starts: Array<[number, number]> = [];
     const readStartFirst: Middleware = (event, next) => { if (event.tag === "step_begin") starts.push([event.startTime, event.ts]); next(); };
