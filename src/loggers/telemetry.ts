@@ -5,9 +5,9 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainThread } from "node:worker_threads";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
+import { inMainThread } from "../main-thread";
 import { safeString } from "../faults";
 import { portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
 import { closedFile, openForAppend, touch, type ReleasableFile } from "./open-files";
@@ -292,7 +292,7 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
   constructor(readonly path: string, private flushInterval: number, private readonly flushMs: number) {
     this.flushSeconds = flushMs / 1000;
     this.buffers = flushInterval > 1 && flushMs > 0;
-    if (this.buffers && !isMainThread) warnBufferInWorker(path, flushInterval);
+    if (this.buffers && !inMainThread()) warnBufferInWorker(path, flushInterval);
   }
 
   push(line: string, ts: number): void {
