@@ -15,18 +15,32 @@ const root = path.join(__dirname, "..");
 const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
 
 /**
- * The ES module build, dist/esm/index.mjs: `import` statements for Node's builtins (so that a consumer bundling it
- * with esbuild --format=esm gets imports, not dynamic requires), and a `require` of its own (createRequire) for the
- * two modules it loads at the point of need, reflect-metadata and readline: an `import` would load them at start.
+ * The ES module build, dist/esm/index.mjs: a `require` of its own (createRequire) for Node's builtins and for the
+ * modules it loads at the point of need (reflect-metadata, node:worker_threads). Not `import` for the builtins: Node
+ * gives an imported builtin an ES module face with every export the builtin has, reading each one, and reading
+ * `node:fs`'s `ReadStream` loads Node's streams (+26 M instructions; see builtinsThroughRequire). A consumer that
+ * bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding, not the global).
  * Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export names (~40 ms).
  */
 const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
-  'import { fileURLToPath as __ttFileURLToPath } from "node:url";\n' +
   "const require = __ttCreateRequire(import.meta.url);\n" +
+  'const { fileURLToPath: __ttFileURLToPath } = require("node:url");\n' +
   // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
   // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
   'const __filename = __ttFileURLToPath(new URL("../index.cjs", import.meta.url));\n' +
   'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
+
+/**
+ * In the ES module build, `import { openSync } from "node:fs"` becomes a property of `require("node:fs")` (the
+ * banner's require): the builtin's exports object as CommonJS sees it, whose lazy parts stay unread.
+ */
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => args.kind === "import-statement" ? { path: args.path, namespace: "builtin" } : undefined);
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
 
 /** Where the summary's reading half is loaded from (see summaryAsOwnBundle). */
 const SUMMARIZE_LOADER = path.join(root, "src", "cli", "summarize-loader.ts");
@@ -81,6 +95,7 @@ async function bundle(outdir = path.join(root, "dist")) {
     logLevel: "warning",
   };
   const esm = { ...common, format: "esm", banner: { js: ESM_BANNER } };
+  const esmPlugins = [builtinsThroughRequire];
   const cjs = { ...common, format: "cjs", outExtension: { ".js": ".cjs" } };
   await Promise.all([
     esbuild.build({
@@ -93,9 +108,9 @@ async function bundle(outdir = path.join(root, "dist")) {
         loader: "ts",
       },
       outfile: path.join(outdir, "esm", "index.mjs"),
-      plugins: [summaryAsOwnBundle("./summarize.mjs")],
+      plugins: [...esmPlugins, summaryAsOwnBundle("./summarize.mjs")],
     }),
-    esbuild.build({ ...esm, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir: path.join(outdir, "esm"), outExtension: { ".js": ".mjs" }, plugins: [readErrorsFromRoot("./index.mjs")] }),
+    esbuild.build({ ...esm, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir: path.join(outdir, "esm"), outExtension: { ".js": ".mjs" }, plugins: [...esmPlugins, readErrorsFromRoot("./index.mjs")] }),
     esbuild.build({ ...cjs, entryPoints: { index: "src/index.ts" }, outdir, plugins: [summaryAsOwnBundle("./summarize.cjs")] }),
     esbuild.build({ ...cjs, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir, plugins: [readErrorsFromRoot("./index.cjs")] }),
     // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
