@@ -31,14 +31,22 @@ const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:mod
   'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
 
 /**
- * In the ES module build, `import { openSync } from "node:fs"` becomes a property of `require("node:fs")` (the
- * banner's require): the builtin's exports object as CommonJS sees it, whose lazy parts stay unread.
+ * In the ES module build, `import { openSync } from "node:fs"` becomes `openSync = require("node:fs").openSync` (the
+ * banner's require): the builtin's exports object as CommonJS sees it, whose lazy parts stay unread. Each name is an
+ * export of its own, marked pure so that esbuild keeps only the ones imported (a CommonJS module here instead would
+ * bring esbuild's __toESM, which copies every export of the builtin into getters at start: ~230 of them).
  */
 const builtinsThroughRequire = {
   name: "builtins-through-require",
   setup(build) {
     build.onResolve({ filter: /^node:/ }, (args) => args.kind === "import-statement" ? { path: args.path, namespace: "builtin" } : undefined);
-    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => {
+      const names = Object.entries(Object.getOwnPropertyDescriptors(require(args.path)))
+        .filter(([name, descriptor]) => "value" in descriptor && /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default")
+        .map(([name]) => name);
+      const lines = names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`);
+      return { contents: `const builtin = require(${JSON.stringify(args.path)});\n${lines.join("\n")}\n`, loader: "js" };
+    });
   },
 };
 
