@@ -41,9 +41,8 @@ export type Tag =
 export class TelemetryEvent {
   // Fields are declared and assigned in the constructor, in one order, rather than initialised as class fields:
   // two of these are made per training step, and plain stores keep that cheap and the shape stable. `error` and
-  // `fields` are stored on every event, `undefined` on most: an event that got them later (a middleware's first
-  // field) changed shape, and reading an absent one walked the prototype chain, in every logger that looks
-  // (measured under callgrind: ~200 instructions a step fewer with MemoryLogger, and with the JSONL stack).
+  // `fields` are stored only on the events that have them (a thrown value; a middleware's field): reading them
+  // elsewhere gives `undefined` all the same, and every other event is two stores lighter.
 
   /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `train_begin`, `train_end`, `error`, or a middleware's tag. */
   declare tag: Tag;
@@ -115,8 +114,7 @@ export class TelemetryEvent {
     this.trainer = trainer;
     this.method = method;
     this.begin = begin === undefined ? this : begin;
-    this.error = error;
-    this.fields = undefined;
+    if (error !== undefined) this.error = error;
     this.call = 0;
     this.lastNestedCall = 0;
     this.fieldCount = 0;
