@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { addedAtMost, DIST_DIR, LIBRARY_ENTRY, measurement, median, type CaseResult, type DesignCheck, type Sizes } from "./common";
 
@@ -100,28 +102,76 @@ function peakMemory(code: string, env: NodeJS.ProcessEnv, esm: boolean): number 
 
 /**
  * What `import` adds to a process's peak memory against what `require` adds, each over an empty process of its own
- * kind (median of `runs` fresh processes per side, taking turns).
+ * kind (median of `runs` fresh processes per side, taking turns). The detail also gives what importing and requiring
+ * an empty file adds (Node's module loaders, which every package pays), so that the package's own share shows.
  */
 export function checkEsmMemory(sizes: Sizes): DesignCheck {
   const env = childEnv();
   const runs = Math.max(3, Math.round(sizes.importRuns / 2));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "tt-import-memory-"));
+  const emptyModule = path.join(scratch, "empty.mjs");
+  const emptyScript = path.join(scratch, "empty.cjs");
+  fs.writeFileSync(emptyModule, "export {};\n");
+  fs.writeFileSync(emptyScript, "module.exports = {};\n");
   const sides = {
     esm: [`import ${JSON.stringify(ESM_ENTRY)}`, true],
     esmEmpty: ["0", true],
+    esmEmptyFile: [`import ${JSON.stringify(emptyModule)}`, true],
     cjs: [`require(${JSON.stringify(LIBRARY_ENTRY)})`, false],
     cjsEmpty: ["0", false],
+    cjsEmptyFile: [`require(${JSON.stringify(emptyScript)})`, false],
   } as const;
-  const peaks: Record<keyof typeof sides, number[]> = { esm: [], esmEmpty: [], cjs: [], cjsEmpty: [] };
-  for (let run = 0; run < runs; run++) {
-    for (const side of Object.keys(sides) as Array<keyof typeof sides>) peaks[side].push(peakMemory(sides[side][0], env, sides[side][1]));
+  const peaks = Object.fromEntries(Object.keys(sides).map((side) => [side, [] as number[]])) as Record<keyof typeof sides, number[]>;
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const side of Object.keys(sides) as Array<keyof typeof sides>) peaks[side].push(peakMemory(sides[side][0], env, sides[side][1]));
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
   const esmAdded = median(peaks.esm) - median(peaks.esmEmpty);
   const cjsAdded = median(peaks.cjs) - median(peaks.cjsEmpty);
+  const mib = (kb: number) => `${(kb / 1024).toFixed(1)} MiB`;
   return {
     name: "import adds no more memory than require",
     // 256 kB: the resolution of a median of peak RSS readings from separate processes on this machine.
     pass: esmAdded <= cjsAdded + 256,
     detail: `peak RSS added over an empty process of the same kind, median of ${runs} processes each: ` +
-      `import ${(esmAdded / 1024).toFixed(1)} MiB, require ${(cjsAdded / 1024).toFixed(1)} MiB`,
+      `import ${mib(esmAdded)}, require ${mib(cjsAdded)}; an empty file adds: import ` +
+      `${mib(median(peaks.esmEmptyFile) - median(peaks.esmEmpty))}, require ${mib(median(peaks.cjsEmptyFile) - median(peaks.cjsEmpty))}`,
+  };
+}
+
+/**
+ * Node builtins that a training process does not need at import. `fs/promises` and `readline` come with the reader,
+ * `worker_threads` and `stream` with `isMainThread` or the reader's worker pool, `http` and `crypto` with the report.
+ */
+const HEAVY_BUILTINS = ["worker_threads", "stream", "fs/promises", "readline", "http", "crypto"];
+
+/**
+ * What the root entry loads of Node's own modules, by `require` and by `import`: none of {@link HEAVY_BUILTINS}.
+ * The import cost regressed once by the root carrying what only the summary needs (the reader, now loaded at the
+ * first `summarizeJsonl()`); this names what came back if it does again.
+ */
+export function checkLeanImport(): DesignCheck {
+  const env = childEnv();
+  const name = "the root entry loads none of the builtins a trainer does not need at import";
+  const probe = (load: string) => `const before = new Set(process.moduleLoadList); ${load}; ` +
+    "console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith(\"NativeModule \")).map((m) => m.slice(13))));";
+  const sides = [
+    ["require", ["-e", probe(`require(${JSON.stringify(LIBRARY_ENTRY)})`)]],
+    ["import", ["--input-type=module", "-e", probe(`await import(${JSON.stringify(ESM_ENTRY)})`)]],
+  ] as const;
+  const found: string[] = [];
+  for (const [side, args] of sides) {
+    const child = spawnSync(process.execPath, args, { env, encoding: "utf8" });
+    if (child.status !== 0) return { name, pass: false, detail: `the ${side} probe failed: ${child.stderr}` };
+    const heavy = (JSON.parse(child.stdout) as string[]).filter((builtin) => HEAVY_BUILTINS.includes(builtin));
+    if (heavy.length > 0) found.push(`${side}: ${heavy.join(", ")}`);
+  }
+  return {
+    name,
+    pass: found.length === 0,
+    detail: `of ${HEAVY_BUILTINS.join(", ")}: ${found.length === 0 ? "none loaded by require or import" : found.join("; ")}`,
   };
 }

@@ -74,9 +74,9 @@ function decoratedTrainer(lib: Lib, options: Library.TelemetryOptions): new () =
 
 /**
  * The second decorated class of the process (a fine-tuning stage, say): other methods, other result shapes, its own
- * loggers of the same kinds. Used during the warm-up only.
+ * loggers of the same kinds. Used during the warm-up only; returns its instance, whose loggers the case closes.
  */
-async function exerciseSecondClass(lib: Lib, options: Library.TelemetryOptions): Promise<void> {
+async function exerciseSecondClass(lib: Lib, options: Library.TelemetryOptions): Promise<object> {
   const { telemetry, onEpoch, onStep } = lib;
   @telemetry(options)
   class FineTuner {
@@ -89,6 +89,7 @@ async function exerciseSecondClass(lib: Lib, options: Library.TelemetryOptions):
   }
   const tuner = new FineTuner();
   for (let epoch = 0; epoch < 3; epoch++) await tuner.tuneEpoch(epoch);
+  return tuner;
 }
 
 /**
@@ -97,7 +98,7 @@ async function exerciseSecondClass(lib: Lib, options: Library.TelemetryOptions):
  */
 async function runningEpochPair(
   plain: TrainerShape, decorated: TrainerShape, consume: Consume,
-  around: { baseline?: () => void; candidate?: () => void; finish?: () => void } = {},
+  around: { baseline?: () => void; candidate?: () => void; finish?: () => Promise<void> | void } = {},
 ): Promise<Pair> {
   for (const trainer of [plain, decorated]) await trainer.fit(3);
   let release!: () => void;
@@ -117,7 +118,7 @@ async function runningEpochPair(
     async finish() {
       release();
       await Promise.all(epochs);
-      around.finish?.();
+      await around.finish?.();
     },
   };
 }
@@ -340,7 +341,7 @@ export const REALISTIC_CASES: readonly MicroCase[] = [
       await checkSameJsonl(lib, dir);
       const runId = "bench-run";
       const Trainer = decoratedTrainer(lib, jsonlOptions(lib, path.join(dir, "library.jsonl"), runId));
-      await exerciseSecondClass(lib, jsonlOptions(lib, path.join(dir, "second.jsonl"), runId));
+      const second = await exerciseSecondClass(lib, jsonlOptions(lib, path.join(dir, "second.jsonl"), runId));
       const out = new HandWrittenJsonl(path.join(dir, "hand.jsonl"), 100);
       const decorated = new Trainer();
       // The files grow by about 200 bytes a step; truncated now and then so that a long run stays small.
@@ -350,9 +351,12 @@ export const REALISTIC_CASES: readonly MicroCase[] = [
       return runningEpochPair(new JsonlTrainer(out, runId, packageVersion()), decorated, consume, {
         baseline: () => { if (++handSteps % 100_000 === 0) { out.flush(); fs.ftruncateSync(out.fd, 0); } },
         candidate: () => { if (++librarySteps % 100_000 === 0) { library.flush(); fs.truncateSync(library.path, 0); } },
-        finish: () => {
+        // Every logger closed before the folder goes: a logger still open would find its file deleted at its next
+        // write (at exit, for the second class's buffer), warn, and write it again.
+        finish: async () => {
           out.close();
           library.close();
+          await lib.closeLoggers(second);
           fs.rmSync(dir, { recursive: true, force: true });
         },
       });

@@ -21,7 +21,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DIST_DIR, leastDisturbed, REPO, sizesFor, type CaseResult, type DesignCheck, type WorkerReport } from "./common";
-import { checkEsmMemory, checkLazyReflectMetadata, runImportCost } from "./import-cost";
+import { checkEsmMemory, checkLazyReflectMetadata, checkLeanImport, runImportCost } from "./import-cost";
 import { MICRO_CASES } from "./micro";
 import { formatTable, type BenchReport } from "./report";
 
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   cases.push(runImportCost(sizes));
   console.error("bench: import (ES module) …");
   cases.push(runImportCost(sizes, true));
-  checks.push(checkLazyReflectMetadata(), checkEsmMemory(sizes));
+  checks.push(checkLazyReflectMetadata(), checkLeanImport(), checkEsmMemory(sizes));
   cases.sort((a, b) => order(a.id) - order(b.id));
 
   const targets = cases.flatMap((c) => c.comparisons.flatMap((comparison) => comparison.target ?? []));

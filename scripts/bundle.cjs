@@ -15,58 +15,115 @@ const root = path.join(__dirname, "..");
 const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
 
 /**
- * The ES module build, dist/esm/index.mjs: `import` statements for Node's builtins (so that a consumer bundling it
- * with esbuild --format=esm gets imports, not dynamic requires), and a `require` of its own (createRequire) for the
- * two modules it loads at the point of need, reflect-metadata and readline: an `import` would load them at start.
+ * The ES module build, dist/esm/index.mjs: a `require` of its own (createRequire) for Node's builtins and for the
+ * modules it loads at the point of need (reflect-metadata, node:worker_threads). Not `import` for the builtins: Node
+ * gives an imported builtin an ES module face with every export the builtin has, reading each one, and reading
+ * `node:fs`'s `ReadStream` loads Node's streams (+26 M instructions; see builtinsThroughRequire). A consumer that
+ * bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding, not the global).
  * Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export names (~40 ms).
  */
 const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
-  'import { fileURLToPath as __ttFileURLToPath } from "node:url";\n' +
   "const require = __ttCreateRequire(import.meta.url);\n" +
+  'const { fileURLToPath: __ttFileURLToPath } = require("node:url");\n' +
   // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
   // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
   'const __filename = __ttFileURLToPath(new URL("../index.cjs", import.meta.url));\n' +
   'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
 
-/** Bundles into `outdir` (default dist/): the benchmark's smoke spec bundles into a scratch folder the same way. */
-function bundle(outdir = path.join(root, "dist")) {
-  esbuild.buildSync({
-    absWorkingDir: root,
-    // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
-    stdin: {
-      contents: 'export * from "./src/index";\nimport * as api from "./src/index";\nexport default api;\n',
-      resolveDir: root,
-      sourcefile: "esm-entry.ts",
-      loader: "ts",
+/**
+ * In the ES module build, `import { openSync } from "node:fs"` becomes `openSync = require("node:fs").openSync` (the
+ * banner's require): the builtin's exports object as CommonJS sees it, whose lazy parts stay unread. Each name is an
+ * export of its own, marked pure so that esbuild keeps only the ones imported (a CommonJS module here instead would
+ * bring esbuild's __toESM, which copies every export of the builtin into getters at start: ~230 of them).
+ */
+const builtinsThroughRequire = {
+  name: "builtins-through-require",
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => args.kind === "import-statement" ? { path: args.path, namespace: "builtin" } : undefined);
+    build.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => {
+      const names = Object.entries(Object.getOwnPropertyDescriptors(require(args.path)))
+        .filter(([name, descriptor]) => "value" in descriptor && /^[A-Za-z_$][\w$]*$/.test(name) && name !== "default")
+        .map(([name]) => name);
+      const lines = names.map((name) => `export const ${name} = /* @__PURE__ */ (() => builtin.${name})();`);
+      return { contents: `const builtin = require(${JSON.stringify(args.path)});\n${lines.join("\n")}\n`, loader: "js" };
+    });
+  },
+};
+
+/** Where the summary's reading half is loaded from (see summaryAsOwnBundle). */
+const SUMMARIZE_LOADER = path.join(root, "src", "cli", "summarize-loader.ts");
+const READ_ERRORS = path.join(root, "src", "read", "errors");
+
+/**
+ * The root entry's `summarizeJsonl()` loads the reader and the analysis at its first call, from a bundle of their own
+ * beside the root's (`summarizeFile`: ./summarize.cjs or ./summarize.mjs), instead of carrying them: they were 40% of
+ * the root bundle and ~4 ms of every `require`, for a call a training process never makes. The ES module build
+ * `import()`s it (so that a consumer bundling that build with esbuild bundles this file too); the CommonJS one
+ * `require`s it (an `import()` there would start Node's ES module loader and its CommonJS export scan).
+ */
+function summaryAsOwnBundle(summarizeFile) {
+  const load = summarizeFile.endsWith(".mjs") ? `import(${JSON.stringify(summarizeFile)})` : `Promise.resolve().then(() => require(${JSON.stringify(summarizeFile)}))`;
+  return {
+    name: "summary-as-own-bundle",
+    setup(build) {
+      build.onLoad({ filter: /summarize-loader\.ts$/ }, (args) => args.path !== SUMMARIZE_LOADER ? undefined : {
+        contents: `export function loadSummarize() { return ${load}; }\n`,
+        loader: "js",
+      });
+      build.onResolve({ filter: /^\.\/summarize\.[cm]js$/ }, (args) => ({ path: args.path, external: true }));
     },
-    outfile: path.join(outdir, "esm", "index.mjs"),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node18",
-    external: ["reflect-metadata"],
-    banner: { js: ESM_BANNER },
-    define: { TRAINER_TELEMETRY_VERSION: JSON.stringify(version) },
-    sourcemap: "linked",
-    tsconfig: "tsconfig.build.json",
-    logLevel: "warning",
-  });
-  esbuild.buildSync({
+  };
+}
+
+/**
+ * The summary's bundle takes the error classes from the root bundle it sits beside (`rootFile`), not from a copy of
+ * its own: `error instanceof SummaryInputError` holds for the class the root exports.
+ */
+function readErrorsFromRoot(rootFile) {
+  return {
+    name: "read-errors-from-root",
+    setup(build) {
+      build.onResolve({ filter: /errors$/ }, (args) =>
+        path.resolve(args.resolveDir, args.path) === READ_ERRORS ? { path: rootFile, external: true } : undefined);
+    },
+  };
+}
+
+/** Bundles into `outdir` (default dist/): the benchmark's smoke spec bundles into a scratch folder the same way. */
+async function bundle(outdir = path.join(root, "dist")) {
+  const common = {
     absWorkingDir: root,
-    // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
-    entryPoints: { index: "src/index.ts", cli: "src/cli/main.ts", "read-worker": "src/read/scan-worker.ts" },
-    outdir,
-    outExtension: { ".js": ".cjs" },
     bundle: true,
     platform: "node",
-    format: "cjs",
     target: "node18",
     external: ["reflect-metadata"],
     define: { TRAINER_TELEMETRY_VERSION: JSON.stringify(version) },
     sourcemap: "linked",
     tsconfig: "tsconfig.build.json",
     logLevel: "warning",
-  });
+  };
+  const esm = { ...common, format: "esm", banner: { js: ESM_BANNER } };
+  const esmPlugins = [builtinsThroughRequire];
+  const cjs = { ...common, format: "cjs", outExtension: { ".js": ".cjs" } };
+  await Promise.all([
+    esbuild.build({
+      ...esm,
+      // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
+      stdin: {
+        contents: 'export * from "./src/index";\nimport * as api from "./src/index";\nexport default api;\n',
+        resolveDir: root,
+        sourcefile: "esm-entry.ts",
+        loader: "ts",
+      },
+      outfile: path.join(outdir, "esm", "index.mjs"),
+      plugins: [...esmPlugins, summaryAsOwnBundle("./summarize.mjs")],
+    }),
+    esbuild.build({ ...esm, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir: path.join(outdir, "esm"), outExtension: { ".js": ".mjs" }, plugins: [...esmPlugins, readErrorsFromRoot("./index.mjs")] }),
+    esbuild.build({ ...cjs, entryPoints: { index: "src/index.ts" }, outdir, plugins: [summaryAsOwnBundle("./summarize.cjs")] }),
+    esbuild.build({ ...cjs, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir, plugins: [readErrorsFromRoot("./index.cjs")] }),
+    // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
+    esbuild.build({ ...cjs, entryPoints: { cli: "src/cli/main.ts", "read-worker": "src/read/scan-worker.ts" }, outdir }),
+  ]);
 }
 
 /** Resolves an integration's `../../index` (the package's public index) to the bundled core, outside the bundle. */
@@ -102,6 +159,5 @@ function bundleIntegrations(outdir = path.join(root, "dist")) {
 module.exports = { bundle, bundleIntegrations };
 if (require.main === module) {
   const outdir = process.argv[2] && path.resolve(process.argv[2]);
-  bundle(outdir);
-  bundleIntegrations(outdir).catch((error) => { console.error(error); process.exitCode = 1; });
+  bundle(outdir).then(() => bundleIntegrations(outdir)).catch((error) => { console.error(error); process.exitCode = 1; });
 }

@@ -19,7 +19,7 @@
  * @packageDocumentation
  */
 import { constants } from "node:os";
-import { isMainThread } from "node:worker_threads";
+import { inMainThread } from "./main-thread";
 
 /** Something that holds records in memory and can write them out synchronously. */
 export interface ExitFlushable {
@@ -66,7 +66,7 @@ export function flushOnExit(target: ExitFlushable): void {
   if (pending.has(target)) return;
   pending.add(target);
   if (!exitHooksInstalled) installExitHooks();
-  if (target.buffers !== false && isMainThread) {
+  if (target.buffers !== false && inMainThread()) {
     buffering.add(target);
     if (buffering.size === 1) installSignalHooks();
   }

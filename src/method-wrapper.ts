@@ -260,20 +260,22 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
   // `arguments`, not a rest parameter: V8 hands it to apply() without allocating an array on every step.
   // A real array is made only for the user's `index` / `context` functions, which are promised one.
+  // Reflect.apply rather than original.apply: no `apply` load on the method, whose inline cache goes polymorphic
+  // when sync and async methods share this code (measured: realistic, no logger, +14.7 -> +14.1 ns a step).
   /* eslint-disable prefer-rest-params */
   const instrumented = function (this: any): any {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
     const trainer = this;
-    if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return original.apply(trainer, arguments as never);
+    if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return Reflect.apply(original, trainer, arguments);
     const state = stateOf(trainer);
-    if (!state.active) return original.apply(trainer, arguments as never);
+    if (!state.active) return Reflect.apply(original, trainer, arguments);
 
     const outerTrainer = runningTrainer;
     const outerSite = runningSite;
     // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one. From the
     // override's synchronous part, or later (after an await), while the override's call is pending.
     if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
-      return original.apply(trainer, arguments as never);
+      return Reflect.apply(original, trainer, arguments);
     }
 
     const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
@@ -286,7 +288,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     runningTrainer = trainer;
     runningSite = site;
     try {
-      result = original.apply(trainer, arguments as never);
+      result = Reflect.apply(original, trainer, arguments);
     } catch (error) {
       runningTrainer = outerTrainer;
       runningSite = outerSite;

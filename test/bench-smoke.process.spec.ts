@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build script, not a typed module
-const { bundle } = require("../scripts/bundle.cjs") as { bundle(outdir: string): void };
+const { bundle } = require("../scripts/bundle.cjs") as { bundle(outdir: string): Promise<void> };
 
 const repo = path.resolve(__dirname, "..");
 
@@ -34,12 +34,12 @@ describe("the benchmark (smoke run)", function () {
   const stamp = () => fs.existsSync(committedResults) ? fs.statSync(committedResults).mtimeMs : null;
   let stampBefore: number | null;
 
-  before(() => {
+  before(async () => {
     // The build under test goes to a scratch folder inside the repository (so that it resolves the repository's
     // node_modules), never to dist/, which other tasks use; scripts/bundle.cjs makes it as it makes dist/.
     fs.mkdirSync(path.join(repo, ".tmp"), { recursive: true });
     scratch = fs.mkdtempSync(path.join(repo, ".tmp", "bench-smoke-"));
-    bundle(path.join(scratch, "dist"));
+    await bundle(path.join(scratch, "dist"));
     results = path.join(scratch, "results.json");
     stampBefore = stamp();
     bench = run(["-r", "ts-node/register/transpile-only", "bench/run.ts", "--smoke", "--out", results], {

@@ -257,6 +257,21 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(runs[0].start_time).to.be.within(before, Date.now() / 1000);
     });
 
+    it("emits run_begin for an instance whose first event comes during another instance's step", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [runInfo({ runId: (trainer: { id: string }) => `run-${trainer.id}` })] })
+      class Trainer {
+        constructor(readonly id: string, readonly inner?: Trainer) {}
+        @onStep() trainStep(step: number) { this.inner?.trainStep(step); return { step }; }
+      }
+      const b = new Trainer("b");
+      new Trainer("a", b).trainStep(0);
+      b.trainStep(1);
+      expect(memory.records.map((r) => (r.tag === "run_begin" ? `run ${String(r.run_id)}` : `${r.tag} ${String(r.step)}`))).to.deep.equal([
+        "run run-a", "step_begin 0", "run run-b", "step_begin 0", "step_end 0", "step_end 0", "step_begin 1", "step_end 1",
+      ]);
+    });
+
     it("stamps run_begin with the time of the event it precedes, so ts never goes backwards", () => {
       const seen: Array<{ tag: string; ts: number }> = [];
       const clockReader = { onEvent: (e: TelemetryEvent) => seen.push({ tag: e.tag, ts: e.ts }),

@@ -104,6 +104,46 @@ describe(`stepInEpoch(): the epoch that ran each step (${convention} convention)
     });
   }
 
+  it("tags a step's end with the epoch running when it ends: another one, or none, when its epoch ended meanwhile", async () => {
+    const memory = new MemoryLogger();
+    const releases: Array<() => void> = [];
+    const holds = [0, 1].map(() => new Promise<void>((resolve) => { releases.push(resolve); }));
+    @telemetry({ loggers: [memory], use: [stepInEpoch()] })
+    class Trainer {
+      @onEpoch() async fitEpoch(_epoch: number, work: () => Promise<unknown>) { await work(); return {}; }
+      @onStep() async trainStep(step: number) { await holds[step]; return { step }; }
+    }
+    const trainer = new Trainer();
+    let first!: Promise<unknown>;
+    let second!: Promise<unknown>;
+    await trainer.fitEpoch(1, async () => { first = trainer.trainStep(0); second = trainer.trainStep(1); });
+    // Both steps began in epoch 1, which has ended; the first ends inside epoch 2, the second after it.
+    await trainer.fitEpoch(2, async () => { releases[0](); await first; });
+    releases[1]();
+    await second;
+    const steps = memory.records.filter((r) => r.tag === "step_begin" || r.tag === "step_end").map((r) => [r.tag, r.step, r.epoch]);
+    expect(steps).to.deep.equal([
+      ["step_begin", 0, 1], ["step_begin", 1, 1], ["step_end", 0, 2], ["step_end", 1, undefined],
+    ]);
+  });
+
+  it("tags the steps of two trainers, one's step made inside the other's, each with its own trainer's epoch", () => {
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [memory], use: [stepInEpoch()] })
+    class Trainer {
+      constructor(readonly inner?: Trainer) {}
+      @onEpoch() fitEpoch(epoch: number, steps: () => void) { steps(); return { epoch }; }
+      @onStep() trainStep(step: number) { this.inner?.trainStep(step + 100); return { step }; }
+    }
+    const inner = new Trainer();
+    const outer = new Trainer(inner);
+    outer.fitEpoch(3, () => inner.fitEpoch(8, () => outer.trainStep(0)));
+    const steps = memory.records.filter((r) => r.tag === "step_begin" || r.tag === "step_end").map((r) => [r.tag, r.step, r.epoch]);
+    expect(steps).to.deep.equal([
+      ["step_begin", 0, 3], ["step_begin", 100, 8], ["step_end", 100, 8], ["step_end", 0, 3],
+    ]);
+  });
+
   it("rejects an asyncContext that is not a boolean", () => {
     expect(() => stepInEpoch({ asyncContext: "yes" as unknown as boolean })).to.throw(TypeError, "stepInEpoch({ asyncContext }): asyncContext must be true or false; got yes.");
   });

@@ -6,7 +6,8 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { longLineError, readError, TelemetryReadError } from "../read/errors";
+import { TelemetryReadError } from "../read/errors";
+import { longLineError, readError } from "../read/file-errors";
 import type { JsonlFile } from "../read/files";
 import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";

@@ -78,8 +78,17 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
   const worldSize = rankSetting(options.worldSize, "worldSize", "WORLD_SIZE");
   const localRank = rankSetting(options.localRank, "localRank", "LOCAL_RANK");
   const started = new WeakSet<object>();
+  /**
+   * The begin of the step let through last, its trainer known started: the end or error of that step (its next event,
+   * as a rule) skips the WeakSet lookup, which cost more than the rest of this middleware. Forgotten at that end or at
+   * the next step's begin, so it keeps no trainer alive longer than its step.
+   */
+  let checkedStep: TelemetryEvent | undefined;
   return function runInfoMiddleware(event, next) {
-    if (!started.has(event.trainer)) {
+    const begin = event.begin;
+    if (begin === checkedStep && begin !== event) {
+      checkedStep = undefined;
+    } else if (!started.has(event.trainer)) {
       started.add(event.trainer);
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
@@ -97,6 +106,7 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
       if (localRank !== undefined) runBegin.fields.local_rank = localRank;
       next(runBegin);
     }
+    if (begin === event && event.kind === "step") checkedStep = event;
     next();
   };
 });

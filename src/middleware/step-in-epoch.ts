@@ -51,6 +51,13 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
   // asyncContext mode, for steps run from an async context no epoch started).
   const openEpochs = new WeakMap<object, RunningEpoch[]>();
   let warned = false;
+  /**
+   * The begin of the step tagged last and the epoch it got: the end of that step is tagged with the same one without
+   * a second WeakMap lookup, as long as no epoch event came in between (each one forgets them; so does that end).
+   * Not in asyncContext mode, where the epoch comes from the async context.
+   */
+  let lastStep: TelemetryEvent | undefined;
+  let lastStepEpoch: RunningEpoch | undefined;
 
   function overlapped(ended: RunningEpoch, newer: RunningEpoch): void {
     if (warned) return;
@@ -66,6 +73,7 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
 
   return function stepInEpochMiddleware(event, next) {
     if (event.kind === "epoch") {
+      lastStep = lastStepEpoch = undefined;
       if (event.begin === event) {
         const running: RunningEpoch = {
           trainer: event.trainer, index: event.index, method: event.method, open: true,
@@ -89,7 +97,19 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
         }
       }
     } else if (event.kind === "step") {
-      const running = (current === undefined ? undefined : epochOf(current.getStore(), event.trainer)) ?? openEpochs.get(event.trainer)?.at(-1);
+      let running: RunningEpoch | undefined;
+      if (current !== undefined) {
+        running = epochOf(current.getStore(), event.trainer) ?? openEpochs.get(event.trainer)?.at(-1);
+      } else if (event.begin === lastStep && event !== lastStep) {
+        running = lastStepEpoch;
+        lastStep = lastStepEpoch = undefined;
+      } else {
+        running = openEpochs.get(event.trainer)?.at(-1);
+        if (event.begin === event) {
+          lastStep = event;
+          lastStepEpoch = running;
+        }
+      }
       if (running !== undefined) event.set("epoch", running.index);
     }
     next();

@@ -1,5 +1,7 @@
 /**
- * The one error the reader throws, and the sentence a file-system error becomes.
+ * The errors the reader and the summary throw. Only the classes, and nothing else: the package's root entry exports
+ * them, and the summary's own bundle (loaded at the first `summarizeJsonl()`) takes them from the root's bundle
+ * (scripts/bundle.cjs), so that `instanceof` holds for what it throws. The sentences: ./file-errors.ts.
  * @packageDocumentation
  */
 
@@ -23,22 +25,11 @@ export class TelemetryReadError extends Error {
   }
 }
 
-/** Turns a file-system error (ENOENT, EISDIR, EACCES…) into one sentence that names the path. */
-export function readError(path: string, error: NodeJS.ErrnoException): TelemetryReadError {
-  const reasons: Record<string, string> = {
-    ENOENT: "no such file or folder",
-    EISDIR: "it is a directory, not a file",
-    EACCES: "permission denied",
-  };
-  const reason = (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
-  return new TelemetryReadError(`cannot read ${path}: ${reason}`, path, null);
-}
-
 /**
- * The error for a file with no line break in `maxLineBytes` bytes after `byte`: not JSONL, and reading on would only
- * buffer more. `line` is the 1-based line it started on.
+ * The input cannot be summarized: a file that cannot be read, is not telemetry JSONL, or has a bad line; no
+ * telemetry file under a folder; no run matching `run`. `trainer-telemetry` exits with code 1 on it.
  */
-export function longLineError(path: string, line: number, byte: number, maxLineBytes: number): TelemetryReadError {
-  return new TelemetryReadError(`${path}:${line}: no line break in the ${maxLineBytes / 1024 / 1024} MiB after byte ${byte}: ` +
-    "this is not a JSONL file (telemetry records are one short JSON object a line)", path, line);
+export class SummaryInputError extends TelemetryReadError {
+  /** `"SummaryInputError"`, so stack traces and `error.name` say what failed. */
+  override name = "SummaryInputError";
 }

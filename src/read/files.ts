@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { readError } from "./errors";
+import { readError } from "./file-errors";
 
 /** A telemetry file to read, and the name it is shown under. */
 export interface JsonlFile {

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { longLineError, readError, TelemetryReadError } from "./errors";
+import { TelemetryReadError } from "./errors";
+import { longLineError, readError } from "./file-errors";
 import type { JsonlFile } from "./files";
 import { excerpt, parseLine, type JsonlRecord } from "./lines";
 import { RunSplitter, type RunRef } from "./runs";

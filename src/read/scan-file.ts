@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { open } from "node:fs/promises";
-import { longLineError, readError } from "./errors";
+import { longLineError, readError } from "./file-errors";
 import type { JsonlFile } from "./files";
 import { MAX_LINE_BYTES } from "./reader";
 import { LineScanner, type ScannedChunk } from "./scan";

@@ -168,6 +168,33 @@ describe("the packed package in a new project", function () {
     expect(result.records).to.deep.equal([{ tag: "step_begin", step: 3 }, { tag: "step_end", step: 3, context: { loss: 3 } }]);
   });
 
+  it("summarizes from require and import, loading the reader at the first call, with errors of the exported classes", () => {
+    // The reader is a bundle of its own (dist/summarize.cjs, dist/esm/summarize.mjs) that the root loads on demand:
+    // it must be in the tarball, and what it throws must be the root's SummaryInputError, not a copy.
+    fs.writeFileSync(path.join(project, "summary-input.jsonl"), `${JSON.stringify({ ts: 1, tag: "step_end", step: 0, context: { loss: 0.5 } })}\n`);
+    const script = `
+      import { createRequire } from "node:module";
+      import * as esm from "trainer-telemetry";
+      const cjs = createRequire(import.meta.url)("trainer-telemetry");
+      const readerLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.endsWith("summarize.cjs"));
+      const result = { loadedAtImport: readerLoaded() };
+      for (const [name, api] of [["cjs", cjs], ["esm", esm]]) {
+        const summary = await api.summarizeJsonl("summary-input.jsonl");
+        const error = await api.summarizeJsonl("missing.jsonl").catch((caught) => caught);
+        result[name] = {
+          steps: summary.steps, header: api.formatSummary(summary).split("\\n")[0],
+          input: error instanceof api.SummaryInputError, read: error instanceof api.TelemetryReadError, message: error.message,
+        };
+      }
+      result.loadedAfter = readerLoaded();
+      console.log(JSON.stringify(result));
+    `;
+    fs.writeFileSync(path.join(project, "summarize.mjs"), script);
+    const result = JSON.parse(run(process.execPath, ["summarize.mjs"], project));
+    const side = { steps: 1, header: "summary of summary-input.jsonl", input: true, read: true, message: "cannot read missing.jsonl: no such file or folder" };
+    expect(result).to.deep.equal({ loadedAtImport: false, cjs: side, esm: side, loadedAfter: true });
+  });
+
   it("runs an ES module consumer bundled with esbuild --format=esm", () => {
     const dir = path.join(project, "esbuild-consumer");
     fs.mkdirSync(dir);
@@ -187,7 +214,7 @@ describe("the packed package in a new project", function () {
     // node_modules of the project: where the bundle resolves the package at build time and reflect-metadata at run time.
     run(esbuild, ["esbuild-consumer/consumer.mjs", "--bundle", "--format=esm", "--platform=node", "--outfile=esbuild-consumer/bundle.mjs", "--log-level=warning"], project);
     // The package is inside the bundle, not imported from node_modules at run time.
-    expect(fs.readFileSync(path.join(dir, "bundle.mjs"), "utf8")).to.contain("var TelemetryLogger = class");
+    expect(fs.readFileSync(path.join(dir, "bundle.mjs"), "utf8")).to.match(/\bTelemetryLogger = class\b/);
     const result = JSON.parse(run(process.execPath, ["bundle.mjs"], dir));
     const version = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")).version;
     expect(result).to.deep.equal({
