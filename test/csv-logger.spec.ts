@@ -181,10 +181,12 @@ describe(`CsvLogger (${convention} convention)`, () => {
     epochs.onEpochEnd(0, { loss: 1, step: 500 });
     epochs.close();
     expect(readCsvStrict(epochs.path)).to.deep.equal([["epoch", "loss", "step"], ["0", "1", "500"]]);
-    @telemetry({ loggers: [new CsvLogger({ path: path.join(dir, "s.csv"), per: "step" })], use: [timing()] })
+    const steps = new CsvLogger({ path: path.join(dir, "s.csv"), per: "step" });
+    @telemetry({ loggers: [steps], use: [timing()] })
     class Trainer { @onStep() trainStep(_step: number) { return { loss: 0.5 }; } }
     new Trainer().trainStep(7);
-    const [header] = readCsvStrict(path.join(dir, "s.csv"));
+    steps.close();
+    const [header] = readCsvStrict(steps.path);
     expect(header).to.deep.equal(["step", "loss", "duration_ms"]);
   });
 
