@@ -390,6 +390,49 @@ describe("ProgressLogger", () => {
     expect(one.text).to.equal("\repoch 3 | step 0 | - steps/s\repoch 3 | step 1 | 1 steps/s | loss=2\repoch 3: 1 step in 2 s (2 s/step) | acc=1 | last step: loss=2\n");
   });
 
+  it("shortens names (words past 6 letters to 4, the capital kept) and numbers (3 digits) when the line is short of room", () => {
+    const stream = new FakeStream(true, 70);
+    const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0 });
+    logger.onEpochBegin(0, {}, at(0, "epoch"));
+    logger.onStepEnd(0, { Momentum: 12345678, biases: 0.00001234, ratio: 0.123456, count: 42 }, at(1));
+    expect(stream.screenLine).to.equal("epoch 0 | step 1 | Mome=1.23e+7 biases=1.23e-5 ratio=0.123 count=42");
+  });
+
+  it("shows no time at all, one millisecond and whole hours, and no rate for a run that took no time", () => {
+    const doneLine = (seconds: number): string => {
+      const stream = new FakeStream(false);
+      const logger = new ProgressLogger({ now: clock, stream });
+      logger.onTrainBegin({}, at(1000, "train"));
+      logger.onStepBegin(0, {}, at(1000));
+      logger.onStepEnd(0, {}, at(1000 + seconds));
+      logger.onTrainEnd({}, at(1000 + seconds, "train"));
+      return stream.lines[0];
+    };
+    expect([0, 0.001, 3600, 7260].map(doneLine)).to.deep.equal([
+      "done: 0 epochs, 1 step in 0 s (- steps/s)",
+      "done: 0 epochs, 1 step in 1 ms (1000 steps/s)",
+      "done: 0 epochs, 1 step in 1 h 00 min (3600 s/step)",
+      "done: 0 epochs, 1 step in 2 h 01 min (7260 s/step)",
+    ]);
+  });
+
+  it("writes nothing for any hook after close(), on a terminal or not", () => {
+    for (const isTTY of [true, false]) {
+      const stream = new FakeStream(isTTY);
+      const logger = new ProgressLogger({ now: clock, stream, refreshMs: 0, logEvery: 1 });
+      logger.close();
+      logger.onTrainBegin({}, at(1, "train"));
+      logger.onEpochBegin(0, {}, at(1, "epoch"));
+      logger.onStepBegin(0, {}, at(1));
+      logger.onStepEnd(0, { loss: 1 }, at(2));
+      logger.onError(new Error("late"), {}, at(2));
+      logger.onEpochEnd(0, { acc: 1 }, at(3, "epoch"));
+      logger.onTrainEnd({ done: 1 }, at(3, "train"));
+      logger.close();
+      expect(stream.chunks, `isTTY ${isTTY}`).to.deep.equal([]);
+    }
+  });
+
   it("measures rates with performance.now() by default: a sub-millisecond epoch still has a rate", () => {
     const stream = new FakeStream(false);
     const logger = new ProgressLogger({ stream });
