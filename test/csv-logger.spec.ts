@@ -198,6 +198,37 @@ describe(`CsvLogger (${convention} convention)`, () => {
     expect(warnings[0].message).to.match(/: Error: EISDIR[^.]*\. 2 rows were dropped; training goes on, later writes are retried/);
   });
 
+  it("keeps one descriptor through rewrites, writes what it buffered at close(), and makes no file without a row", () => {
+    const before = openFileDescriptors();
+    const csv = new CsvLogger({ path: path.join(dir, "r.csv"), flushInterval: 1 });
+    csv.onEpochEnd(0, { loss: 1 });
+    csv.onEpochEnd(1, { loss: 0.5, acc: 0.9 }); // a new column: the file is written again
+    csv.onEpochEnd(2, { loss: 0.25, acc: 0.95, lr: 0.1 });
+    expect(csv.stats().rewrites).to.equal(2);
+    expect(openFileDescriptors()).to.equal(before + 1);
+    csv.close();
+    expect(openFileDescriptors()).to.equal(before);
+
+    const buffered = new CsvLogger({ path: path.join(dir, "b2.csv"), flushInterval: 10, flushMs: Infinity });
+    buffered.onEpochEnd(0, { loss: 1 });
+    buffered.onEpochEnd(1, { loss: 2 });
+    buffered.close();
+    expect(readCsvStrict(buffered.path)).to.deep.equal([["epoch", "loss"], ["0", "1"], ["1", "2"]]);
+
+    const idle = new CsvLogger({ path: path.join(dir, "idle.csv") });
+    idle.flush();
+    idle.close();
+    expect(fs.existsSync(idle.path)).to.equal(false);
+  });
+
+  it("writes only the index for a context that is not an object", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "v.csv"), per: "step" });
+    csv.onStepEnd(0, 0.5 as never);
+    csv.onStepEnd(1, "text" as never);
+    csv.close();
+    expect(readCsvStrict(csv.path)).to.deep.equal([["step"], ["0"], ["1"]]);
+  });
+
   it("marks its warnings with the codes docs/jsonl-logger.md lists", async () => {
     const broken = new CsvLogger({ path: new URL(`file://${dir}`) }); // a folder
     const closed = new CsvLogger({ path: path.join(dir, "closed.csv") });
