@@ -264,6 +264,37 @@ describe(`OtelLogger (${convention} convention)`, () => {
     expect(steps.dataPoints.map((point) => point.value)).to.deep.equal([9]);
   });
 
+  it("counts one series per set of attributes, in whatever order the attributes were given", async () => {
+    const reader = new CollectingReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    const loggers = [{ team: "a", shard: 1 }, { shard: 1, team: "a" }, { team: "b", shard: 1 }].map((attributes) => new OtelLogger({ meterProvider, attributes }));
+    for (const logger of loggers) {
+      @telemetry({ loggers: [logger] })
+      class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+      new Trainer().trainStep(0);
+    }
+    const { resourceMetrics } = await reader.collect();
+    const steps = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === "trainer.steps")!;
+    expect(steps.dataPoints.map((point) => [point.attributes.team, point.value])).to.deep.equal([["a", 2], ["b", 1]]);
+  });
+
+  it("makes no span once closed; a train span has no epoch attribute, and no run attributes without runInfo()", async () => {
+    const { logger, spans, metrics } = setUp({ steps: true });
+    @telemetry({ loggers: [logger] })
+    class Trainer {
+      @onTrain() fit() { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { return { loss: 1 }; }
+    }
+    new Trainer().fit();
+    const [step, train] = spans.getFinishedSpans();
+    expect(train.attributes).to.deep.equal({ "trainer.class": "Trainer", "trainer.method": "fit" });
+    expect(step.attributes).to.deep.equal({ "trainer.class": "Trainer", "trainer.method": "trainStep", "trainer.step": 0 });
+    expect(points((await metrics()).get("trainer.step.loss"))[0].attributes).to.deep.equal({ "trainer.class": "Trainer", "trainer.method": "trainStep" });
+    await logger.close();
+    new Trainer().fit();
+    expect(spans.getFinishedSpans()).to.have.length(2);
+  });
+
   it("keeps two trainers' spans apart", async () => {
     const { logger, spans } = setUp();
     await Promise.all([trainerWith([logger]).fit(), trainerWith([logger]).fit()]);
