@@ -34,6 +34,20 @@ describe(`built-in middleware (${convention} convention)`, () => {
     });
   });
 
+  describe("timing() bounds", () => {
+    it("measures no more than the call took, seen from outside it, rounded to the microsecond", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [timing()] })
+      class Trainer { @onStep() trainStep(_step: number) { busyWait(3); return {}; } }
+      const before = performance.now();
+      new Trainer().trainStep(0);
+      const outside = performance.now() - before;
+      const duration = memory.records[1].duration_ms as number;
+      expect(duration).to.be.at.least(3).and.at.most(outside);
+      expect(Math.round(duration * 1000) / 1000).to.equal(duration);
+    });
+  });
+
   describe("sample({ every })", () => {
     it("passes one step in n with its begin and end together; epochs and errors always pass", () => {
       const memory = new MemoryLogger();
@@ -302,6 +316,13 @@ describe(`built-in middleware (${convention} convention)`, () => {
       expect(memory.records[0].run_id).to.match(/^\d{8}-\d{6}-[0-9a-f]{6}$/);
     });
 
+    it("makes run ids that differ between runs started in the same second", () => {
+      const at = new Date("2026-11-26T04:13:00Z");
+      const ids = new Set(Array.from({ length: 20 }, () => createRunId(at)));
+      // 20 draws of 6 hex digits: a repeat has a chance of about 1 in 90,000.
+      expect(ids.size).to.be.at.least(19);
+    });
+
     describe("ranks", () => {
       const variables = ["RANK", "WORLD_SIZE", "LOCAL_RANK"] as const;
       let saved: Array<string | undefined>;
@@ -326,6 +347,18 @@ describe(`built-in middleware (${convention} convention)`, () => {
         expect(runBeginWith(runInfo({ rank: 0, worldSize: 2 }))).to.include({ rank: 0, world_size: 2 }).and.not.have.property("local_rank");
         delete process.env.RANK;
         expect(runBeginWith(runInfo())).to.not.have.any.keys("rank", "world_size", "local_rank");
+      });
+
+      it("takes rank 0 and a blank variable (as none) from the environment, and names the option to pass for a bad one", () => {
+        Object.assign(process.env, { RANK: "0", WORLD_SIZE: "  ", LOCAL_RANK: "0" });
+        const record = runBeginWith(runInfo({ runId: "r" }));
+        expect(record).to.include({ rank: 0, local_rank: 0 }).and.not.have.property("world_size");
+        process.env.LOCAL_RANK = "-1";
+        expect(() => runInfo()).to.throw(TypeError,
+          'runInfo(): the environment variable LOCAL_RANK="-1" is not a non-negative integer. Fix what launches the process, or pass runInfo({ localRank: <number> }).');
+        process.env.LOCAL_RANK = "0";
+        process.env.WORLD_SIZE = "1.5";
+        expect(() => runInfo()).to.throw(TypeError, "or pass runInfo({ worldSize: <number> }).");
       });
 
       it("refuses a rank that is not a non-negative integer, naming the variable or the option", () => {
