@@ -413,6 +413,30 @@ describe("TelemetryLogger", () => {
       expect(capture.warnings.map((warning) => warning.code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
     });
 
+    it("says in its warning how many records it wrote again after the file was deleted, one, several or none", async () => {
+      const message = (rewritten: string) => `was deleted while the logger wrote to it; it is created again at that path${rewritten}. ` +
+        "To rotate the file, rename it (the logger then opens the path anew) rather than delete it.";
+      const one = logger({ path: path.join(dir, "one.jsonl") });
+      one.onStepEnd(0, {});
+      fs.rmSync(one.path);
+      one.stats();
+      const several = logger({ path: path.join(dir, "several.jsonl") });
+      for (let step = 0; step < 3; step++) several.onStepEnd(step, {});
+      fs.rmSync(several.path);
+      several.stats();
+      const none = logger({ path: path.join(dir, "none.jsonl") });
+      none.onStepEnd(0, {});
+      none.stats(); // checked: the record is in the file at the path
+      fs.rmSync(none.path);
+      await sleep(PAST_CHECK_INTERVAL_MS); // the next write checks the path before it writes
+      none.onStepEnd(1, {});
+      expect(capture.warnings.map((warning) => warning.message)).to.deep.equal([
+        `TelemetryLogger: "${one.path}" ${message(", and the 1 record written since the last check went there again")}`,
+        `TelemetryLogger: "${several.path}" ${message(", and the 3 records written since the last check went there again")}`,
+        `TelemetryLogger: "${none.path}" ${message("")}`,
+      ]);
+    });
+
     it("writes again what a deleted file took along when a buffered flush finds it gone (text and encoded buffers alike)", () => {
       const jsonl = logger({ flushInterval: 10 });
       for (let step = 0; step < 10; step++) jsonl.onStepEnd(step, {});
