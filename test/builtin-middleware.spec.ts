@@ -254,6 +254,22 @@ describe(`built-in middleware (${convention} convention)`, () => {
     });
   });
 
+  describe("the built-in middleware never fault", () => {
+    it("run through epochs, nested and failing calls and steps outside any epoch without one fault reported", async () => {
+      const faults: string[] = [];
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory], use: [runInfo({ runId: "r" }), stepInEpoch(), timing(), sample({ every: 2 })], onLoggerError: (fault) => { faults.push(fault.message); } })
+      class Trainer {
+        @onTrain() async fit() { this.trainStep(0); await this.fitEpoch(0); await this.fitEpoch(1).catch(() => undefined); return {}; }
+        @onEpoch() async fitEpoch(epoch: number) { for (let step = 1; step < 4; step++) this.trainStep(step + epoch * 3); if (epoch === 1) throw new Error("diverged"); return {}; }
+        @onStep() trainStep(step: number) { return { step }; }
+      }
+      await new Trainer().fit();
+      expect(faults).to.deep.equal([]);
+      expect(memory.records.filter((r) => r.tag === "step_end").map((r) => [r.step, r.epoch])).to.deep.equal([[0, undefined], [2, 0], [4, 1], [6, 1]]);
+    });
+  });
+
   describe("runInfo()", () => {
     it("emits one run_begin before the first event of each instance", () => {
       const memory = new MemoryLogger();
