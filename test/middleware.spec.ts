@@ -98,6 +98,33 @@ describe(`middleware chain (${convention} convention)`, () => {
     expect(starts[0][0]).to.be.a("number").and.equal(starts[0][1]);
   });
 
+  it("puts back the error a throwing middleware replaced and takes back the fields it added, keeping those it overwrote", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const stamp: Middleware = (event, next) => { if (event.method === "trainStep") event.set("stamp", 1); next(); };
+    const broken: Middleware = function brokenAfterChanges(event) {
+      if (event.tag === "error") event.error = new Error("replaced");
+      if (event.method === "trainStep") event.set("stamp", 2);
+      event.set("extra", true);
+      throw new Error("middleware bug");
+    };
+    @telemetry({ loggers: [memory], use: [stamp, broken], onLoggerError: (fault) => { faults.push(fault); } })
+    class Trainer {
+      @onStep() trainStep(_step: number) { throw new RangeError("original"); }
+      @onStep() evalStep(_step: number) { throw new TypeError("no fields before"); }
+    }
+    const trainer = new Trainer();
+    expect(() => trainer.trainStep(0)).to.throw(RangeError, "original");
+    expect(() => trainer.evalStep(1)).to.throw(TypeError, "no fields before");
+    expect(memory.records).to.deep.equal([
+      { tag: "step_begin", step: 0, stamp: 2 },
+      { tag: "error", type: "RangeError", message: "original", stamp: 2 },
+      { tag: "step_begin", step: 1 },
+      { tag: "error", type: "TypeError", message: "no fields before" },
+    ]);
+    expect(faults.map((fault) => fault.where)).to.deep.equal(Array(4).fill("brokenAfterChanges"));
+  });
+
   it("isolates a middleware that throws: reported, and the event reaches the loggers as it was before it", () => {
     const memory = new MemoryLogger();
     const faults: TelemetryFault[] = [];
