@@ -48,6 +48,17 @@ describe(`stepInEpoch(): the epoch that ran each step (${convention} convention)
     expect(warnings[0].message).to.include("epoch 0 (Trainer.fitEpoch) ended while epoch 1").and.include("stepInEpoch({ asyncContext: true })");
   });
 
+  it("says in full what happened and what to do when two epochs overlap, with the warning's code", async () => {
+    const { trainer } = concurrentTrainer([stepInEpoch({})]);
+    const warnings = await warningsDuring(() => Promise.all([trainer.fitEpoch(0), trainer.fitEpoch(1)]));
+    expect(warnings.map((warning) => [warning.message, (warning as NodeJS.ErrnoException).code])).to.deep.equal([[
+      "stepInEpoch(): epoch 0 (Trainer.fitEpoch) ended while epoch 1 (fitEpoch), begun after it, was still running: two epochs ran " +
+      "at once on one trainer, and steps run meanwhile were tagged with the newer epoch. Use stepInEpoch({ asyncContext: true }) to " +
+      "tag each step with its own epoch, or run concurrent epochs on separate trainer instances (this warning is shown once).",
+      "TRAINER_TELEMETRY_CONCURRENT_EPOCHS",
+    ]]);
+  });
+
   for (const asyncContext of [false, true]) {
     describe(`asyncContext: ${asyncContext}`, () => {
       it("tags the steps of an epoch begun inside another with the inner one, then the outer's with the outer, without a warning", async () => {
