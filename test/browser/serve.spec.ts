@@ -49,14 +49,17 @@ describe("serve in a real browser (Chromium)", function () {
     expect(await watched.page.$$eval("table.runs tbody tr", (rows: any[]) => rows.length)).to.equal(2);
   });
 
-  it("shows records appended to a file within 1 s of their flush", async () => {
+  // How soon ("within 1 s", docs/report.md) is a timing target: `npm run bench:serve` measures it. Here: the records
+  // arrive, pushed into the open page (no reload), in the right run's row only.
+  it("shows records appended to a file in the open page, without a reload", async () => {
     const file = join(dir, "runs", "a", "telemetry.jsonl");
+    const before = await updates();
+    await watched.page.evaluate(() => { (globalThis as any).loadedOnce = true; });
     const ts = Date.now() / 1000;
-    const started = Date.now();
     appendFileSync(file, line({ ts, tag: "step_begin", step: 5000 }) + line({ ts, tag: "step_end", step: 5000, context: { loss: 0.01, accuracy: 1, lr: 0.1 } }));
-    await watched.page.waitForFunction(() => (globalThis as any).document.querySelector(`table.runs tr[data-run="0"] td:nth-child(6)`)?.textContent === "5000", undefined, { timeout: 1000, polling: 20 });
-    const latency = Date.now() - started;
-    expect(latency).to.be.below(1000);
+    await watched.page.waitForFunction(() => (globalThis as any).document.querySelector(`table.runs tr[data-run="0"] td:nth-child(6)`)?.textContent === "5000", undefined, { timeout: 15_000, polling: 20 });
+    expect(await updates()).to.be.greaterThan(before);
+    expect(await watched.page.evaluate(() => (globalThis as any).loadedOnce)).to.equal(true);
     expect(await lastStepOf(1)).to.not.equal("5000");
     expect(watched.errors).to.deep.equal([]);
   });
