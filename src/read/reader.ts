@@ -158,6 +158,18 @@ export class JsonlFileReader {
       let position = this.offset;
       let batch: RecordAt[] = [];
       let run: RunRef | null = null;
+      /** Adds a record to the batch; returns the batch of the run before it when the record begins another run. */
+      const place = (item: RecordAt): RunBatch | null => {
+        const itemRun = this.splitter.next(item.record.tag, item.record, item.line, item.offset);
+        let finished: RunBatch | null = null;
+        if (itemRun !== run && run !== null && batch.length > 0) {
+          finished = { file: this.file, run, records: batch, end: item.offset };
+          batch = [];
+        }
+        run = itemRun;
+        batch.push(item);
+        return finished;
+      };
       for (;;) {
         let bytesRead: number;
         try {
@@ -174,15 +186,10 @@ export class JsonlFileReader {
           const item = this.take(data, start, newline, true);
           start = newline + 1;
           if (item === null) continue;
-          const itemRun = this.splitter.next(item.record.tag, item.record, item.line, item.offset);
-          if (itemRun !== run && run !== null && batch.length > 0) {
-            yield { file: this.file, run, records: batch, end: item.offset };
-            batch = [];
-          }
-          run = itemRun;
-          batch.push(item);
+          const finished = place(item);
+          if (finished !== null) yield finished;
           if (batch.length >= BATCH_RECORDS) {
-            yield { file: this.file, run, records: batch, end: this.offset };
+            yield { file: this.file, run: run!, records: batch, end: this.offset };
             batch = [];
           }
         }
@@ -195,15 +202,8 @@ export class JsonlFileReader {
       }
       if (carry !== null && this.options.tail !== true) {
         const item = this.take(carry, 0, carry.length, false);
-        if (item !== null) {
-          const itemRun = this.splitter.next(item.record.tag, item.record, item.line, item.offset);
-          if (itemRun !== run && run !== null && batch.length > 0) {
-            yield { file: this.file, run, records: batch, end: item.offset };
-            batch = [];
-          }
-          run = itemRun;
-          batch.push(item);
-        }
+        const finished = item === null ? null : place(item);
+        if (finished !== null) yield finished;
       }
       if (run !== null && batch.length > 0) yield { file: this.file, run, records: batch, end: this.offset };
     } finally {
