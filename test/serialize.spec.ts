@@ -296,6 +296,61 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     expect(stringifyValue(knot)).to.equal(`{${Array.from({ length: 8 }, (_, i) => `"k${i}":"[Circular]"`).join(",")}}`);
   });
 
+  describe("a flat context (numbers, strings, booleans, null), written field by field", () => {
+    it("is written exactly as JSON.stringify writes it, keys and strings escaped, integer-like keys first", async () => {
+      const flat = {
+        loss: 0.1 + 0.2, lr: 3e-4, big: 1e21, small: -5e-7, zero: -0, step: 12, name: 'say "hi"\n\ttab', done: true,
+        failed: false, none: null, "2": "two", "1": "one", 'quote"key': 1, "new\nline": 2, "é": "ü", "\u2028": "\u2029",
+      };
+      expect(stringifyValue(flat)).to.equal(JSON.stringify(flat));
+      await expectWritten(flat, JSON.stringify(flat));
+      await expectWritten({}, "{}");
+      await expectWritten(Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: "x" }), '{"a":1,"b":"x"}');
+    });
+
+    it("leaves to the full rules a value it does not write itself, whichever field it is in", () => {
+      const odd: [string, unknown, string | undefined][] = [
+        ["NaN", NaN, '"NaN"'], ["Infinity", Infinity, '"Infinity"'], ["a BigInt", 5n, "5"], ["undefined", undefined, undefined],
+        ["a function", () => 1, undefined], ["a symbol", Symbol("s"), undefined], ["a Date", new Date(0), '"1970-01-01T00:00:00.000Z"'],
+        ["an object", { x: 1 }, '{"x":1}'], ["an array", [1], "[1]"],
+      ];
+      for (const [name, value, json] of odd) {
+        const expected = (first: boolean) => (json === undefined ? (first ? '{"b":2}' : '{"a":1}') : first ? `{"a":${json},"b":2}` : `{"a":1,"b":${json}}`);
+        expect(stringifyValue({ a: value, b: 2 }), `${name} first`).to.equal(expected(true));
+        expect(stringifyValue({ a: 1, b: value }), `${name} last`).to.equal(expected(false));
+      }
+      expect(stringifyValue({ a: 1, toJSON: () => ({ replaced: true }) })).to.equal('{"replaced":true}');
+    });
+
+    it("reads each value once, and writes a getter that throws as a marker beside the other fields", () => {
+      let reads = 0;
+      const counted = { get loss() { reads++; return 0.5; }, lr: 0.1 };
+      expect(stringifyValue(counted)).to.equal('{"loss":0.5,"lr":0.1}');
+      expect(reads).to.equal(1);
+      const throwing = { a: 1, get b(): number { throw new TypeError("not yet"); }, c: "z" };
+      expect(stringifyValue(throwing)).to.equal('{"a":1,"b":"[Thrown: TypeError: not yet]","c":"z"}');
+      const proxied = new Proxy({ a: 1, b: "x" }, {});
+      expect(stringifyValue(proxied)).to.equal('{"a":1,"b":"x"}');
+    });
+
+    it("writes only the object's own fields when someone made a field of Object.prototype enumerable", () => {
+      Object.defineProperty(Object.prototype, "polluted", { value: "inherited", enumerable: true, configurable: true, writable: true });
+      try {
+        expect(stringifyValue({ a: 1 })).to.equal('{"a":1}');
+        expect(stringifyValue({ a: 1, nested: { b: 2 } })).to.equal('{"a":1,"nested":{"b":2}}');
+      } finally {
+        delete (Object.prototype as Record<string, unknown>).polluted;
+      }
+    });
+
+    it("writes every field of records whose field names never repeat (a name per record), past any cache of names", () => {
+      for (let i = 0; i < 1500; i++) {
+        const record = { [`metric_${i}`]: i, [`"odd\\${i}`]: "v" };
+        expect(stringifyValue(record)).to.equal(JSON.stringify(record));
+      }
+    });
+  });
+
   it("returns undefined for what JSON.stringify leaves out, and never throws for a top-level oddity", () => {
     expect(stringifyValue(undefined)).to.equal(undefined);
     expect(stringifyValue(() => 1)).to.equal(undefined);

@@ -9,7 +9,7 @@ import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread } from "../main-thread";
 import { safeString } from "../faults";
-import { portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
+import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
 import { closedFile, openForAppend, touch, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
@@ -673,6 +673,9 @@ function contextJson(context: unknown): string {
   if (context === null || context === undefined) return "{}";
   try {
     if (typeof context === "object") {
+      // A step's usual result, written field by field before anything else is tried: this runs on every step.
+      const flat = flatObjectJson(context);
+      if (flat !== undefined) return flat;
       const proto: unknown = Object.getPrototypeOf(context);
       if (proto === Object.prototype || proto === null) return stringifyValue(context) ?? "{}";
     }
