@@ -3,7 +3,10 @@
  * @packageDocumentation
  */
 import { classNameOf, type Callback, type TelemetryEvent } from "./events";
-import { describeLogger, stateOf, type InstanceTelemetry, type Middleware, type MiddlewareChain } from "./registry";
+import {
+  describeLogger, PASS_THROUGH, stateOf,
+  type InstanceTelemetry, type Middleware, type MiddlewareChain, type PassThroughMiddleware, type PassThroughStep,
+} from "./registry";
 import { nameOf, reportFault, safeString } from "./faults";
 
 /** Delivers an event to a trainer's middleware chain and loggers. Never throws. */
@@ -16,17 +19,85 @@ export function dispatch(state: InstanceTelemetry, event: TelemetryEvent): void 
 
 /**
  * The middleware chain of one trainer instance, built once (its middleware never change): one link per middleware,
- * each with a `next` made once, instead of a closure and a copy of the event per middleware per event.
+ * each with a `next` made once, instead of a closure and a copy of the event per middleware per event. Built-in
+ * middleware placed one after another (runInfo, stepInEpoch, timing) share one link that runs their steps in a loop.
  */
-function compileMiddleware(state: InstanceTelemetry): MiddlewareLink {
+function compileMiddleware(state: InstanceTelemetry): ChainLink {
   const { middleware } = state;
-  let link = new MiddlewareLink(state, middleware[middleware.length - 1], undefined);
-  for (let position = middleware.length - 2; position >= 0; position--) link = new MiddlewareLink(state, middleware[position], link);
-  return link;
+  let link: ChainLink | undefined;
+  let end = middleware.length;
+  while (end > 0) {
+    let start = end;
+    while (start > 0 && PASS_THROUGH in middleware[start - 1]) start--;
+    if (start < end) {
+      link = new PassThroughLink(state, middleware.slice(start, end) as PassThroughMiddleware[], link);
+      end = start;
+    } else {
+      link = new MiddlewareLink(state, middleware[--end], link);
+    }
+  }
+  return link!;
+}
+
+/** A link of a compiled chain: runs an event through its middleware, then on to the next link or the loggers. */
+interface ChainLink extends MiddlewareChain {
+  readonly following: ChainLink | undefined;
+}
+
+/**
+ * Consecutive {@link PassThroughMiddleware}: each step in turn on the same event, then the event goes on, as their
+ * `next()` would have sent it. A step that throws is reported and skipped, its fields taken back, as in
+ * {@link MiddlewareLink}. Keeps no per-event state: a logger hook's nested call may run through it meanwhile.
+ */
+class PassThroughLink implements ChainLink {
+  /** The steps for the chain's own trainer, the one every event of the chain comes from as a rule. */
+  private readonly steps: readonly PassThroughStep[];
+  /** For the step at each position: hands an extra event to the steps after it, then on. */
+  private readonly emits: readonly ((extra: TelemetryEvent) => void)[];
+
+  constructor(private readonly state: InstanceTelemetry, private readonly middleware: readonly PassThroughMiddleware[], readonly following: ChainLink | undefined) {
+    this.steps = this.stepsFor(state.trainer);
+    this.emits = middleware.map((_, position) => (extra: TelemetryEvent) => this.runFrom(extra, position + 1));
+  }
+
+  run(event: TelemetryEvent): void {
+    this.runFrom(event, 0);
+  }
+
+  private runFrom(event: TelemetryEvent, first: number): void {
+    // Another trainer's event, passed on by a middleware before this link: it gets that trainer's steps.
+    const steps = event.trainer === this.state.trainer ? this.steps : this.stepsFor(event.trainer);
+    for (let position = first; position < steps.length; position++) {
+      const { fields, fieldCount } = event;
+      try {
+        steps[position](event, this.emits[position]);
+      } catch (thrown) {
+        middlewareFailed(this.state, this.middleware[position], event, thrown);
+        if (fields !== undefined && event.fields === fields && event.fieldCount > fieldCount) removeAddedFields(fields, fieldCount);
+        event.fields = fields;
+        event.fieldCount = fieldCount;
+      }
+    }
+    if (this.following !== undefined) this.following.run(event);
+    else fanOut(this.state, event);
+  }
+
+  private stepsFor(trainer: object): PassThroughStep[] {
+    return this.middleware.map((middleware) => middleware[PASS_THROUGH](trainer));
+  }
+}
+
+/** Reports a middleware that threw; the event goes on as it was before that middleware. */
+function middlewareFailed(state: InstanceTelemetry, middleware: Middleware, event: TelemetryEvent, thrown: unknown): void {
+  reportFault({
+    source: "middleware", error: thrown, trainer: state.trainer, where: nameOf(middleware),
+    message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(thrown)}. ` +
+      "The event went on without it; fix the middleware (this warning is shown once).",
+  }, state.onLoggerError, middleware);
 }
 
 /** One middleware of a chain, and what comes after it (the next link, or the loggers). */
-class MiddlewareLink implements MiddlewareChain {
+class MiddlewareLink implements ChainLink {
   /** The event the middleware is running on now (`next()` without an argument passes it on). */
   private event: TelemetryEvent | undefined = undefined;
   /** Whether the running middleware called `next`: one that throws after it must not deliver again. */
@@ -34,7 +105,7 @@ class MiddlewareLink implements MiddlewareChain {
   /** The middleware's `next`, made once for the whole run. */
   private readonly next: (event?: TelemetryEvent) => void;
 
-  constructor(private readonly state: InstanceTelemetry, private readonly middleware: Middleware, private readonly following: MiddlewareLink | undefined) {
+  constructor(private readonly state: InstanceTelemetry, private readonly middleware: Middleware, readonly following: ChainLink | undefined) {
     this.next = (next?: TelemetryEvent) => {
       const event = next === undefined ? this.event : next;
       // A next() called after the middleware returned, with no event: there is none left to pass on.
@@ -56,12 +127,7 @@ class MiddlewareLink implements MiddlewareChain {
     try {
       this.middleware(event, this.next);
     } catch (thrown) {
-      const { state, middleware } = this;
-      reportFault({
-        source: "middleware", error: thrown, trainer: state.trainer, where: nameOf(middleware),
-        message: `middleware ${nameOf(middleware)} of '${event.className}' threw on ${event.tag}: ${safeString(thrown)}. ` +
-          "The event went on without it; fix the middleware (this warning is shown once).",
-      }, state.onLoggerError, middleware);
+      middlewareFailed(this.state, this.middleware, event, thrown);
       if (!this.passedOn) {
         event.tag = tag;
         event.index = index;

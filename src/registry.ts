@@ -41,6 +41,47 @@ export function markMiddlewareFactory<F extends (...args: never[]) => Middleware
 }
 
 /**
+ * Where a built-in middleware that always passes the event on keeps its steps (see {@link passThroughMiddleware}).
+ * Internal: not exported from the package.
+ */
+export const PASS_THROUGH = Symbol("trainer-telemetry.pass-through");
+
+/**
+ * The work of a middleware that passes every event on exactly once, after it: it may add fields (`event.set`), set
+ * `monotonicStart`, and hand extra events to the rest of the chain before it (`emit`, as `runInfo()`'s `run_begin`).
+ * It changes nothing else on the event.
+ */
+export type PassThroughStep = (event: TelemetryEvent, emit: (extra: TelemetryEvent) => void) => void;
+
+/** A middleware with, under {@link PASS_THROUGH}, the {@link PassThroughStep} it runs for each trainer instance. */
+export interface PassThroughMiddleware extends Middleware {
+  readonly [PASS_THROUGH]: (trainer: object) => PassThroughStep;
+}
+
+/**
+ * A middleware made of one {@link PassThroughStep} per trainer instance (`stepFor` makes it, on the instance's first
+ * event), named `name` (fault messages name it). A step of its own lets the middleware keep what it knows of one
+ * trainer in its closure rather than in a WeakMap looked up on every event. The dispatcher runs the steps of such
+ * middleware placed one after another in one loop, without a `next` call per middleware per event (the built-in
+ * stack's cost per step, measured in docs/performance.md); called by hand, the middleware does the same through `next`.
+ */
+export function passThroughMiddleware(name: string, stepFor: (trainer: object) => PassThroughStep): PassThroughMiddleware {
+  const steps = new WeakMap<object, PassThroughStep>();
+  const stepOf = (trainer: object): PassThroughStep => {
+    let step = steps.get(trainer);
+    if (step === undefined) steps.set(trainer, step = stepFor(trainer));
+    return step;
+  };
+  const middleware = (event: TelemetryEvent, next: (event?: TelemetryEvent) => void): void => {
+    stepOf(event.trainer)(event, next);
+    next();
+  };
+  Object.defineProperty(middleware, "name", { value: name });
+  Object.defineProperty(middleware, PASS_THROUGH, { value: stepOf });
+  return middleware as Middleware as PassThroughMiddleware;
+}
+
+/**
  * Options of {@link telemetry} (and of `instrument()`), inherited by subclasses. `T` is the trainer's type, which the
  * `loggers` factory receives: `loggers: (trainer: Trainer) => [...]`.
  */

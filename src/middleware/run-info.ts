@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { TelemetryEvent } from "../events";
 import { ownPackageVersion } from "../package-info";
-import { markMiddlewareFactory, type Middleware } from "../registry";
+import { markMiddlewareFactory, passThroughMiddleware, type Middleware } from "../registry";
 
 /** Options of {@link runInfo}. */
 export interface RunInfoOptions<T extends object = object> {
@@ -77,24 +77,16 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
   const rank = rankSetting(options.rank, "rank", "RANK");
   const worldSize = rankSetting(options.worldSize, "worldSize", "WORLD_SIZE");
   const localRank = rankSetting(options.localRank, "localRank", "LOCAL_RANK");
-  const started = new WeakSet<object>();
-  /**
-   * The begin of the step let through last, its trainer known started: the end or error of that step (its next event,
-   * as a rule) skips the WeakSet lookup, which cost more than the rest of this middleware. Forgotten at that end or at
-   * the next step's begin, so it keeps no trainer alive longer than its step.
-   */
-  let checkedStep: TelemetryEvent | undefined;
-  return function runInfoMiddleware(event, next) {
-    const begin = event.begin;
-    if (begin === checkedStep && begin !== event) {
-      checkedStep = undefined;
-    } else if (!started.has(event.trainer)) {
-      started.add(event.trainer);
+  return passThroughMiddleware("runInfoMiddleware", (trainer) => {
+    let started = false;
+    return (event, emit) => {
+      if (started) return;
+      started = true;
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
-      const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, event.trainer, event.method, undefined).withTs(event.ts);
+      const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, trainer, event.method, undefined).withTs(event.ts);
       runBegin.fields = {
-        run_id: typeof runId === "function" ? String(runId(event.trainer as T)) : runId ?? createRunId(),
+        run_id: typeof runId === "function" ? String(runId(trainer as T)) : runId ?? createRunId(),
         start_time: runBegin.ts,
         pid: process.pid,
         hostname: hostname(),
@@ -104,9 +96,7 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
       if (rank !== undefined) runBegin.fields.rank = rank;
       if (worldSize !== undefined) runBegin.fields.world_size = worldSize;
       if (localRank !== undefined) runBegin.fields.local_rank = localRank;
-      next(runBegin);
-    }
-    if (begin === event && event.kind === "step") checkedStep = event;
-    next();
-  };
+      emit(runBegin);
+    };
+  });
 });

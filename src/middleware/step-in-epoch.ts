@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { classNameOf, type TelemetryEvent } from "../events";
 import { safeString } from "../faults";
-import { markMiddlewareFactory, type Middleware } from "../registry";
+import { markMiddlewareFactory, passThroughMiddleware, type Middleware } from "../registry";
 
 /** Options of {@link stepInEpoch}. */
 export interface StepInEpochOptions {
@@ -46,18 +46,7 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
     throw new TypeError(`stepInEpoch({ asyncContext }): asyncContext must be true or false; got ${safeString(asyncContext)}.`);
   }
   const current = asyncContext ? new AsyncLocalStorage<RunningEpoch>() : undefined;
-  const epochOfCall = new WeakMap<TelemetryEvent, RunningEpoch>();
-  // The epochs begun and not ended, per trainer, oldest first: the newest is the running one, as on a stack (in
-  // asyncContext mode, for steps run from an async context no epoch started).
-  const openEpochs = new WeakMap<object, RunningEpoch[]>();
   let warned = false;
-  /**
-   * The begin of the step tagged last and the epoch it got: the end of that step is tagged with the same one without
-   * a second WeakMap lookup, as long as no epoch event came in between (each one forgets them; so does that end).
-   * Not in asyncContext mode, where the epoch comes from the async context.
-   */
-  let lastStep: TelemetryEvent | undefined;
-  let lastStepEpoch: RunningEpoch | undefined;
 
   function overlapped(ended: RunningEpoch, newer: RunningEpoch): void {
     if (warned) return;
@@ -71,49 +60,39 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
     );
   }
 
-  return function stepInEpochMiddleware(event, next) {
-    if (event.kind === "epoch") {
-      lastStep = lastStepEpoch = undefined;
-      if (event.begin === event) {
-        const running: RunningEpoch = {
-          trainer: event.trainer, index: event.index, method: event.method, open: true,
-          outer: current === undefined ? undefined : openOf(current.getStore()),
-        };
-        epochOfCall.set(event, running);
-        let open = openEpochs.get(event.trainer);
-        if (open === undefined) openEpochs.set(event.trainer, open = []);
-        open.push(running);
-        // The wrapper dispatches the begin synchronously, before it calls the epoch method: the method's code and
-        // every callback it schedules run in this context.
-        current?.enterWith(running);
-      } else {
-        const running = epochOfCall.get(event.begin);
-        if (running !== undefined && running.open) {
-          running.open = false;
-          const open = openEpochs.get(event.trainer)!;
-          const at = open.lastIndexOf(running);
-          if (at !== open.length - 1 && current === undefined) overlapped(running, open[open.length - 1]);
-          open.splice(at, 1);
-        }
-      }
-    } else if (event.kind === "step") {
-      let running: RunningEpoch | undefined;
-      if (current !== undefined) {
-        running = epochOf(current.getStore(), event.trainer) ?? openEpochs.get(event.trainer)?.at(-1);
-      } else if (event.begin === lastStep && event !== lastStep) {
-        running = lastStepEpoch;
-        lastStep = lastStepEpoch = undefined;
-      } else {
-        running = openEpochs.get(event.trainer)?.at(-1);
+  return passThroughMiddleware("stepInEpochMiddleware", () => {
+    const epochOfCall = new WeakMap<TelemetryEvent, RunningEpoch>();
+    // This trainer's epochs begun and not ended, oldest first: the newest is the running one, as on a stack (in
+    // asyncContext mode, for steps run from an async context no epoch started).
+    const open: RunningEpoch[] = [];
+    return (event) => {
+      if (event.kind === "epoch") {
         if (event.begin === event) {
-          lastStep = event;
-          lastStepEpoch = running;
+          const running: RunningEpoch = {
+            trainer: event.trainer, index: event.index, method: event.method, open: true,
+            outer: current === undefined ? undefined : openOf(current.getStore()),
+          };
+          epochOfCall.set(event, running);
+          open.push(running);
+          // The wrapper dispatches the begin synchronously, before it calls the epoch method: the method's code and
+          // every callback it schedules run in this context.
+          current?.enterWith(running);
+        } else {
+          const running = epochOfCall.get(event.begin);
+          if (running !== undefined && running.open) {
+            running.open = false;
+            const at = open.lastIndexOf(running);
+            if (at !== open.length - 1 && current === undefined) overlapped(running, open[open.length - 1]);
+            open.splice(at, 1);
+          }
         }
+      } else if (event.kind === "step") {
+        const newest = open.length === 0 ? undefined : open[open.length - 1];
+        const running = current === undefined ? newest : epochOf(current.getStore(), event.trainer) ?? newest;
+        if (running !== undefined) event.set("epoch", running.index);
       }
-      if (running !== undefined) event.set("epoch", running.index);
-    }
-    next();
-  };
+    };
+  });
 });
 
 /** The innermost epoch still running in an async context, of any trainer. */

@@ -1,0 +1,166 @@
+import { expect } from "chai";
+import {
+  MemoryLogger, TelemetryEvent, onEpoch, onStep, runInfo, stepInEpoch, telemetry, timing,
+  type Middleware, type TelemetryFault, type TelemetryRecord,
+} from "../src/index";
+import { passThroughMiddleware } from "../src/registry";
+import { convention } from "./helpers";
+
+/**
+ * The built-in middleware (runInfo, stepInEpoch, timing) placed one after another run in one link of the chain
+ * (src/dispatch.ts, PassThroughLink). These specs hold that link to what the middleware promise one by one.
+ */
+describe(`built-in middleware in a row (${convention} convention)`, () => {
+  const fieldsSeen = (log: string[]): Middleware => function seen(event, next) {
+    log.push(`${event.tag}:${Object.keys(event.fields ?? {}).join(",")}`);
+    next();
+  };
+
+  it("run in array order with a user middleware between them: each sees what the ones before it added", () => {
+    const log: string[] = [];
+    @telemetry({ loggers: [new MemoryLogger()], use: [runInfo({ runId: "r" }), stepInEpoch(), fieldsSeen(log), timing(), fieldsSeen(log)] })
+    class Trainer {
+      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return {}; }
+      @onStep() trainStep(_step: number) { return { loss: 1 }; }
+    }
+    new Trainer().fitEpoch(2);
+    // run_begin went through stepInEpoch and timing too (it has no epoch and no end), before the event it precedes.
+    expect(log).to.deep.equal([
+      "run_begin:run_id,start_time,pid,hostname,node_version,package_version", "run_begin:run_id,start_time,pid,hostname,node_version,package_version",
+      "epoch_begin:", "epoch_begin:",
+      "step_begin:epoch", "step_begin:epoch",
+      "step_end:epoch", "step_end:epoch,duration_ms",
+      "epoch_end:", "epoch_end:duration_ms",
+    ]);
+  });
+
+  it("give each trainer instance its own run_begin and epochs, also when two of them interleave", () => {
+    const memory = new MemoryLogger();
+    @telemetry({ loggers: [memory], use: [runInfo({ runId: (trainer: Trainer) => trainer.name }), stepInEpoch()] })
+    class Trainer {
+      constructor(readonly name: string) {}
+      @onEpoch() fitEpoch(_epoch: number) { return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    const a = new Trainer("a");
+    const b = new Trainer("b");
+    a.trainStep(0);
+    b.fitEpoch(5);
+    b.trainStep(1);
+    a.trainStep(2);
+    b.trainStep(3);
+    const summary = memory.records.map((r) => `${r.tag}${"run_id" in r ? `:${String(r.run_id)}` : ""}${"epoch" in r && r.tag.startsWith("step") ? `@${String(r.epoch)}` : ""}`);
+    expect(summary).to.deep.equal([
+      "run_begin:a", "step_begin", "step_end",
+      "run_begin:b", "epoch_begin", "epoch_end",
+      "step_begin", "step_end", // b's epoch has ended
+      "step_begin", "step_end",
+      "step_begin", "step_end",
+    ]);
+  });
+
+  it("report a runId function that throws, once, and deliver the event with the fields of the middleware after it", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const failing = () => { throw new Error("no run id today"); };
+    @telemetry({ loggers: [memory], use: [runInfo({ runId: failing }), stepInEpoch(), timing()], onLoggerError: (fault) => faults.push(fault) })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(0); this.trainStep(1); return {}; }
+      @onStep() trainStep(_step: number) { return { loss: 1 }; }
+    }
+    new Trainer().fitEpoch(3);
+    expect(faults.map((f) => [f.source, f.where, (f.error as Error).message])).to.deep.equal([["middleware", "runInfoMiddleware", "no run id today"]]);
+    expect(faults[0].message).to.match(/^middleware runInfoMiddleware of 'Trainer' threw on epoch_begin: Error: no run id today\. The event went on without it/);
+    expect(memory.records.map((r) => r.tag)).to.deep.equal(["epoch_begin", "step_begin", "step_end", "step_begin", "step_end", "epoch_end"]);
+    const stepEnd = memory.records[2] as TelemetryRecord & { epoch: number; duration_ms: number };
+    expect(stepEnd.epoch).to.equal(3);
+    expect(stepEnd.duration_ms).to.be.a("number");
+  });
+
+  it("take back the fields of a step that throws after adding them, and keep those of the steps before it", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const addsThenThrows = passThroughMiddleware("addsThenThrows", () => (event) => {
+      event.set("half", 1);
+      event.set("done", 2);
+      throw new RangeError("halfway");
+    });
+    const tags = passThroughMiddleware("tags", () => (event) => event.set("after", true));
+    @telemetry({ loggers: [memory], use: [stepInEpoch(), addsThenThrows, tags], onLoggerError: (fault) => faults.push(fault) })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    new Trainer().fitEpoch(4);
+    expect(memory.records[1]).to.deep.equal({ tag: "step_begin", step: 0, epoch: 4, after: true });
+    expect(faults).to.have.length(4);
+    expect(faults.every((f) => f.where === "addsThenThrows" && f.error instanceof RangeError)).to.equal(true);
+  });
+
+  it("do the same when called by hand from a middleware of the user's as when listed", () => {
+    const listed = new MemoryLogger();
+    const wrapped = new MemoryLogger();
+    const [epochs, times] = [stepInEpoch(), timing()];
+    const byHand: Middleware = (event, next) => epochs(event, () => times(event, next));
+    const body = {
+      fitEpoch(this: { trainStep(step: number): unknown }, _epoch: number) { this.trainStep(0); return {}; },
+    };
+    @telemetry({ loggers: [listed], use: [stepInEpoch(), timing()] })
+    class Listed {
+      @onEpoch() fitEpoch(epoch: number) { return body.fitEpoch.call(this, epoch); }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    @telemetry({ loggers: [wrapped], use: [byHand] })
+    class Wrapped {
+      @onEpoch() fitEpoch(epoch: number) { return body.fitEpoch.call(this, epoch); }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    new Listed().fitEpoch(6);
+    new Wrapped().fitEpoch(6);
+    const shape = (records: readonly TelemetryRecord[]) => records.map((r) => ({ ...r, duration_ms: typeof r.duration_ms }));
+    expect(shape(wrapped.records)).to.deep.equal(shape(listed.records));
+    expect(wrapped.records[1]).to.include({ tag: "step_begin", epoch: 6 });
+  });
+
+  it("tag an event of another trainer, handed on by an earlier middleware, with that trainer's epoch", () => {
+    const memory = new MemoryLogger();
+    const others: object[] = [];
+    const swap: Middleware = (event, next) => {
+      if (event.tag === "step_begin" && others.length > 0) {
+        next(new TelemetryEvent("step_begin", "step", 99, {}, others[0], "borrowed", undefined));
+      }
+      next();
+    };
+    @telemetry({ loggers: [memory], use: [swap, stepInEpoch()] })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    @telemetry({ use: [stepInEpoch()] })
+    class Other {}
+    others.push(new Other());
+    new Trainer().fitEpoch(1);
+    // The other trainer has no epoch running: its step gets none, not this trainer's epoch 1.
+    expect(memory.records.slice(1, 3)).to.deep.equal([{ tag: "step_begin", step: 99 }, { tag: "step_begin", step: 0, epoch: 1 }]);
+  });
+
+  it("keep a nested call made by a logger hook in step: the nested step gets its own epoch and duration", () => {
+    const memory = new MemoryLogger();
+    let nested = false;
+    const hook = {
+      onStepEnd(step: number) {
+        if (step === 0 && !nested) { nested = true; trainer.trainStep(1); }
+      },
+    };
+    @telemetry({ loggers: [hook, memory], use: [stepInEpoch(), timing()] })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    const trainer = new Trainer();
+    trainer.fitEpoch(8);
+    const steps = memory.records.filter((r) => r.tag.startsWith("step")) as (TelemetryRecord & { step: number; epoch: number; duration_ms?: number })[];
+    expect(steps.map((r) => `${r.tag}:${r.step}@${r.epoch}`)).to.deep.equal(["step_begin:0@8", "step_begin:1@8", "step_end:1@8", "step_end:0@8"]);
+    expect(steps.filter((r) => r.tag === "step_end").every((r) => typeof r.duration_ms === "number")).to.equal(true);
+  });
+});
