@@ -184,7 +184,7 @@ async function checkSameBytes(TelemetryLogger: TelemetryLoggerConstructor, dir: 
 
 /**
  * Counts what TelemetryLogger does per write: how many `fs.writeSync` calls a run makes, and whether each writes
- * whole lines only, and how many `JSON.stringify` calls a record costs.
+ * whole lines only, and how many `JSON.stringify` calls a record costs (none for a flat context, one for a nested one).
  */
 function checkWrites(TelemetryLogger: TelemetryLoggerConstructor, dir: string): DesignCheck[] {
   const records = 1000;
@@ -203,8 +203,16 @@ function checkWrites(TelemetryLogger: TelemetryLoggerConstructor, dir: string): 
     stringifies++;
     return stringify(...args);
   }) as typeof JSON.stringify;
+  let nestedStringifies = 0;
+  const nestedFile = path.join(dir, "writes-nested.jsonl");
   try {
     for (let step = 0; step < records; step++) logger.onStepEnd(step, contextOf(step));
+    const flatStringifies = stringifies;
+    const nested = new TelemetryLogger({ path: nestedFile, flushInterval, flushMs: FLUSH_MS });
+    for (let step = 0; step < records; step++) nested.onStepEnd(step, { loss: 1 / (step + 1), layers: { fc1: step / 7, fc2: 0.5 } });
+    nestedStringifies = stringifies - flatStringifies;
+    stringifies = flatStringifies;
+    nested.close();
   } finally {
     JSON.stringify = stringify;
   }
@@ -223,9 +231,14 @@ function checkWrites(TelemetryLogger: TelemetryLoggerConstructor, dir: string): 
         `${wholeLines ? "each" : "NOT each"} ending at a line end`,
     },
     {
-      name: "plain JSON.stringify first",
-      pass: stringifies === records,
-      detail: `${stringifies} JSON.stringify calls for ${records} records with plain contexts (expected one each; the safe walker only for what it cannot write)`,
+      name: "flat contexts field by field",
+      pass: stringifies === 0,
+      detail: `${stringifies} JSON.stringify calls for ${records} records with flat contexts of numbers (expected 0: written field by field)`,
+    },
+    {
+      name: "plain JSON.stringify next",
+      pass: nestedStringifies === records,
+      detail: `${nestedStringifies} JSON.stringify calls for ${records} records with nested plain contexts (expected one each; the safe walker only for what it cannot write)`,
     },
   ];
 }
