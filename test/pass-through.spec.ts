@@ -97,6 +97,23 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     expect(faults.every((f) => f.where === "addsThenThrows" && f.error instanceof RangeError)).to.equal(true);
   });
 
+  it("leave run_begin's own fields when a step after runInfo throws on it (only fields added with set() are taken back)", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const throwsOnRunBegin = passThroughMiddleware("throwsOnRunBegin", () => (event) => {
+      if (event.tag === "run_begin") throw new Error("not this one");
+    });
+    @telemetry({ loggers: [memory], use: [runInfo({ runId: "kept" }), throwsOnRunBegin], onLoggerError: (fault) => faults.push(fault) })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(faults.map((f) => `${f.where} on run_begin: ${(f.error as Error).message}`)).to.deep.equal(["throwsOnRunBegin on run_begin: not this one"]);
+    expect(memory.records[0]).to.include({ tag: "run_begin", run_id: "kept", pid: process.pid });
+  });
+
+  it("are named in fault messages by their middleware's name", () => {
+    expect([runInfo(), stepInEpoch(), timing()].map((m) => m.name)).to.deep.equal(["runInfoMiddleware", "stepInEpochMiddleware", "timingMiddleware"]);
+  });
+
   it("do the same when called by hand from a middleware of the user's as when listed", () => {
     const listed = new MemoryLogger();
     const wrapped = new MemoryLogger();

@@ -343,6 +343,27 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
       }
     });
 
+    it("calls JSON.stringify for none of its fields but the strings (its cost per call is most of a small record's)", () => {
+      const flat = [
+        { loss: 0.5, step: 3, done: true, failed: false, none: null },
+        Object.assign(Object.create(null) as Record<string, unknown>, { acc: 0.9 }),
+        {},
+        { loss: 0.5, phase: "train" },
+      ];
+      flat.forEach((context) => stringifyValue(context)); // object keys are written from a cache after their first use
+      const { stringify } = JSON;
+      const stringified: unknown[] = [];
+      JSON.stringify = ((...args: Parameters<typeof JSON.stringify>) => { stringified.push(args[0]); return stringify(...args); }) as typeof JSON.stringify;
+      let written: (string | undefined)[];
+      try {
+        written = flat.map((context) => stringifyValue(context));
+      } finally {
+        JSON.stringify = stringify;
+      }
+      expect(written).to.deep.equal(['{"loss":0.5,"step":3,"done":true,"failed":false,"none":null}', '{"acc":0.9}', "{}", '{"loss":0.5,"phase":"train"}']);
+      expect(stringified).to.deep.equal(["train"]);
+    });
+
     it("writes every field of records whose field names never repeat (a name per record), past any cache of names", () => {
       for (let i = 0; i < 1500; i++) {
         const record = { [`metric_${i}`]: i, [`"odd\\${i}`]: "v" };

@@ -87,7 +87,7 @@ export const stepInEpoch = markMiddlewareFactory(function stepInEpoch(options: S
           }
         }
       } else if (event.kind === "step") {
-        const newest = open.length === 0 ? undefined : open[open.length - 1];
+        const newest = open[open.length - 1] as RunningEpoch | undefined;
         const running = current === undefined ? newest : epochOf(current.getStore(), event.trainer) ?? newest;
         if (running !== undefined) event.set("epoch", running.index);
       }
