@@ -1,0 +1,79 @@
+/**
+ * Instructions per call under valgrind's callgrind, for the per-call cases of `micro.ts` and `realistic.ts`: a count
+ * that does not drift with the machine's load, as the clock does on a shared host. Each side of a case (the library
+ * and its baseline) runs in its own process for two numbers of calls; the difference of the two counts over the
+ * difference of the calls is the cost of one call, with start-up, warm-up and set-up cancelled out.
+ *
+ *   npm run bench:instructions                          # realistic.noop1, sync.noop1, realistic.jsonl
+ *   npm run bench:instructions -- realistic.none sync.none
+ *
+ * Needs `valgrind` (Debian: `apt-get install valgrind`) and a build (`npm run build`). Slow: a few minutes a case.
+ * Instructions are not time (a cache miss is one instruction), so the clock benchmarks (`npm run bench`) stay the
+ * figures the targets are checked against; this says where a difference comes from.
+ * @packageDocumentation
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { loadLibrary } from "./common";
+import { MICRO_CASES } from "./micro";
+
+/** Calls of the two runs per side: the first ends warm-up effects, the difference is what is counted. */
+const CALLS = [200_000, 600_000] as const;
+const DEFAULT_CASES = ["realistic.noop1", "sync.noop1", "realistic.jsonl"];
+
+/** In the child: sets the case up, makes `calls` calls of one side, and ends what the set-up started. */
+async function child(caseId: string, side: "baseline" | "candidate", calls: number): Promise<void> {
+  const micro = MICRO_CASES.find((c) => c.id === caseId);
+  if (micro === undefined) throw new Error(`bench:instructions: unknown case ${JSON.stringify(caseId)}`);
+  let sink = 0;
+  const pair = await micro.setup(loadLibrary(), (value) => { if (value === undefined) sink++; });
+  const run = pair[side];
+  for (let call = 0; call < calls; call++) run();
+  await pair.finish?.();
+  if (sink < 0) console.log(sink); // keeps `consume` from being dropped as dead code
+}
+
+/** callgrind's instruction count of one child run. */
+function instructions(script: string, caseId: string, side: string, calls: number): number {
+  const out = path.join(os.tmpdir(), `trainer-telemetry-callgrind-${process.pid}.out`);
+  try {
+    execFileSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded",
+      script, "--child", caseId, side, String(calls)], { stdio: "ignore" });
+  } catch (error) {
+    throw new Error(`bench:instructions: valgrind failed for ${caseId} ${side}: ${(error as Error).message}`);
+  }
+  const summary = fs.readFileSync(out, "utf8").match(/^summary: (\d+)$/m);
+  fs.rmSync(out, { force: true });
+  if (summary === null) throw new Error(`bench:instructions: no summary in callgrind's output for ${caseId} ${side}`);
+  return Number(summary[1]);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === "--child") return child(argv[1], argv[2] as "baseline" | "candidate", Number(argv[3]));
+  // The children run a plain-JavaScript bundle of this file: ts-node compiling under valgrind would take minutes.
+  const script = path.join(__dirname, "..", ".tmp", "bench-instructions.cjs");
+  const esbuild = await import("esbuild");
+  await esbuild.build({ entryPoints: [__filename], bundle: true, platform: "node", format: "cjs", outfile: script, external: ["mitata", "pino", "valgrind"], logLevel: "error" });
+  const caseIds = argv.length > 0 ? argv : DEFAULT_CASES;
+  const unknown = caseIds.filter((id) => !MICRO_CASES.some((c) => c.id === id));
+  if (unknown.length > 0) throw new Error(`bench:instructions: unknown case ${unknown.join(", ")}; the per-call cases are ${MICRO_CASES.map((c) => c.id).join(", ")}`);
+  console.log(`instructions per call (callgrind, ${CALLS[1] - CALLS[0]} calls counted), node ${process.version}`);
+  for (const caseId of caseIds) {
+    const perCall: Record<string, number> = {};
+    for (const side of ["baseline", "candidate"]) {
+      const [few, many] = CALLS.map((calls) => instructions(script, caseId, side, calls));
+      perCall[side] = (many - few) / (CALLS[1] - CALLS[0]);
+    }
+    const { baseline, candidate } = perCall;
+    console.log(`${caseId.padEnd(18)} candidate ${candidate.toFixed(0).padStart(7)}  baseline ${baseline.toFixed(0).padStart(7)}  ` +
+      `added ${(candidate - baseline).toFixed(0).padStart(6)}  ratio ${(candidate / baseline).toFixed(2)}×`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
