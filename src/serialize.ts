@@ -151,7 +151,9 @@ export function flatObjectJson(value: object): string | undefined {
     }
     if (typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
     let json = "";
+    let fields = 0;
     for (const key in value) {
+      if (++fields > MAX_FLAT_FIELDS) return undefined;
       const item: unknown = (value as Record<string, unknown>)[key];
       let itemJson: string;
       switch (typeof item) {
@@ -183,16 +185,24 @@ function objectPrototypeHasEnumerables(): boolean {
   return false;
 }
 
+/**
+ * Past this many fields an object goes to the native serializer: field by field loses to it on big objects
+ * (about 1.2x its time at 1,000 numeric fields, 2x once the keys outgrow the cache below).
+ */
+const MAX_FLAT_FIELDS = 64;
+
 /** `"key":` of each object key seen, in JSON: a run writes the same few keys on every record. */
 const keyJsonCache = new Map<string, string>();
 /** Enough for any real run's field names, and a bound for one that makes a new key per record. */
 const MAX_CACHED_KEYS = 1000;
+/** A key longer than this is not kept: a thousand hostile megabyte-long keys must not stay in memory. */
+const MAX_CACHED_KEY_LENGTH = 256;
 
 function keyJson(key: string): string {
   let json = keyJsonCache.get(key);
   if (json === undefined) {
     json = JSON.stringify(key) + ":";
-    if (keyJsonCache.size < MAX_CACHED_KEYS) keyJsonCache.set(key, json);
+    if (keyJsonCache.size < MAX_CACHED_KEYS && key.length <= MAX_CACHED_KEY_LENGTH) keyJsonCache.set(key, json);
   }
   return json;
 }

@@ -364,6 +364,26 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
       expect(stringified).to.deep.equal(["train"]);
     });
 
+    it("leaves a context of many fields to JSON.stringify, in one call, and writes long keys and values whole", () => {
+      const wide: Record<string, number> = {};
+      for (let i = 0; i < 200; i++) wide[`metric_${i}`] = i / 7;
+      stringifyValue(wide); // the keys it looks at before it gives up are cached from the first time
+      const { stringify } = JSON;
+      let calls = 0;
+      JSON.stringify = ((...args: Parameters<typeof JSON.stringify>) => { calls++; return stringify(...args); }) as typeof JSON.stringify;
+      let written: string | undefined;
+      try {
+        written = stringifyValue(wide);
+      } finally {
+        JSON.stringify = stringify;
+      }
+      expect(written).to.equal(stringify(wide));
+      expect(calls).to.equal(1);
+      const long = { ["k".repeat(100_000)]: 1, v: "w".repeat(100_000) };
+      expect(stringifyValue(long)).to.equal(JSON.stringify(long));
+      expect(stringifyValue(long)).to.equal(JSON.stringify(long)); // and again, with nothing of it cached
+    });
+
     it("writes every field of records whose field names never repeat (a name per record), past any cache of names", () => {
       for (let i = 0; i < 1500; i++) {
         const record = { [`metric_${i}`]: i, [`"odd\\${i}`]: "v" };
