@@ -28,7 +28,7 @@ function compileMiddleware(state: InstanceTelemetry): ChainLink {
   let end = middleware.length;
   while (end > 0) {
     let start = end;
-    while (start > 0 && PASS_THROUGH in middleware[start - 1]) start--;
+    while (start > 0 && isPassThrough(middleware[start - 1])) start--;
     if (start < end) {
       link = new PassThroughLink(state, middleware.slice(start, end) as PassThroughMiddleware[], link);
       end = start;
@@ -37,6 +37,15 @@ function compileMiddleware(state: InstanceTelemetry): ChainLink {
     }
   }
   return link!;
+}
+
+/** Whether a middleware is a built-in pass-through one; a Proxy whose `has` trap throws is run as any other. */
+function isPassThrough(middleware: Middleware): boolean {
+  try {
+    return PASS_THROUGH in middleware;
+  } catch {
+    return false;
+  }
 }
 
 /** A link of a compiled chain: runs an event through its middleware, then on to the next link or the loggers. */

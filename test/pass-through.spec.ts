@@ -110,6 +110,22 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     expect(memory.records[0]).to.include({ tag: "run_begin", run_id: "kept", pid: process.pid });
   });
 
+  it("run beside a Proxy middleware whose traps throw for what it does not know, which runs as any middleware", () => {
+    const memory = new MemoryLogger();
+    const seen: string[] = [];
+    const strict = new Proxy<Middleware>((event, next) => { seen.push(event.tag); next(); }, {
+      has(_target, key) { throw new Error(`no ${String(key)} here`); },
+    });
+    @telemetry({ loggers: [memory], use: [stepInEpoch(), strict, timing()] })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { return { loss: 1 }; }
+    }
+    expect(new Trainer().fitEpoch(2)).to.deep.equal({});
+    expect(seen).to.deep.equal(["epoch_begin", "step_begin", "step_end", "epoch_end"]);
+    expect(memory.records[2]).to.include({ tag: "step_end", epoch: 2 }).and.to.have.property("duration_ms");
+  });
+
   it("are named in fault messages by their middleware's name", () => {
     expect([runInfo(), stepInEpoch(), timing()].map((m) => m.name)).to.deep.equal(["runInfoMiddleware", "stepInEpochMiddleware", "timingMiddleware"]);
   });
