@@ -223,6 +223,44 @@ describe("TelemetryLogger", () => {
       expect(records[3]).to.include({ epoch: "NaN" }).and.to.deep.include({ context: {} });
     });
 
+    it("writes each seed field once, with the seed's value and the event's ts, when a middleware sets fields of those names", () => {
+      const jsonl = logger();
+      const clashing = ["ts", "tag", "step", "epoch", "context", "type", "message"];
+      const clash: Middleware = (event, next) => { for (const name of clashing) event.set(name, "bogus"); next(); };
+      const stamps: number[] = [];
+      const stamp = (_a: unknown, _b: unknown, event?: TelemetryEvent) => { stamps.push(event!.ts); };
+      const clock = {
+        onStepBegin: stamp, onStepEnd: stamp, onEpochBegin: stamp, onEpochEnd: stamp, onError: stamp,
+        onTrainBegin: (_c: unknown, event: TelemetryEvent) => { stamps.push(event.ts); },
+        onTrainEnd: (_c: unknown, event: TelemetryEvent) => { stamps.push(event.ts); },
+      };
+      @telemetry({ loggers: [clock, jsonl], use: [clash] })
+      class Trainer {
+        @onTrain() fit() { this.fitEpoch(2); return { epochs: 1 }; }
+        @onEpoch() fitEpoch(_epoch: number) { this.trainStep(5); try { this.failingStep(6); } catch { /* recorded */ } return { acc: 0.5 }; }
+        @onStep() trainStep(_step: number) { return { loss: 0.25 }; }
+        @onStep() failingStep(_step: number): never { throw new RangeError("bad batch"); }
+      }
+      new Trainer().fit();
+      jsonl.close();
+      const lines = fs.readFileSync(jsonl.path, "utf8").trimEnd().split("\n");
+      const seed: Record<string, string[]> = {
+        train_begin: [], epoch_begin: ["epoch"], step_begin: ["step"], step_end: ["step", "context"], error: ["type", "message"],
+        epoch_end: ["epoch", "context"], train_end: ["context"],
+      };
+      expect(lines.map((line) => (JSON.parse(line) as { tag: string }).tag)).to.deep.equal(
+        ["train_begin", "epoch_begin", "step_begin", "step_end", "step_begin", "error", "epoch_end", "train_end"]);
+      lines.forEach((line, i) => {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        for (const name of clashing) expect(line.split(`"${name}":`).length - 1, `${name} in ${line}`).to.be.at.most(1);
+        expect(record.ts, line).to.equal(stamps[i]);
+        for (const name of seed[record.tag as string]) expect(record[name], `${name} in ${line}`).to.not.equal("bogus");
+      });
+      expect(JSON.parse(lines[3])).to.include({ step: 5 }).and.to.deep.include({ context: { loss: 0.25 } });
+      expect(JSON.parse(lines[5])).to.include({ type: "RangeError", message: "bad batch" });
+      expect(JSON.parse(lines[1])).to.include({ epoch: 2 });
+    });
+
     it("is readable together with lines the Python original wrote to the same file", async () => {
       const file = path.join(dir, "shared.jsonl");
       execFileSync("python3", ["-c", [
