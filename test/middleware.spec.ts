@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onStep, sample, telemetry, timing, type Middleware, type TelemetryFault } from "../src/index";
+import { MemoryLogger, TelemetryEvent, onEpoch, onStep, sample, telemetry, timing, type Middleware, type TelemetryFault } from "../src/index";
 import { convention, warningsDuring } from "./helpers";
 
 const mark = (name: string, log: string[]): Middleware => function named(event, next) { log.push(`${name}:${event.tag}`); next(); };
@@ -86,6 +86,32 @@ describe(`middleware chain (${convention} convention)`, () => {
     new Trainer().trainStep(0);
     expect([copies, originals]).to.deep.equal([[{ mark: 2 }], [{ mark: 1 }]]);
     expect(memory.records.at(-1)).to.deep.equal({ tag: "step_end", step: 0, context: { loss: 1 }, mark: 2 });
+  });
+
+  it("gives a clone a copy of every field set before it, and none when there were none", () => {
+    const event = new TelemetryEvent("step_end", "step", 3, { loss: 1 }, {}, "trainStep", undefined);
+    expect(event.clone().fields).to.equal(undefined);
+    event.set("epoch", 2);
+    event.set("note", "kept");
+    const copy = event.clone();
+    expect(copy.fields).to.deep.equal({ epoch: 2, note: "kept" });
+    expect(copy.fields).to.not.equal(event.fields);
+    copy.set("later", true);
+    expect(event.fields).to.deep.equal({ epoch: 2, note: "kept" });
+  });
+
+  it("takes back only the fields a throwing middleware added, also after an earlier one overwrote a field", () => {
+    const memory = new MemoryLogger();
+    const adds: Middleware = (event, next) => { event.set("a", 1); next(); };
+    const overwrites: Middleware = (event, next) => { event.set("a", 2); next(); };
+    const addsThenThrows: Middleware = (event, next) => { event.set("c", 3); if (event.tag === "step_end") throw new Error("late"); next(); };
+    @telemetry({ loggers: [memory], use: [adds, overwrites, addsThenThrows], onLoggerError: () => undefined })
+    class Trainer { @onStep() trainStep(_step: number) { return { loss: 1 }; } }
+    new Trainer().trainStep(0);
+    expect(memory.records).to.deep.equal([
+      { tag: "step_begin", step: 0, a: 2, c: 3 },
+      { tag: "step_end", step: 0, context: { loss: 1 }, a: 2 },
+    ]);
   });
 
   it("gives a begin event its own time as startTime, even before anything read ts", () => {
