@@ -316,6 +316,31 @@ describe(`decorators (${convention} convention)`, () => {
         "The record has an empty context; the method's result is unchanged.");
     });
 
+    it("reports an options.context that returns null as returning no object", () => {
+      const faults: TelemetryFault[] = [];
+      @telemetry({ loggers: [new MemoryLogger()], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer { @onStep({ context: () => null as never }) trainStep(_step: number) { return { loss: 1 }; } }
+      expect(new Trainer().trainStep(0)).to.deep.equal({ loss: 1 });
+      expect(faults.map((f) => f.message)).to.deep.equal(["@onStep on 'Trainer.trainStep': options.context failed: TypeError: it returned null, " +
+        "not an object. The record has an empty context; the method's result is unchanged."]);
+    });
+
+    it("records a result made without a prototype as its context, and a null result as {} without a fault", () => {
+      const memory = new MemoryLogger();
+      const faults: TelemetryFault[] = [];
+      @telemetry({ loggers: [memory], onLoggerError: (fault) => { faults.push(fault); } })
+      class Trainer {
+        @onStep() bare(_step: number) { return Object.assign(Object.create(null) as object, { loss: 0.5 }); }
+        @onStep() nothing(_step: number) { return null; }
+      }
+      new Trainer().bare(0);
+      new Trainer().nothing(1);
+      expect(memory.records.filter((r) => r.tag === "step_end")).to.deep.equal([
+        { tag: "step_end", step: 0, context: { loss: 0.5 } }, { tag: "step_end", step: 1, context: {} },
+      ]);
+      expect(faults).to.deep.equal([]);
+    });
+
     it("uses a plain-object result, and {} for anything else", () => {
       const memory = new MemoryLogger();
       const results: unknown[] = [{ loss: 1 }, 0.5, [1, 2], new Map(), null, undefined, "text", Object.assign(Object.create(null), { acc: 1 })];
