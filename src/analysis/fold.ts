@@ -9,7 +9,8 @@ import { stat } from "node:fs/promises";
 import { TelemetryReadError } from "../read/errors";
 import { longLineError, readError } from "../read/file-errors";
 import type { JsonlFile } from "../read/files";
-import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
+import { readSizes } from "../read/limits";
+import { JsonlFileReader, judgeBadLine } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";
 import { SCAN_KIND, type ScannedChunk } from "../read/scan";
 import { scanFileChunks } from "../read/scan-file";
@@ -88,8 +89,9 @@ export class SummaryFold {
   private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number): Promise<void> {
     const state = new FastFile(this, file);
     let fd = -1;
+    const maxLineBytes = readSizes.maxLineBytes;
     try {
-      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), MAX_LINE_BYTES)) {
+      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), maxLineBytes)) {
         let result: ScanResult;
         if ("local" in item) {
           if (fd < 0) fd = openSync(file.path, "r");
@@ -101,7 +103,7 @@ export class SummaryFold {
           for (const chunk of result.chunks) state.apply(chunk);
         }
         if (result.longLineAt >= 0) {
-          throw longLineError(file.path, state.lines + 1, result.longLineAt, MAX_LINE_BYTES);
+          throw longLineError(file.path, state.lines + 1, result.longLineAt, maxLineBytes);
         }
       }
     } catch (error) {
