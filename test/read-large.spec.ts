@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { downsampleIndices } from "../src/analysis/series";
 import { main, type CliIo } from "../src/cli/main";
-import { summarizeJsonl, type Summary } from "../src/cli/summary";
+import { summarizeJsonl, SummaryInputError, type Summary } from "../src/cli/summary";
 import { JsonlFileReader, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
 import { VARIANTS } from "./fixtures/scan-variants";
 
@@ -189,5 +189,13 @@ describe("reader and summary on large inputs", () => {
     expect(keep[keep.length - 1]).to.equal(n - 1);
     expect([...keep]).to.include(654_321).and.to.include(123_457);
     for (let i = 1; i < keep.length; i++) expect(keep[i]).to.be.greaterThan(keep[i - 1]);
+  });
+
+  it("summarizeJsonl() stops at a line longer than 32 MiB instead of buffering a file with no line breaks", async () => {
+    const path = join(scratch, "one-long-line.jsonl");
+    writeFileSync(path, `{"ts": 1, "tag": "x", "pad": "${"x".repeat(33 * 1024 * 1024)}"}\n`);
+    const error = await summarizeJsonl(path).then(() => undefined, (e: unknown) => e);
+    expect(error).to.be.instanceOf(SummaryInputError);
+    expect((error as Error).message).to.match(/one-long-line\.jsonl:1: no line break in the 32 MiB after byte 0: this is not a JSONL file/);
   });
 });
