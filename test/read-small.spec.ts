@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { SummaryFold } from "../src/analysis/fold";
 import { SUMMARY_LIMITS } from "../src/analysis/summary";
 import { summarizeJsonl, type Summary } from "../src/cli/summary";
-import { JsonlFileReader, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
+import { JsonlFileReader, parseLine, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
 import { readSizes } from "../src/read/limits";
 import { LineScanner, SCAN_KIND, type ScannedChunk } from "../src/read/scan";
 import { scanFileChunks } from "../src/read/scan-file";
 import { scanJob } from "../src/read/scan-pool";
+import { finiteNumber, integer, numeric } from "../src/read/values";
 import { VARIANTS } from "./fixtures/scan-variants";
 
 const defaultSizes = { ...readSizes };
@@ -286,5 +287,107 @@ describe("reader and summary limits, reached with small sizes", () => {
       await lowered({ chunkBytes: 2, blockBytes: 2 }, {}, () => (way === "generic" ? fold.generic(file) : fold.fast(file)));
       expect([fold.lines, fold.records, fold.notes], way).to.deep.equal([2, 0, [`${file.path}: the file holds no records`]]);
     }
+  });
+});
+
+describe("LineScanner: a line it reads itself gives what JSON.parse gives", () => {
+  /**
+   * What the scanner must make of `line` (not the first of its file), by the rules its columns are documented with:
+   * the record as `parseLine()` reads it, and, for a step record read the fast way, `ts` when a number, `step` as
+   * `integer()` reads it, `duration_ms` when finite, and a `step_end`'s context values that `numeric()` reads, in
+   * the context's own key order. Returns the differences.
+   */
+  // A small scanner: each scan starts by clearing its key table, and a line needs only a few entries and keys.
+  let scanner: LineScanner;
+  before(() => lowered({ chunkEntries: 4, chunkKeys: 64, keyTableSize: 128 }, {}, () => {
+    scanner = new LineScanner();
+  }));
+
+  function differences(line: string): string[] {
+    const bytes = Buffer.from(`${line}\n`);
+    const chunk = scanner.scan(bytes, 1, 0, bytes.length, false);
+    const expected = parseLine(line);
+    const seen = (what: string, actual: unknown, wanted: unknown) => (Object.is(actual, wanted) || JSON.stringify(actual) === JSON.stringify(wanted) && typeof actual === typeof wanted ? [] : [`${what}: ${String(actual)} instead of ${String(wanted)}`]);
+    if (expected.kind === "blank") return seen("entries", chunk.count, 0);
+    if (chunk.count !== 1) return [`${chunk.count} entries`];
+    const kind = chunk.kind[0];
+    if (expected.kind === "bad") return [...seen("kind", kind, SCAN_KIND.bad), ...seen("reason", chunk.bad[0]?.reason, expected.reason)];
+    const record = expected.record;
+    if (kind === SCAN_KIND.record) return seen("record", JSON.stringify(chunk.records[0]), JSON.stringify(record));
+    if (kind !== SCAN_KIND.stepBegin && kind !== SCAN_KIND.stepEnd) return [`kind ${kind} for a record`];
+    const context = record.context;
+    const metrics = kind === SCAN_KIND.stepEnd && typeof context === "object" && context !== null && !Array.isArray(context)
+      ? Object.entries(context as Record<string, unknown>).flatMap(([key, value]) => {
+        const number = numeric(value);
+        return number === undefined ? [] : [[key, number]];
+      })
+      : [];
+    const scanned = [...chunk.metricKey].map((key, i) => [chunk.keys[key], chunk.metricValue[i]]);
+    return [
+      ...seen("tag", kind === SCAN_KIND.stepEnd ? "step_end" : "step_begin", record.tag),
+      ...seen("ts", chunk.ts[0], typeof record.ts === "number" ? record.ts : Number.NaN),
+      ...seen("step", chunk.step[0], integer(record.step) ?? Number.NaN),
+      ...seen("duration", chunk.duration[0], finiteNumber(record.duration_ms) ?? Number.NaN),
+      ...seen("metrics", JSON.stringify(scanned.map(([key, value]) => [key, String(value)])), JSON.stringify(metrics.map(([key, value]) => [key, String(value)]))),
+    ];
+  }
+
+  it("for every variant of a line, valid or not", () => {
+    const wrong = VARIANTS.flatMap((line) => differences(line).map((d) => `${line}: ${d}`));
+    expect(wrong).to.deep.equal([]);
+  });
+
+  it("for canonical lines cut short or with a character taken out at every place, or one put in at random places", () => {
+    const inserts = ["}", '"', ":", ",", "0", ".", "e", " ", "\\"];
+    let seed = 3;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const wrong: string[] = [];
+    let tried = 0;
+    for (const variant of VARIANTS.slice(0, 12)) {
+      const variations: string[] = [];
+      for (let at = 0; at <= variant.length; at++) variations.push(variant.slice(0, at), variant.slice(0, at) + variant.slice(at + 1));
+      for (const c of inserts) for (let k = 0; k < 3; k++) {
+        const at = random(variant.length);
+        variations.push(variant.slice(0, at) + c + variant.slice(at));
+      }
+      for (const line of variations) {
+        tried++;
+        for (const d of differences(line)) wrong.push(`${line}: ${d}`);
+      }
+    }
+    expect(tried).to.be.greaterThan(2000);
+    expect(wrong.slice(0, 10)).to.deep.equal([]);
+  });
+
+  it("for the edge of each rule: keys, numbers, literals, strings and spaces", () => {
+    const lines = [
+      '{"tag":"step_end","step":1,"context":{"0a":1}}', '{"tag":"step_end","step":1,"context":{"9":1,"a":2}}',
+      '{"tag":"step_end","step":1,"context":{"a":"5","b":"-5n","c":"NaN","d":"Infinity","e":"-Infinity","f":"+5","g":"5.5","h":"Nope","i":"Inf"}}',
+      '{"tag":"step_end","step":-3.9,"ts":-0,"duration_ms":-0.5}', '{"tag":"step_end","step":1e400}', '{"tag":"step_end","step":true}',
+      '{"tag":"step_end","step":1,"context":{"a":null,"b":true,"c":false,"d":nul}}', '{"tag":"step_end","step":1,"context":{"a":fals}}',
+      '{"tag":"step_end","step":1,"context":{"a":truex}}', '{"tag":"step_end","ts":"1","step":1}', '{"tag":"step_end","duration_ms":"1","step":1}',
+      '{"tag":"step_begin","step":1,"context":{"a":1}}', '{"tag":"step_begin","step":1,"context":{"a":1},"tag":"step_end"}',
+      '{"tag":"step_end","ts":1,"ts":2}', '{"tag":"step_end","step":1,"step":2}', '{"tag":"step_end","context":{},"context":{"a":1}}',
+      '{"tag":"step_end","duration_ms":1,"duration_ms":2}', '{"tag":"step_endx"}', '{"tag":"step_begi"}', '{"tag":5}',
+      '{ "tag" : "step_end" , "step" : 1 , "context" : { "a" : 1 , "b" : 2 } }', '\t{"tag":"step_end"}\t', '{"tag":"step_end"} x',
+      '{"tag":"step_end","context":{"a\\"b":1}}', '{"tag":"step_end","context":{"a":"x\\"y","b":1}}', '{"tag":"step_end","note":"\\u0041"}',
+      '{"tag":"step_end","context":{"a":1e-7,"b":-0.0,"c":12345678901234567890,"d":0.1e1,"e":1E+2}}', '{"tag":"step_end","x":[1]}',
+      '{"tag":"step_end","x":{"y":1}}', '{"tag":"step_end","context":{"a":{"b":1}}}', '{"tag":"step_end","context":{"a":[1]}}',
+      '{"tag":"step_end","context":{"a":1}', '{"tag":"step_end","context":{"a":1,}}', '{"tag":"step_end","context":{,"a":1}}',
+      '{"tag":"step_end","context":{"a"}}', '{"tag":"step_end","context":{"a":}}', '{"tag":"step_end","context":{"a" 1}}',
+      '{"tag":"step_end","context":{"":1}}', '{"tag":"step_end","context":{"a":1 "b":2}}', '{"tag":"step_end","step":}', '{"tag":"step_end",}',
+      '{"tag":"step_end" "step":1}', '{"tag""step_end"}', '{tag:"step_end"}', '{}', '{"ts":1}', '{"tag":"step_end","context":null}',
+      '{"tag":"step_end","context":"5"}', '{"tag":"step_end","context":5}', '{"tag":"step_end","step":"5"}', '{"tag":"step_end","step":01}',
+      '{"tag":"step_end","step":1.}', '{"tag":"step_end","step":-}', '{"tag":"step_end","step":1e}', '{"tag":"step_end","step":1e+}',
+      '{"tag":"step_end","step":.5}', '{"tag":"step_end","step":0.5e-1}', '{"tag":"step_end","step":-0}', '{"tag":"step_end","ts":1.5E3}',
+      '{"tag":"step_end","context":{"a":"\t"}}', '{"tag":"step_end","context":{"a":"\\u00e9"}}', '{"tag":"step_end","context":{"é":1}}',
+      '{"tag":"step_end","context":{"a":123456789012345678}}', '{"tag":"step_end","context":{"a":9007199254740993}}',
+      '{"tag":"step_end","context":{"a":1.7976931348623157e309}}', '{"tag":"step_end","context":{"a":-1e-400}}',
+      '{"tag":"step_end","context":{"a":0.000001234567890123456789}}', '{"tag":"step_end","context":{"a":1234567.890123456789e-3}}',
+      '{"tag":"step_end","context":{"a":"12345678901234567890123"}}', '{"tag":"step_end","context":{"a":"-0"}}',
+      "{", "}", "[]", "null", "5", '"x"', " ", '{"tag":"step_end"',
+    ];
+    const wrong = lines.flatMap((line) => differences(line).map((d) => `${line}: ${d}`));
+    expect(wrong).to.deep.equal([]);
   });
 });
