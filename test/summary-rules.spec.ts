@@ -87,4 +87,13 @@ describe("summary: the rules, record by record", () => {
     ]);
     expect(Object.keys(summary.tags)).to.deep.equal(["train_begin", "step_end"]);
   });
+
+  it("totals over files: at most 64 tags counted by name (a run counts the rest as (other)), the first and last ts", async () => {
+    const records = Array.from({ length: 70 }, (_, i) => ({ ts: i % 2 === 0 ? 100 + i : `${i}`, tag: `t${i}` }));
+    const summary = await bothWays("tags.jsonl", jsonl({ tag: "step_end", step: 0, ts: "x" }, ...records, { tag: "t0" }, { tag: "step_begin", step: 1, ts: 50 }));
+    expect(Object.keys(summary.tags)).to.have.length(64);
+    expect([summary.tags.step_end, summary.tags.t0, summary.tags.t62, summary.tags.t63, summary.tags.step_begin]).to.deep.equal([1, 2, 1, undefined, undefined]);
+    expect(summary.runs[0].tags["(other)"]).to.equal(8);
+    expect([summary.firstTs, summary.lastTs, summary.records, summary.lines]).to.deep.equal([100, 50, 73, 73]);
+  });
 });
