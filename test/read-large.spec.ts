@@ -12,6 +12,7 @@ import { downsampleIndices } from "../src/analysis/series";
 import { main, type CliIo } from "../src/cli/main";
 import { summarizeJsonl, SummaryInputError, type Summary } from "../src/cli/summary";
 import { JsonlFileReader, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
+import { readSizes } from "../src/read/limits";
 import { VARIANTS } from "./fixtures/scan-variants";
 
 const run = promisify(execFile);
@@ -197,5 +198,59 @@ describe("reader and summary on large inputs", () => {
     const error = await summarizeJsonl(path).then(() => undefined, (e: unknown) => e);
     expect(error).to.be.instanceOf(SummaryInputError);
     expect((error as Error).message).to.match(/one-long-line\.jsonl:1: no line break in the 32 MiB after byte 0: this is not a JSONL file/);
+  });
+
+  describe("the summary through worker threads, on jobs of 1 KiB", function () {
+    this.timeout(20_000);
+    it("summarizes with workers as the generic reader does: bad lines, runs crossing jobs, a cut last line", async () => {
+      const lines: string[] = [];
+      for (let i = 0; i < 150; i++) {
+        lines.push(VARIANTS[i % VARIANTS.length].replace('"step":0', `"step":${i}`));
+        if (i % 40 === 0) lines.push(`{"ts":${i},"tag":"run_begin","run_id":"r${i}"}`);
+      }
+      const path = join(scratch, "threads.jsonl");
+      writeFileSync(path, `${lines.join("\n")}\n{"ts":1,"tag":"step_e`);
+      const generic = await summarizeJsonl(path, { reader: "generic", skipBadLines: true });
+      const threaded = await summarizeJsonl(path, { skipBadLines: true, threads: 1, threadsFrom: 0, jobBytes: 1024 });
+      expect(threaded).to.deep.equal(generic);
+      expect(generic.runCount).to.equal(5);
+      expect(generic.notes.slice(0, 2)).to.deep.equal([`${path}: line ${lines.length + 1} is cut short (the file ends without a line break inside it; ` +
+        "the writer was still writing or was killed): it was left out", `${path}: 39 lines that did not parse were skipped`]);
+      const strict = await summarizeJsonl(path, { threads: 1, threadsFrom: 0, jobBytes: 1024 }).then(() => "", (e: Error) => e.message);
+      expect(strict).to.equal(await summarizeJsonl(path, { reader: "generic" }).then(() => "", (e: Error) => e.message));
+      expect(strict).to.match(/threads\.jsonl:\d+: line \d+ is not valid JSON/);
+      // Below threadsFrom, or with no threads, the file is read in this thread: the same summary.
+      expect(await summarizeJsonl(path, { skipBadLines: true, threads: 1, threadsFrom: 1 << 20 })).to.deep.equal(generic);
+    });
+
+    it("stops at a line longer than maxLineBytes in a worker's job or the caller's, as in this thread", async () => {
+      const max = 2048;
+      const short = '{"ts":1,"tag":"step_end","step":0,"context":{"loss":1}}';
+      const long = `{"tag":"x","pad":"${"x".repeat(max)}"}`;
+      const path = join(scratch, "long.jsonl");
+      // Blocks of 1 KiB in this thread too: a line is checked when it does not fit in what was read.
+      Object.assign(readSizes, { maxLineBytes: max, blockBytes: 1024 });
+      try {
+        // The long line starts in job 1 (a worker's) in the first file, in job 2 (the caller's) in the second.
+        for (const before of [20, 38]) {
+          writeFileSync(path, `${Array(before).fill(short).join("\n")}\n${long}\n${short}\n`);
+          const messages = [
+            await summarizeJsonl(path, { threads: 1, threadsFrom: 0, jobBytes: 1024 }).then(() => "", (e: Error) => e.message),
+            await summarizeJsonl(path, { threads: 0 }).then(() => "", (e: Error) => e.message),
+          ];
+          expect(messages[0], `${before} lines before`).to.equal(`${path}:${before + 1}: no line break in the ${max / 1024 / 1024} MiB after byte ${before * (short.length + 1)}: ` +
+            "this is not a JSONL file (telemetry records are one short JSON object a line)");
+          expect(messages[1]).to.equal(messages[0]);
+        }
+      } finally {
+        Object.assign(readSizes, { maxLineBytes: 32 * 1024 * 1024, blockBytes: 1024 * 1024 });
+      }
+    });
+
+    it("names a file it cannot read, with workers as without", async () => {
+      const path = join(scratch, "missing.jsonl");
+      const message = await summarizeJsonl(path, { threads: 1, threadsFrom: 0 }).then(() => "", (e: Error) => e.message);
+      expect(message).to.equal(`cannot read ${path}: no such file or folder`);
+    });
   });
 });
