@@ -66,9 +66,10 @@ export class SummaryFold {
 
   /**
    * Reads a file the fast way: in worker threads when it is at least `threadsFrom` bytes and `threads` > 0 (and the
-   * worker script is there), else in this thread.
+   * worker script is there), else in this thread. `pool` is the worker pool (`scanInWorkers`): specs pass one of
+   * their own to check, in one thread, how the workers' results are folded.
    */
-  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES): Promise<void> {
+  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES, pool = scanInWorkers): Promise<void> {
     if (threads > 0 && scanWorkersAvailable()) {
       let size = -1;
       try {
@@ -77,7 +78,7 @@ export class SummaryFold {
         // Unreadable: the single-thread path below says why, as the other readers do.
       }
       if (size >= threadsFrom) {
-        await this.fastInWorkers(file, size, threads, jobBytes);
+        await this.fastInWorkers(file, size, threads, jobBytes, pool);
         return;
       }
     }
@@ -86,12 +87,13 @@ export class SummaryFold {
     this.endFile(file, state.lines, state.records, state.skipped, state.notes());
   }
 
-  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number): Promise<void> {
+  /** `pool` is `scanInWorkers`; a spec may pass its own, to run the folding of the workers' results in one thread. */
+  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number, pool: typeof scanInWorkers): Promise<void> {
     const state = new FastFile(this, file);
     let fd = -1;
     const maxLineBytes = readSizes.maxLineBytes;
     try {
-      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), maxLineBytes)) {
+      for await (const item of pool(file.path, size, threads, Math.max(1024, jobBytes), maxLineBytes)) {
         let result: ScanResult;
         if ("local" in item) {
           if (fd < 0) fd = openSync(file.path, "r");
