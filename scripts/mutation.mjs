@@ -17,7 +17,8 @@ const results = await new Stryker({ testRunnerNodeArgs: ["--require", mochaShim]
 process.exitCode = results.length === 0 ? 1 : 0;
 
 /**
- * The few CLI options worth passing on: `--mutate a,b`, `--concurrency n`, `--incremental false`, `--incremental-file f`
+ * The few CLI options worth passing on: `--mutate a,b`, `--concurrency n`, `--timeout-ms n` (the time a mutant may take
+ * beyond its specs' own before it counts as timed out: a mutant that loops forever costs that much), `--incremental false`, `--incremental-file f`
  * (another results file, for a run over part of the scope), `--force` (retest everything), `--ignore-static` (skip mutants of module-level code, each of which runs every spec), `--checker` (type-check
  * each mutant first and leave out those tsc rejects; about three times slower on a 2-core machine, see docs/testing.md).
  */
@@ -31,8 +32,9 @@ function parseArguments(argv) {
     else if (name === "mutate") { options.mutate = value.split(","); i++; }
     else if (name === "incremental-file") { options.incrementalFile = value; i++; }
     else if (name === "concurrency") { options.concurrency = Number(value); i++; }
+    else if (name === "timeout-ms") { options.timeoutMS = Number(value); i++; }
     else if (name === "incremental") { options.incremental = value !== "false"; i++; }
-    else throw new Error(`scripts/mutation.mjs: unknown option ${argv[i]}; use --mutate <globs>, --concurrency <n>, --incremental false, --incremental-file <file>, --force, --ignore-static, --checker`);
+    else throw new Error(`scripts/mutation.mjs: unknown option ${argv[i]}; use --mutate <globs>, --concurrency <n>, --timeout-ms <ms>, --incremental false, --incremental-file <file>, --force, --ignore-static, --checker`);
   }
   return options;
 }

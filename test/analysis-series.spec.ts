@@ -8,20 +8,6 @@ describe("analysis/series", () => {
       expect([...downsampleIndices(x, x, 2)]).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
     });
 
-    it("keeps a one-step spike among a million points, and the first and last points", () => {
-      const n = 1_000_000;
-      const x = new Float64Array(n).map((_, i) => i);
-      const y = new Float64Array(n).map((_, i) => 1 + Math.sin(i / 1000) * 0.01);
-      y[654_321] = 50;
-      y[123_457] = -40;
-      const keep = downsampleIndices(x, y, 1000);
-      expect(keep.length).to.be.at.most(4000);
-      expect(keep[0]).to.equal(0);
-      expect(keep[keep.length - 1]).to.equal(n - 1);
-      expect([...keep]).to.include(654_321).and.to.include(123_457);
-      for (let i = 1; i < keep.length; i++) expect(keep[i]).to.be.greaterThan(keep[i - 1]);
-    });
-
     it("keeps the min and max of each pixel column, so the drawn envelope is the full series'", () => {
       const x = Array.from({ length: 10_000 }, (_, i) => i);
       const y = x.map((i) => (i * 7919) % 1000);
@@ -129,6 +115,72 @@ describe("analysis/series", () => {
       expect(histogram([3, 3], 10)).to.deep.equal({ edges: [3, 3], counts: [2] });
       expect(histogram([Number.NaN], 10)).to.deep.equal({ edges: [], counts: [] });
       expect(() => histogram([1], 0)).to.throw(RangeError);
+    });
+  });
+
+  describe("the documented rules, on small series", () => {
+    /** downsampleIndices() as its documentation states it, written the plain way. */
+    function reference(x: number[], y: number[], buckets: number): number[] {
+      const n = Math.min(x.length, y.length);
+      if (n <= 4 * buckets) return Array.from({ length: n }, (_, i) => i);
+      const span = x[n - 1] - x[0];
+      const byX = span > 0 && Number.isFinite(span) && x.slice(1, n).every((v, i) => v >= x[i]);
+      const bucketOf = (i: number) => Math.min(buckets - 1, Math.floor((byX ? (x[i] - x[0]) / span : i / n) * buckets));
+      const kept = new Set<number>();
+      for (let b = 0; b < buckets; b++) {
+        const members = Array.from({ length: n }, (_, i) => i).filter((i) => bucketOf(i) === b);
+        if (members.length === 0) continue;
+        const finite = members.filter((i) => Number.isFinite(y[i]));
+        const lowest = finite.reduce((best, i) => (best < 0 || y[i] < y[best] ? i : best), -1);
+        const highest = finite.reduce((best, i) => (best < 0 || y[i] > y[best] ? i : best), -1);
+        const gap = members.find((i) => !Number.isFinite(y[i])) ?? -1;
+        for (const i of [members[0], members[members.length - 1], lowest, highest, gap]) if (i >= 0) kept.add(i);
+      }
+      return [...kept].sort((a, b) => a - b);
+    }
+
+    it("downsampleIndices() keeps per bucket the first, last, lowest, highest and first non-finite point, in order", () => {
+      let seed = 11;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+      const cases: Array<[string, number[], number[], number]> = [];
+      for (let round = 0; round < 6; round++) {
+        const n = 40 + Math.floor(random() * 60);
+        const y = Array.from({ length: n }, () => (random() < 0.05 ? Number.NaN : Math.round(random() * 20) - 10));
+        const steps = Array.from({ length: n }, (_, i) => i);
+        let t = 0;
+        const times = steps.map(() => (t += random() < 0.3 ? 5 : random()));
+        cases.push(["steps", steps, y, 3 + round], ["uneven times", times, y, 4 + round], ["a restart", steps.map((i) => i % 30), y, 5],
+          ["one x", steps.map(() => 7), y, 5], ["an infinite x", [...steps.slice(0, -1), Infinity], y, 5], ["longer x", [...steps, 1e9], y, 5],
+          ["one bucket", steps, y, 1]);
+      }
+      for (const [name, x, y, buckets] of cases) expect([...downsampleIndices(x, y, buckets)], `${name}, ${buckets} buckets`).to.deep.equal(reference(x, y, buckets));
+      expect([...downsampleIndices([0, 1, 2, 3, 4], [5, 1, 5, 1, 5], 1)]).to.deep.equal([0, 1, 4]); // ties: the first lowest and highest
+    });
+
+    it("quantileSorted() interpolates between ranks and clamps q; NaN for no values", () => {
+      expect([0, 0.25, 0.5, 0.9, 1, -1, 2].map((q) => quantileSorted([1, 2, 4, 8, 16], q))).to.deep.equal([1, 2, 4, 12.8, 16, 1, 16]);
+      expect(quantileSorted([3], 0.7)).to.equal(3);
+      expect(Number.isNaN(quantileSorted([], 0.5))).to.equal(true);
+    });
+
+    it("clippedRange(): the 2% and 98% quantiles widened by a quarter of their span, stretched to every series' median", () => {
+      const values = Array.from({ length: 101 }, (_, i) => i); // quantiles 2 and 98: span 96, margin 24
+      expect(clippedRange([values])).to.deep.equal([-22, 122]);
+      // With a one-point series at 1000: 102 values, quantiles 2.02 and 98.98, margin 24.24; 1000 is a median.
+      const [low, high] = clippedRange([values, [Number.NaN, null, 1000]]) ?? [];
+      expect(low).to.be.closeTo(2.02 - 24.24, 1e-9);
+      expect(high).to.equal(1000);
+      expect(clippedRange([[-1000, -1000], values])?.[0]).to.equal(-1000);
+      expect(clippedRange([[5, 5]])).to.deep.equal([4.5, 5.5]);
+      expect(clippedRange([[-5]])).to.deep.equal([-5.5, -4.5]);
+      expect(clippedRange([values], 0)).to.deep.equal([-25, 125]);
+    });
+
+    it("histogram(): bins of (max - min) / bins from the minimum, non-finite values left out, 1 bin allowed", () => {
+      expect(histogram([-4, -2, -1, 0, 4, Infinity, -Infinity, Number.NaN], 4)).to.deep.equal({ edges: [-4, -2, 0, 2, 4], counts: [1, 2, 1, 1] });
+      expect(histogram([2, 6, 3], 1)).to.deep.equal({ edges: [2, 6], counts: [3] });
+      expect(() => histogram([1], 0.5)).to.throw(RangeError, "histogram: bins must be at least 1, got 0.5");
+      expect(() => downsampleIndices([1], [1], 0.5)).to.throw(RangeError, "downsampleIndices: buckets must be at least 1, got 0.5");
     });
   });
 });

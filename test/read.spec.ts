@@ -156,13 +156,6 @@ describe("src/read: the telemetry reader", () => {
       expect(lenient.notes).to.deep.equal(["1 line that did not parse was skipped"]);
     });
 
-    it("stops at a line longer than 32 MiB", async () => {
-      const reader = new JsonlFileReader(fileOf("long.jsonl", `{"tag":"a"}\n{"tag":"x","pad":"${"x".repeat(33 * 1024 * 1024)}"}\n`));
-      const error = await readAll(reader).then(() => null, (e: unknown) => e) as TelemetryReadError;
-      expect([error.line, error.message]).to.deep.equal([2, `${reader.file.path}:2: no line break in the 32 MiB after byte 12: ` +
-        "this is not a JSONL file (telemetry records are one short JSON object a line)"]);
-    });
-
     it("rejects a missing file with an error that names it", async () => {
       const reader = new JsonlFileReader({ path: join(scratch, "gone.jsonl"), label: "gone.jsonl", argument: "" });
       const error = await readAll(reader).then(() => null, (e: unknown) => e) as TelemetryReadError;

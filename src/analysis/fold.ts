@@ -9,7 +9,8 @@ import { stat } from "node:fs/promises";
 import { TelemetryReadError } from "../read/errors";
 import { longLineError, readError } from "../read/file-errors";
 import type { JsonlFile } from "../read/files";
-import { JsonlFileReader, judgeBadLine, MAX_LINE_BYTES } from "../read/reader";
+import { readSizes } from "../read/limits";
+import { JsonlFileReader, judgeBadLine } from "../read/reader";
 import { RunSplitter, type RunRef } from "../read/runs";
 import { SCAN_KIND, type ScannedChunk } from "../read/scan";
 import { scanFileChunks } from "../read/scan-file";
@@ -65,9 +66,10 @@ export class SummaryFold {
 
   /**
    * Reads a file the fast way: in worker threads when it is at least `threadsFrom` bytes and `threads` > 0 (and the
-   * worker script is there), else in this thread.
+   * worker script is there), else in this thread. `pool` is the worker pool (`scanInWorkers`): specs pass one of
+   * their own to check, in one thread, how the workers' results are folded.
    */
-  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES): Promise<void> {
+  async fast(file: JsonlFile, threads = 0, threadsFrom = 32 * 1024 * 1024, jobBytes = JOB_BYTES, pool = scanInWorkers): Promise<void> {
     if (threads > 0 && scanWorkersAvailable()) {
       let size = -1;
       try {
@@ -76,7 +78,7 @@ export class SummaryFold {
         // Unreadable: the single-thread path below says why, as the other readers do.
       }
       if (size >= threadsFrom) {
-        await this.fastInWorkers(file, size, threads, jobBytes);
+        await this.fastInWorkers(file, size, threads, jobBytes, pool);
         return;
       }
     }
@@ -85,11 +87,13 @@ export class SummaryFold {
     this.endFile(file, state.lines, state.records, state.skipped, state.notes());
   }
 
-  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number): Promise<void> {
+  /** `pool` is `scanInWorkers`; a spec may pass its own, to run the folding of the workers' results in one thread. */
+  private async fastInWorkers(file: JsonlFile, size: number, threads: number, jobBytes: number, pool: typeof scanInWorkers): Promise<void> {
     const state = new FastFile(this, file);
     let fd = -1;
+    const maxLineBytes = readSizes.maxLineBytes;
     try {
-      for await (const item of scanInWorkers(file.path, size, threads, Math.max(1024, jobBytes), MAX_LINE_BYTES)) {
+      for await (const item of pool(file.path, size, threads, Math.max(1024, jobBytes), maxLineBytes)) {
         let result: ScanResult;
         if ("local" in item) {
           if (fd < 0) fd = openSync(file.path, "r");
@@ -101,7 +105,7 @@ export class SummaryFold {
           for (const chunk of result.chunks) state.apply(chunk);
         }
         if (result.longLineAt >= 0) {
-          throw longLineError(file.path, state.lines + 1, result.longLineAt, MAX_LINE_BYTES);
+          throw longLineError(file.path, state.lines + 1, result.longLineAt, maxLineBytes);
         }
       }
     } catch (error) {

@@ -9,6 +9,7 @@ import { longLineError, readError } from "./file-errors";
 import type { JsonlFile } from "./files";
 import { excerpt, parseLine, type JsonlRecord } from "./lines";
 import { RunSplitter, type RunRef } from "./runs";
+import { readSizes } from "./limits";
 
 /** Options of {@link JsonlFileReader}. */
 export interface ReadOptions {
@@ -73,11 +74,7 @@ export function judgeBadLine(
     "pass --skip-bad-lines to read the file without such lines", path, line);
 }
 
-/** A line longer than this is not a telemetry record; without a limit a binary file with no line break is read whole. */
-export const MAX_LINE_BYTES = 32 * 1024 * 1024;
-/** Records per batch: large enough that the iteration costs nothing next to parsing, small enough to stream. */
-const BATCH_RECORDS = 512;
-const CHUNK_BYTES = 256 * 1024;
+export { MAX_LINE_BYTES } from "./limits";
 const NEWLINE = 0x0a;
 
 /**
@@ -152,7 +149,8 @@ export class JsonlFileReader {
       throw readError(this.file.path, error as NodeJS.ErrnoException);
     }
     try {
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { chunkBytes, batchRecords, maxLineBytes } = readSizes;
+      const chunk = Buffer.allocUnsafe(chunkBytes);
       /** The start of a line whose end has not been read yet; it begins at `this.offset`. */
       let carry: Buffer | null = null;
       let position = this.offset;
@@ -173,7 +171,7 @@ export class JsonlFileReader {
       for (;;) {
         let bytesRead: number;
         try {
-          ({ bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, position));
+          ({ bytesRead } = await handle.read(chunk, 0, chunkBytes, position));
         } catch (error) {
           throw readError(this.file.path, error as NodeJS.ErrnoException);
         }
@@ -188,14 +186,14 @@ export class JsonlFileReader {
           if (item === null) continue;
           const finished = place(item);
           if (finished !== null) yield finished;
-          if (batch.length >= BATCH_RECORDS) {
+          if (batch.length >= batchRecords) {
             yield { file: this.file, run: run!, records: batch, end: this.offset };
             batch = [];
           }
         }
         if (start < data.length) {
-          if (data.length - start > MAX_LINE_BYTES) {
-            throw longLineError(this.file.path, this.lines + 1, this.offset, MAX_LINE_BYTES);
+          if (data.length - start > maxLineBytes) {
+            throw longLineError(this.file.path, this.lines + 1, this.offset, maxLineBytes);
           }
           carry = Buffer.from(data.subarray(start));
         }

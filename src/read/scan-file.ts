@@ -6,17 +6,15 @@
 import { open } from "node:fs/promises";
 import { longLineError, readError } from "./file-errors";
 import type { JsonlFile } from "./files";
-import { MAX_LINE_BYTES } from "./reader";
+import { readSizes } from "./limits";
 import { LineScanner, type ScannedChunk } from "./scan";
 
-/** Bytes read at a time. */
-const BLOCK_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /**
  * Scans `file` from its start to its end as it is now, calling `apply` with every chunk; `apply` returns the
  * chunk's `next` (where its scan stopped). Chunks are views valid only during the call. Rejects with a
- * {@link TelemetryReadError} when the file cannot be read or has a line longer than {@link MAX_LINE_BYTES};
+ * {@link TelemetryReadError} when the file cannot be read or has a line longer than `readSizes.maxLineBytes` (32 MiB);
  * `linesBefore()` (the lines the consumer counted so far) names the line in that message.
  */
 export async function scanFileChunks(
@@ -32,7 +30,8 @@ export async function scanFileChunks(
   }
   try {
     const scanner = new LineScanner();
-    let buffer = Buffer.allocUnsafe(BLOCK_BYTES);
+    const { blockBytes, maxLineBytes } = readSizes;
+    let buffer = Buffer.allocUnsafe(blockBytes);
     let carried = 0; // bytes at the start of `buffer`: a line whose end has not been read yet
     let base = 0; // file offset of buffer[0]
     for (;;) {
@@ -54,8 +53,8 @@ export async function scanFileChunks(
       }
       const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
       const carriedLineEnd = lastNewline === -1 ? filled : buffer.indexOf(NEWLINE, carried);
-      if (carriedLineEnd > MAX_LINE_BYTES) {
-        throw longLineError(file.path, linesBefore() + 1, base, MAX_LINE_BYTES);
+      if (carriedLineEnd > maxLineBytes) {
+        throw longLineError(file.path, linesBefore() + 1, base, maxLineBytes);
       }
       if (lastNewline === -1) {
         carried = filled;

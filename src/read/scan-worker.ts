@@ -5,25 +5,42 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
-import { scanJob, type ScanJob } from "./scan-pool";
+import { scanJob, type ScanJob, type ScanResult } from "./scan-pool";
 
-let open: { path: string; fd: number } | null = null;
+/** What a worker posts for a job it could not scan. */
+export interface ScanFailure {
+  /** The job's id. */
+  readonly id: number;
+  /** The error's message and code (an `ENOENT` for a file that is gone). */
+  readonly error: { readonly message: string; readonly code?: string };
+}
 
-parentPort?.on("message", (job: ScanJob | null) => {
-  if (job === null) {
-    if (open !== null) closeSync(open.fd);
-    open = null;
-    return;
-  }
-  try {
-    if (open === null || open.path !== job.path) {
+/**
+ * A worker's handling of its messages: a job is scanned and its result (or failure) posted; `null` closes the
+ * file. The file stays open from one job to the next of the same file. Exported so that specs can run it in the
+ * main thread, where Stryker sees it.
+ */
+export function scanJobHandler(post: (message: ScanResult | ScanFailure, transfer?: ArrayBuffer[]) => void): (job: ScanJob | null) => void {
+  let open: { path: string; fd: number } | null = null;
+  return (job) => {
+    if (job === null) {
       if (open !== null) closeSync(open.fd);
-      open = { path: job.path, fd: openSync(job.path, "r") };
+      open = null;
+      return;
     }
-    const fd = open.fd;
-    const result = scanJob(job, (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position));
-    parentPort?.postMessage(result, result.transfer);
-  } catch (error) {
-    parentPort?.postMessage({ id: job.id, error: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } });
-  }
-});
+    try {
+      if (open === null || open.path !== job.path) {
+        if (open !== null) closeSync(open.fd);
+        open = { path: job.path, fd: openSync(job.path, "r") };
+      }
+      const fd = open.fd;
+      const result = scanJob(job, (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position));
+      post(result, result.transfer);
+    } catch (error) {
+      post({ id: job.id, error: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } });
+    }
+  };
+}
+
+const port = parentPort;
+if (port !== null) port.on("message", scanJobHandler((message, transfer) => port.postMessage(message, transfer)));

@@ -10,6 +10,7 @@
  * The scanner is a pure function of a buffer, so it runs the same in the main thread and in a worker thread.
  * @packageDocumentation
  */
+import { readSizes } from "./limits";
 import { parseLine, type JsonlRecord } from "./lines";
 import { numeric } from "./values";
 
@@ -94,15 +95,6 @@ const UPPER_E = 0x45;
 
 /** Exact powers of ten: a mantissa below 2^53 times or divided by one of these is correctly rounded (Clinger). */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
-/** Entries of one chunk at most. */
-const MAX_ENTRIES = 1 << 14;
-/** Records parsed the generic way in one chunk at most. */
-const MAX_RECORDS = 1024;
-/** A context wider than this goes the generic way: the duplicate-key check is a linear scan. */
-const MAX_FAST_KEYS = 64;
-/** Metric key names per chunk; a line bringing more goes the generic way. */
-const MAX_CHUNK_KEYS = 4096;
-const KEY_TABLE_SIZE = 8192;
 
 /**
  * `Buffer#latin1Slice`, what `toString("latin1", start, end)` calls after checking its arguments (undocumented, so
@@ -121,11 +113,17 @@ const NULL = Buffer.from("null");
 
 /** Scans byte ranges of one file into {@link ScannedChunk}s; one instance per thread, reused chunk after chunk. */
 export class LineScanner {
+  // The sizes in force when the scanner is made (`readSizes`): its arrays are allocated for them.
+  private readonly maxEntries = readSizes.chunkEntries;
+  private readonly maxRecords = readSizes.chunkRecords;
+  private readonly maxFastKeys = readSizes.fastKeys;
+  private readonly maxChunkKeys = readSizes.chunkKeys;
+  private readonly keyMask = readSizes.keyTableSize - 1;
   /** The columns, allocated once for the most entries a chunk holds and reused chunk after chunk. */
   private readonly columns = {
-    kind: new Uint8Array(MAX_ENTRIES), line: new Int32Array(MAX_ENTRIES), offset: new Float64Array(MAX_ENTRIES),
-    step: new Float64Array(MAX_ENTRIES), ts: new Float64Array(MAX_ENTRIES), duration: new Float64Array(MAX_ENTRIES),
-    metricEnd: new Int32Array(MAX_ENTRIES), metricKey: new Int32Array(MAX_ENTRIES * 4), metricValue: new Float64Array(MAX_ENTRIES * 4),
+    kind: new Uint8Array(this.maxEntries), line: new Int32Array(this.maxEntries), offset: new Float64Array(this.maxEntries),
+    step: new Float64Array(this.maxEntries), ts: new Float64Array(this.maxEntries), duration: new Float64Array(this.maxEntries),
+    metricEnd: new Int32Array(this.maxEntries), metricKey: new Int32Array(this.maxEntries * 4), metricValue: new Float64Array(this.maxEntries * 4),
   };
   private readonly chunk: ScannedChunk = {
     lines: 0, count: 0, kind: this.columns.kind, line: this.columns.line, offset: this.columns.offset, step: this.columns.step,
@@ -133,10 +131,10 @@ export class LineScanner {
     metricValue: this.columns.metricValue, keys: [], records: [], bad: [], next: 0,
   };
   private metricCount = 0;
-  private keyTable = new Int32Array(KEY_TABLE_SIZE);
+  private keyTable = new Int32Array(this.keyMask + 1);
   private keyBytes: Buffer[] = [];
   /** Key ids of the context being read, for the duplicate check. */
-  private readonly contextKeys = new Int32Array(MAX_FAST_KEYS);
+  private readonly contextKeys = new Int32Array(this.maxFastKeys);
   /** Set by `number()`: where the number ended, or -1 when it is not a valid JSON number. */
   private numberEnd = 0;
   // The current line's fields, as `line()` finds them.
@@ -155,7 +153,7 @@ export class LineScanner {
     let lines = 0;
     // A chunk stops early at a bound on its entries and parsed records, so that lines the generic way parses
     // (a new key on every line, say) never pile up in memory: the caller scans on from `next`.
-    while (start < to && chunk.count < MAX_ENTRIES && chunk.records.length < MAX_RECORDS) {
+    while (start < to && chunk.count < this.maxEntries && chunk.records.length < this.maxRecords) {
       let end = data.indexOf(NEWLINE, start);
       const terminated = end !== -1 && end < to;
       if (!terminated) {
@@ -327,7 +325,7 @@ export class LineScanner {
     if (p < end && data[p] === CLOSE) return p + 1;
     let members = 0;
     for (;;) {
-      if (p >= end || data[p] !== QUOTE || ++members > MAX_FAST_KEYS) return -1;
+      if (p >= end || data[p] !== QUOTE || ++members > this.maxFastKeys) return -1;
       const keyStart = p + 1;
       const keyEnd = plainStringEnd(data, keyStart, end);
       // An empty key or one starting with a digit may be an array index, which objects enumerate first.
@@ -382,17 +380,18 @@ export class LineScanner {
   private keyId(data: Buffer, start: number, end: number): number {
     let hash = 0;
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + data[i]) | 0;
-    let slot = hash & (KEY_TABLE_SIZE - 1);
+    const mask = this.keyMask;
+    let slot = hash & mask;
     const table = this.keyTable;
     for (;;) {
       const id = table[slot];
       if (id < 0) break;
       const bytes = this.keyBytes[id];
       if (bytes.length === end - start && equalBytes(data, start, end, bytes)) return id;
-      slot = (slot + 1) & (KEY_TABLE_SIZE - 1);
+      slot = (slot + 1) & mask;
     }
     const id = this.keyBytes.length;
-    if (id >= MAX_CHUNK_KEYS) return -1;
+    if (id >= this.maxChunkKeys) return -1;
     this.keyBytes.push(Buffer.from(data.subarray(start, end)));
     this.chunk.keys.push(data.toString("utf8", start, end));
     table[slot] = id;

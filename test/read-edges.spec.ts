@@ -1,0 +1,69 @@
+// Edges of the reader's file search, of the step-time statistics, and of a worker's job whose last line is long.
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergedStats, percentile, Samples } from "../src/analysis/stats";
+import { findJsonlFiles } from "../src/read/index";
+import { scanJob } from "../src/read/scan-pool";
+
+describe("reader and statistics: edges", () => {
+  it("findJsonlFiles(): skips dot folders and node_modules, takes linked files, sorts by path segment, lists a file once", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    try {
+      for (const dir of ["a", "a-b", "a/c", ".hidden", "node_modules", "z"]) mkdirSync(join(root, dir), { recursive: true });
+      for (const file of ["a/b.jsonl", "a-b/c.jsonl", "a/c/d.jsonl", ".hidden/x.jsonl", "node_modules/y.jsonl", "a/notes.txt", "a/a.jsonl"]) {
+        writeFileSync(join(root, file), "{}\n");
+      }
+      symlinkSync(join(root, "a", "b.jsonl"), join(root, "z", "link.jsonl"));
+      const files = await findJsonlFiles([root, join(root, "a", "b.jsonl"), root]);
+      expect(files.map((file) => [file.path.slice(root.length + 1), file.label])).to.deep.equal([
+        ["a/a.jsonl", "a/a.jsonl"], ["a/b.jsonl", "a/b.jsonl"], ["a/c/d.jsonl", "a/c/d.jsonl"], ["a-b/c.jsonl", "a-b/c.jsonl"],
+        ["z/link.jsonl", "z/link.jsonl"],
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("Samples: keeps values in order past its first capacity and across 65,536-value blocks, trimmed or not", () => {
+    const samples = new Samples(3);
+    const n = 65_536 + 5;
+    for (let i = 0; i < n; i++) samples.push(n - i);
+    expect([samples.length, samples.at(0), samples.at(2), samples.at(3), samples.at(65_535), samples.at(65_536), samples.at(n - 1)]).to.deep.equal([n, n, n - 2, n - 3, 6, 5, 1]);
+    samples.trim();
+    const parts = samples.sortedParts();
+    expect(parts.map((part) => part.length)).to.deep.equal([65_536, 5]);
+    expect([parts[1][0], parts[1][4], parts[0][0]]).to.deep.equal([1, 5, 6]);
+    expect(samples.stats()).to.deep.include({ count: n, maxMs: n, meanMs: (n + 1) / 2 });
+    const small = new Samples(0);
+    small.push(2);
+    small.trim();
+    small.push(1);
+    expect([small.at(0), small.at(1), small.length]).to.deep.equal([2, 1, 2]);
+  });
+
+  it("percentile() and mergedStats(): interpolation that neither overflows between huge values of opposite sign nor rounds an exact rank", () => {
+    expect(percentile([-1e308, 1e308], 0.5)).to.equal(0);
+    expect(percentile([-1e308, 1e308], 0.25)).to.equal(-5e307);
+    expect(percentile([1, 2, 3, 4], 0.5)).to.equal(2.5);
+    expect(percentile([0.1, 0.2, 0.7], 0.5)).to.equal(0.2);
+    expect(Number.isNaN(percentile([], 0.5))).to.equal(true);
+    expect(mergedStats([Float64Array.of(-1e308), Float64Array.of(1e308)])).to.deep.include({ count: 2, p50Ms: 0, maxMs: 1e308 });
+    expect(mergedStats([Float64Array.of(), Float64Array.of(3, 9), Float64Array.of(5)])).to.deep.equal({ count: 3, p50Ms: 5, p95Ms: 8.6, maxMs: 9, meanMs: 17 / 3 });
+    expect(mergedStats([Float64Array.of()])).to.equal(null);
+  });
+
+  it("scanJob(): reads on past 64 KiB after its range to finish a long last line, and stops it at maxLineBytes", () => {
+    const long = `{"tag":"long","pad":"${"x".repeat(150_000)}"}`;
+    const text = `{"tag":"a"}\n${long}\n{"tag":"b"}\n`;
+    const bytes = Buffer.from(text);
+    const read = (buffer: Buffer, offset: number, length: number, position: number) => bytes.copy(buffer, offset, position, Math.min(bytes.length, position + length));
+    const whole = scanJob({ id: 0, path: "mem", start: 0, end: 20, maxLineBytes: 1 << 20 }, read);
+    expect([whole.longLineAt, whole.chunks.flatMap((chunk) => chunk.records.map((record) => record.tag))]).to.deep.equal([-1, ["a", "long"]]);
+    const cut = scanJob({ id: 1, path: "mem", start: 0, end: 20, maxLineBytes: 100_000 }, read);
+    expect([cut.longLineAt, cut.chunks.flatMap((chunk) => chunk.records.map((record) => record.tag))]).to.deep.equal([12, ["a"]]);
+    const next = scanJob({ id: 2, path: "mem", start: 20, end: bytes.length, maxLineBytes: 1 << 20 }, read);
+    expect(next.chunks.flatMap((chunk) => chunk.records.map((record) => record.tag))).to.deep.equal(["b"]);
+  });
+});
