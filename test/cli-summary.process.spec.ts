@@ -3,26 +3,12 @@ import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { main, type CliIo } from "../src/cli/main";
+import { cli } from "./fixtures/cli";
 
 const root = join(__dirname, "..");
 const fixture = (name: string) => join("test", "fixtures", "summary", name);
 const bin = join(root, "bin", "trainer-telemetry.js");
 const run = promisify(execFile);
-
-/** Runs `main()` in-process with streams that collect what it writes. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const previous = process.cwd();
-  process.chdir(root); // fixture paths are relative to the repository, as a user would type them
-  try {
-    return { code: await main(argv, io), stdout, stderr };
-  } finally {
-    process.chdir(previous);
-  }
-}
 
 /** Runs the real `bin/trainer-telemetry.js` in a child process. */
 async function spawnBin(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

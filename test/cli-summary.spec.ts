@@ -2,26 +2,13 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT_CODES, main, type CliIo } from "../src/cli/main";
+import { EXIT_CODES } from "../src/cli/main";
+import { cli } from "./fixtures/cli";
 import { formatSummary, percentile, summarizeJsonl, SummaryInputError, type RunSummary, type Summary } from "../src/cli/summary";
 
 const root = join(__dirname, "..");
 const fixtures = join(__dirname, "fixtures", "summary");
 const fixture = (name: string) => join("test", "fixtures", "summary", name);
-
-/** Runs `main()` in-process with streams that collect what it writes. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const previous = process.cwd();
-  process.chdir(root); // fixture paths are relative to the repository, as a user would type them
-  try {
-    return { code: await main(argv, io), stdout, stderr };
-  } finally {
-    process.chdir(previous);
-  }
-}
 
 describe("trainer-telemetry summary", () => {
   let scratch: string;

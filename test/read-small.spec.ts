@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { SummaryFold } from "../src/analysis/fold";
 import { SUMMARY_LIMITS } from "../src/analysis/summary";
 import { summarizeJsonl, type Summary } from "../src/cli/summary";
-import { JsonlFileReader, parseLine, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
+import { JsonlFileReader, TelemetryReadError, type JsonlFile, type RunBatch } from "../src/read/index";
 import { readSizes } from "../src/read/limits";
 import { LineScanner, SCAN_KIND, type ScannedChunk } from "../src/read/scan";
+import { differences as scanDifferences } from "./fixtures/scan-reference";
 import { scanFileChunks } from "../src/read/scan-file";
 import { scanJob } from "../src/read/scan-pool";
-import { finiteNumber, integer, numeric } from "../src/read/values";
 import { VARIANTS } from "./fixtures/scan-variants";
 
 const defaultSizes = { ...readSizes };
@@ -291,46 +291,13 @@ describe("reader and summary limits, reached with small sizes", () => {
 });
 
 describe("LineScanner: a line it reads itself gives what JSON.parse gives", () => {
-  /**
-   * What the scanner must make of `line` (not the first of its file), by the rules its columns are documented with:
-   * the record as `parseLine()` reads it, and, for a step record read the fast way, `ts` when a number, `step` as
-   * `integer()` reads it, `duration_ms` when finite, and a `step_end`'s context values that `numeric()` reads, in
-   * the context's own key order. Returns the differences.
-   */
   // A small scanner: each scan starts by clearing its key table, and a line needs only a few entries and keys.
   let scanner: LineScanner;
   before(() => lowered({ chunkEntries: 4, chunkKeys: 64, keyTableSize: 128 }, {}, () => {
     scanner = new LineScanner();
   }));
 
-  function differences(line: string): string[] {
-    const bytes = Buffer.from(`${line}\n`);
-    const chunk = scanner.scan(bytes, 1, 0, bytes.length, false);
-    const expected = parseLine(line);
-    const seen = (what: string, actual: unknown, wanted: unknown) => (Object.is(actual, wanted) || JSON.stringify(actual) === JSON.stringify(wanted) && typeof actual === typeof wanted ? [] : [`${what}: ${String(actual)} instead of ${String(wanted)}`]);
-    if (expected.kind === "blank") return seen("entries", chunk.count, 0);
-    if (chunk.count !== 1) return [`${chunk.count} entries`];
-    const kind = chunk.kind[0];
-    if (expected.kind === "bad") return [...seen("kind", kind, SCAN_KIND.bad), ...seen("reason", chunk.bad[0]?.reason, expected.reason)];
-    const record = expected.record;
-    if (kind === SCAN_KIND.record) return seen("record", JSON.stringify(chunk.records[0]), JSON.stringify(record));
-    if (kind !== SCAN_KIND.stepBegin && kind !== SCAN_KIND.stepEnd) return [`kind ${kind} for a record`];
-    const context = record.context;
-    const metrics = kind === SCAN_KIND.stepEnd && typeof context === "object" && context !== null && !Array.isArray(context)
-      ? Object.entries(context as Record<string, unknown>).flatMap(([key, value]) => {
-        const number = numeric(value);
-        return number === undefined ? [] : [[key, number]];
-      })
-      : [];
-    const scanned = [...chunk.metricKey].map((key, i) => [chunk.keys[key], chunk.metricValue[i]]);
-    return [
-      ...seen("tag", kind === SCAN_KIND.stepEnd ? "step_end" : "step_begin", record.tag),
-      ...seen("ts", chunk.ts[0], typeof record.ts === "number" ? record.ts : Number.NaN),
-      ...seen("step", chunk.step[0], integer(record.step) ?? Number.NaN),
-      ...seen("duration", chunk.duration[0], finiteNumber(record.duration_ms) ?? Number.NaN),
-      ...seen("metrics", JSON.stringify(scanned.map(([key, value]) => [key, String(value)])), JSON.stringify(metrics.map(([key, value]) => [key, String(value)]))),
-    ];
-  }
+  const differences = (line: string): string[] => scanDifferences(scanner, line);
 
   it("for every variant of a line, valid or not", () => {
     const wrong = VARIANTS.flatMap((line) => differences(line).map((d) => `${line}: ${d}`));

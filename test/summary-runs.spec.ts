@@ -2,25 +2,12 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main, type CliIo } from "../src/cli/main";
 import { formatSummary, summarizeJsonl, SummaryInputError } from "../src/cli/summary";
 import { instrument, runInfo, TelemetryLogger } from "../src/index";
+import { cli } from "./fixtures/cli";
 
 const root = join(__dirname, "..");
 const ranksFolder = join("test", "fixtures", "summary", "ranks");
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } };
-  const previous = process.cwd();
-  process.chdir(root);
-  try {
-    return { code: await main(argv, io), stdout, stderr };
-  } finally {
-    process.chdir(previous);
-  }
-}
 
 /** One training run of a fresh trainer class (a new process, as far as the file can tell) appending to `path`. */
 async function train(path: string, runId: string, epochs: number, best: number): Promise<void> {
