@@ -53,24 +53,28 @@ const OBJECT_PROTOTYPE = Object.prototype;
  * ```
  */
 export function stringifyValue(value: unknown): string | undefined {
-  if (typeof value === "object" && value !== null) {
-    const flat = flatObjectJson(value);
-    if (flat !== undefined) return flat;
-    try {
-      // The fast path: a tree of plain objects, arrays, finite numbers, strings, booleans and null is exactly what
-      // the native serializer gets right, and checking that costs less than a replacer function would.
-      plainTreeBudget = PLAIN_TREE_BUDGET;
-      if (isPlainTree(value, 1)) {
-        const json = JSON.stringify(value);
-        // The native serializer reads every value again: a getter or Proxy that returned a finite number to the
-        // check may hand it NaN (written `null`). A plain tree's only nulls are null values, so a line without
-        // "null" is safe; one with it is left to the walker, which reads each value once.
-        if (json.indexOf("null") === -1) return json;
-      }
-    } catch {
-      // A getter or Proxy trap threw during the check: the walker writes a marker for it.
+  if (typeof value === "object" && value !== null) return flatObjectJson(value) ?? treeJson(value);
+  return walk(value, "", []);
+}
+
+/**
+ * {@link stringifyValue} of an object {@link flatObjectJson} declined: for a caller that tried the flat path itself
+ * (TelemetryLogger's context), so that a nested context is not walked flat twice.
+ */
+export function treeJson(value: object): string | undefined {
+  try {
+    // The fast path: a tree of plain objects, arrays, finite numbers, strings, booleans and null is exactly what
+    // the native serializer gets right, and checking that costs less than a replacer function would.
+    plainTreeBudget = PLAIN_TREE_BUDGET;
+    if (isPlainTree(value, 1)) {
+      const json = JSON.stringify(value);
+      // The native serializer reads every value again: a getter or Proxy that returned a finite number to the
+      // check may hand it NaN (written `null`). A plain tree's only nulls are null values, so a line without
+      // "null" is safe; one with it is left to the walker, which reads each value once.
+      if (json.indexOf("null") === -1) return json;
     }
-    return walk(value, "", []);
+  } catch {
+    // A getter or Proxy trap threw during the check: the walker writes a marker for it.
   }
   return walk(value, "", []);
 }

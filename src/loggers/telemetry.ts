@@ -9,7 +9,7 @@ import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread } from "../main-thread";
 import { safeString } from "../faults";
-import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson } from "../serialize";
+import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
 import { closedFile, openForAppend, touch, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
@@ -677,7 +677,7 @@ function contextJson(context: unknown): string {
       const flat = flatObjectJson(context);
       if (flat !== undefined) return flat;
       const proto: unknown = Object.getPrototypeOf(context);
-      if (proto === Object.prototype || proto === null) return stringifyValue(context) ?? "{}";
+      if (proto === Object.prototype || proto === null) return treeJson(context) ?? "{}";
     }
     return stringifyValue(copyContext(context as Context)) ?? "{}";
   } catch (error) {
