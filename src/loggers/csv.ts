@@ -2,13 +2,14 @@
  * `CsvLogger`: metrics as a CSV table, a row per epoch (Keras's `CSVLogger`) or per step (Lightning's `CSVLogger`).
  * @packageDocumentation
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { safeString } from "../faults";
 import { stringifyValue } from "../serialize";
+import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
 
 /** Options of {@link CsvLogger}. */
 export interface CsvLoggerOptions {
@@ -68,6 +69,8 @@ const CRLF = "\r\n";
  *
  * Rows are buffered and written like {@link TelemetryLogger}'s records: every `flushInterval` rows, at the latest
  * `flushMs` after the oldest, on `flush()`, `close()`, and when the process ends in any way that can be caught.
+ * Its file is handled like theirs too: at most 64 files open with theirs, and a table deleted or renamed mid-run is
+ * noticed and started anew at its path (a deleted one with the rows written since the last check).
  * Write errors never reach the training code: one `TelemetryWarning`, and the lost rows counted in `stats()`.
  *
  * @example
@@ -132,8 +135,12 @@ export class CsvLogger implements Callback {
     abandoned.unregister(this.file);
   }
 
-  /** Counts of rows written and dropped, and of rewrites, since the logger was made. */
+  /**
+   * Counts of rows written and dropped, and of rewrites, since the logger was made. First checks that the table is
+   * still at its path, so that `written` counts only rows someone can read.
+   */
   stats(): CsvLoggerStats {
+    this.file.checkPath();
     const { written, dropped, rewrites } = this.file;
     return { written, dropped, rewrites };
   }
@@ -271,18 +278,37 @@ function parseCsv(text: string): string[][] {
   return records;
 }
 
+/**
+ * Whether the path still leads to the open file is checked (one `stat`) before a write once this long has passed since
+ * the last check, after this many rows written since, before every rewrite, and on `flush()`, `close()`, `stats()`
+ * and exit: as {@link TelemetryLogger} does, so that a per-step table does not pay a `stat` a row.
+ */
+const VERIFY_MS = 100;
+const VERIFY_ROWS = 1000;
+
 /** The buffer, the columns and the file of one logger; held by the exit registry and the timer, not the logger. */
-class CsvFile implements ExitFlushable {
+class CsvFile implements ExitFlushable, ReleasableFile {
   /** The header now: the leading index columns seen so far, then every other key in the order it first came. */
   private columns: string[] = [];
-  /** The header of the file on disk; `undefined` before the first write. */
+  /**
+   * The header of the table at the path; `undefined` before the first write, and once the file was deleted or
+   * renamed away: the next write starts a table anew there, header first.
+   */
   private fileColumns: readonly string[] | undefined = undefined;
   private readonly pending: Row[] = [];
   private oldestMs = 0;
   private fd = -1;
+  /** Identity of the table's file, to tell whether the path still leads to it (also while its descriptor is released). */
+  private dev = 0;
+  private ino = 0;
+  /** Rows written since the path was last checked: written again if the file turns out to have been deleted. */
+  private unverified: Row[] = [];
+  private verifyDueMs = 0;
+  lastUse = 0;
   private timer: NodeJS.Timeout | undefined = undefined;
   private warnedIo = false;
   private warnedClosed = false;
+  private warnedDeleted = false;
   closed = false;
   written = 0;
   dropped = 0;
@@ -301,7 +327,7 @@ class CsvFile implements ExitFlushable {
     const now = Date.now();
     if (count === 1) this.oldestMs = now;
     if (count >= this.flushInterval || now - this.oldestMs >= this.flushMs) {
-      this.flushSync();
+      this.writePending(now);
     } else if (this.timer === undefined && this.flushMs <= MAX_TIMER_MS) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -323,60 +349,142 @@ class CsvFile implements ExitFlushable {
     this.columns.splice(at, 0, key);
   }
 
+  /** Writes the buffered rows, then checks that the table is still at its path (`flush()`, `close()`, the timer, exit). */
   flushSync(): void {
+    this.writePending(Date.now());
+    this.checkPath();
+  }
+
+  /** Makes sure the rows written are at the path: a deleted table is started anew there with the rows it took along. */
+  checkPath(): void {
+    if (this.unverified.length === 0) return;
+    const now = Date.now();
+    this.verify(now);
+    this.writePending(now);
+  }
+
+  private writePending(now: number): void {
     if (this.pending.length === 0) return;
+    // A rewrite reads the table back from the path, and an append after a release reopens it there: both need it to
+    // be ours. A stat is nothing next to a rewrite, and a release is rare.
+    if (this.fileColumns !== undefined && (now >= this.verifyDueMs || this.fd < 0 || this.fileColumns.length !== this.columns.length)) {
+      this.verify(now);
+    }
     const rows = this.pending.splice(0);
     const columns = this.columns;
     let text = "";
     for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
     try {
       if (this.fileColumns === undefined) {
-        this.create(csvLine(columns) + text);
+        this.create(csvLine(columns) + text, now);
       } else if (this.fileColumns.length !== columns.length) {
-        this.rewrite(text);
+        this.rewrite(text, now);
       } else {
+        if (this.fd < 0) this.reopen();
+        else touch(this);
         writeAll(this.fd, text);
       }
       this.fileColumns = [...columns];
       this.written += rows.length;
+      for (const row of rows) this.unverified.push(row);
+      if (this.unverified.length >= VERIFY_ROWS) this.verify(now);
     } catch (error) {
       this.dropped += rows.length;
       this.ioFailed(error, rows.length);
     }
   }
 
-  /** The first write: a new file (an older one of that name is replaced, as Keras and Lightning do). */
-  private create(text: string): void {
+  /**
+   * Checks that the path still leads to the table's file. Renamed away (log rotation): its rows are readable there,
+   * and the next write starts a table anew at the path. Deleted: the rows written since the last check are no longer
+   * counted as written, and go back to the buffer, to be written into the new table.
+   */
+  private verify(now: number): void {
+    this.verifyDueMs = now + VERIFY_MS;
+    const retained = this.unverified;
+    this.unverified = [];
+    if (this.fileColumns === undefined || stillAtPath(this.path, this.dev, this.ino)) return;
+    // Without a descriptor (released) nothing was written since the last check: a new table is all there is to start.
+    let deleted = false;
+    if (this.fd >= 0) {
+      try {
+        deleted = fstatSync(this.fd).nlink === 0;
+      } catch {
+        deleted = true;
+      }
+    }
+    this.closeFd();
+    this.fileColumns = undefined;
+    if (!deleted) return;
+    this.written -= retained.length;
+    this.pending.unshift(...retained);
+    this.fileDeleted(retained.length);
+  }
+
+  /** A table started at the path (a file there is replaced, as Keras and Lightning do): the first write, or after a deletion. */
+  private create(text: string, now: number): void {
     mkdirSync(dirname(this.path), { recursive: true });
-    if (this.fd >= 0) closeSync(this.fd); // an earlier first write that failed halfway
-    this.fd = -1;
-    const fd = openSync(this.path, "w");
+    this.closeFd(); // an earlier first write that failed halfway
+    this.adopt(openForAppend(this, this.path, "w"), now);
+    writeAll(this.fd, text);
+  }
+
+  /** The table's file again after its descriptor was released (past 64 open files); the path was checked just before. */
+  private reopen(): void {
+    const fd = openForAppend(this, this.path);
     this.fd = fd;
-    writeAll(fd, text);
+  }
+
+  private adopt(fd: number, now: number): void {
+    this.fd = fd;
+    const { dev, ino } = fstatSync(fd);
+    this.dev = dev;
+    this.ino = ino;
+    this.verifyDueMs = now + VERIFY_MS;
   }
 
   /**
    * A new column: the rows on disk are read back and written again under the new header, into a temporary file that
-   * then replaces the old one (a crash during the rewrite leaves the old file whole).
+   * then replaces the old one (a crash during the rewrite leaves the old file whole; a failed rewrite removes its
+   * temporary file and leaves the table as it was).
    */
-  private rewrite(appended: string): void {
+  private rewrite(appended: string, now: number): void {
     const old = this.fileColumns!;
     const records = parseCsv(readFileSync(this.path, "utf8")).slice(1);
     const positions = this.columns.map((column) => old.indexOf(column));
     let text = csvLine(this.columns);
     for (const record of records) text += csvLine(positions.map((at) => (at === -1 ? "" : record[at] ?? "")));
     const temporary = `${this.path}.${process.pid}.tmp`;
-    const fd = openSync(temporary, "w");
+    const previous = this.fd;
+    const fd = openForAppend(this, temporary, "w");
     try {
       writeAll(fd, text + appended);
+      renameSync(temporary, this.path);
     } catch (error) {
-      closeSync(fd);
+      closeQuietly(fd);
+      rmSync(temporary, { force: true });
       throw error;
     }
-    renameSync(temporary, this.path);
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = fd;
+    if (previous >= 0) closeQuietly(previous);
+    this.adopt(fd, now);
+    // What was written before is in the new file, read back from a path checked just before.
+    this.unverified = [];
     this.rewrites++;
+  }
+
+  /** Gives the descriptor back (past 64 open files); the next write reopens the table at its path. */
+  release(): void {
+    const now = Date.now();
+    if (this.unverified.length > 0) this.verify(now);
+    this.closeFd();
+    // Rows a deleted table took along wait in the buffer for the next write (a row, the timer, flush, close or exit).
+  }
+
+  private closeFd(): void {
+    if (this.fd < 0) return;
+    closedFile(this);
+    closeQuietly(this.fd);
+    this.fd = -1;
   }
 
   close(): void {
@@ -384,14 +492,7 @@ class CsvFile implements ExitFlushable {
     this.flushSync();
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.fd >= 0) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Every row already went through writeSync; a failing close has nothing left to lose.
-      }
-      this.fd = -1;
-    }
+    this.closeFd();
     cancelFlushOnExit(this);
   }
 
@@ -405,6 +506,17 @@ class CsvFile implements ExitFlushable {
     );
   }
 
+  private fileDeleted(rewritten: number): void {
+    if (this.warnedDeleted) return;
+    this.warnedDeleted = true;
+    process.emitWarning(
+      `CsvLogger: "${this.path}" was deleted while the logger wrote to it; the table is started again at that path` +
+      (rewritten > 0 ? `, with the ${rewritten} row${rewritten === 1 ? "" : "s"} written since the last check` : "") +
+      ". To rotate the file, rename it (the logger then starts a new table at the path) rather than delete it.",
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FILE_DELETED" },
+    );
+  }
+
   private dropAfterClose(): void {
     this.dropped++;
     if (this.warnedClosed) return;
@@ -414,6 +526,15 @@ class CsvFile implements ExitFlushable {
       "later drops are counted in stats().dropped.",
       { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" },
     );
+  }
+}
+
+/** Every row already went through writeSync: a failing close has nothing left to lose. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // see above
   }
 }
 

@@ -6,7 +6,7 @@
  * it at its next write.
  * @packageDocumentation
  */
-import { openSync } from "node:fs";
+import { openSync, statSync } from "node:fs";
 
 /** A file that can give its descriptor back and reopen on its next write. */
 export interface ReleasableFile {
@@ -32,18 +32,19 @@ export function touch(file: ReleasableFile): void {
 }
 
 /**
- * Opens `path` for appending on behalf of `file`, releasing the least recently written file beyond the cap, and
- * releasing every other file and trying once more when the process is out of descriptors.
+ * Opens `path` on behalf of `file` (for appending, or with `flags`: `"w"` for a file written anew), releasing the
+ * least recently written file beyond the cap, and releasing every other file and trying once more when the process
+ * is out of descriptors.
  */
-export function openForAppend(file: ReleasableFile, path: string): number {
+export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "w" = "a"): number {
   let fd: number;
   try {
-    fd = openSync(path, "a");
+    fd = openSync(path, flags);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
-    for (const other of [...openFiles]) releaseFile(other);
-    fd = openSync(path, "a");
+    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
+    fd = openSync(path, flags);
   }
   openFiles.add(file);
   touch(file);
@@ -70,4 +71,19 @@ function leastRecentlyUsed(): ReleasableFile {
   let oldest: ReleasableFile | undefined;
   for (const file of openFiles) if (oldest === undefined || file.lastUse < oldest.lastUse) oldest = file;
   return oldest!;
+}
+
+/**
+ * Whether `path` still leads to the file of identity `dev`/`ino` (the one a logger has open): false once it was
+ * deleted or renamed away. A path that cannot be looked at (a folder on the way lost its permissions) counts as
+ * leading there: the logger keeps the file it has. ENOTDIR (a folder became a file) does not.
+ */
+export function stillAtPath(path: string, dev: number, ino: number): boolean {
+  try {
+    const now = statSync(path, { throwIfNoEntry: false });
+    return now !== undefined && now.ino === ino && now.dev === dev;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "EACCES" || code === "EPERM";
+  }
 }

@@ -2,7 +2,7 @@
  * `TelemetryLogger`: the Python original's buffered JSONL logger.
  * @packageDocumentation
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
@@ -10,7 +10,7 @@ import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread } from "../main-thread";
 import { safeString } from "../faults";
 import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
-import { closedFile, openForAppend, touch, type ReleasableFile } from "./open-files";
+import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
 /** Options of {@link TelemetryLogger}. */
@@ -424,7 +424,7 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
     const count = this.unverifiedCount;
     this.unverified = [];
     this.unverifiedCount = 0;
-    if (this.fd < 0 || this.stillAtPath()) return;
+    if (this.fd < 0 || stillAtPath(this.path, this.dev, this.ino)) return;
     let deleted: boolean;
     try {
       deleted = fstatSync(this.fd).nlink === 0;
@@ -437,17 +437,6 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
     this.written -= count;
     this.fileDeleted(count);
     if (count > 0) this.write(retained.length === 1 ? retained[0] : joinChunks(retained), count, now);
-  }
-
-  private stillAtPath(): boolean {
-    try {
-      const now = statSync(this.path, { throwIfNoEntry: false });
-      return now !== undefined && now.ino === this.ino && now.dev === this.dev;
-    } catch (error) {
-      // Cannot look (a folder on the way lost its permissions): keep the file we have. ENOTDIR: a folder became a file.
-      const code = (error as NodeJS.ErrnoException).code;
-      return code === "EACCES" || code === "EPERM";
-    }
   }
 
   /**

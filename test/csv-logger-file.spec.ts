@@ -1,0 +1,178 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CsvLogger } from "../src/index";
+import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
+import { tempDir } from "./fixtures/jsonl-readers";
+import { readCsvStrict } from "./fixtures/csv-readers";
+import { convention, warningsDuring } from "./helpers";
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Longer than the 100 ms after which a write first checks that the path still leads to the table's file. */
+const PAST_CHECK_INTERVAL_MS = 250;
+
+/** What the file at the path holds: the table people would read. */
+const table = (file: string): string[][] => readCsvStrict(file);
+
+/** The files this process has open (Linux): where the links in `/proc/self/fd` lead. */
+function openPaths(): Set<string> {
+  return new Set(fs.readdirSync("/proc/self/fd").map((fd) => {
+    try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ""; }
+  }));
+}
+
+describe(`CsvLogger's file: deleted, renamed, many open (${convention} convention)`, () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it("notices a table deleted mid-run at the next write, starts it again at the path with the rows the deleted file took along", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    let warnings: Error[] = [];
+    csv.onEpochEnd(0, { loss: 1 });
+    csv.onEpochEnd(1, { loss: 0.5 });
+    fs.rmSync(csv.path);
+    await sleep(PAST_CHECK_INTERVAL_MS);
+    warnings = await warningsDuring(() => csv.onEpochEnd(2, { loss: 0.25 }));
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss"], ["0", "1"], ["1", "0.5"], ["2", "0.25"]]);
+    expect(csv.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 0 });
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    expect(warnings[0].message).to.equal(`CsvLogger: "${csv.path}" was deleted while the logger wrote to it; the table is started ` +
+      "again at that path, with the 2 rows written since the last check. To rotate the file, rename it (the logger then starts " +
+      "a new table at the path) rather than delete it.");
+    csv.close();
+  });
+
+  it("counts as written only rows someone can read: stats() finds a table deleted since the last check and writes it again", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "steps.csv"), per: "step" });
+    const warnings = await warningsDuring(() => {
+      for (let step = 0; step < 3; step++) csv.onStepEnd(step, { loss: step });
+      fs.rmSync(csv.path);
+      // Within 100 ms of the last check: these go to the deleted file, and count only once they are where they can be read.
+      for (let step = 3; step < 5; step++) csv.onStepEnd(step, { loss: step });
+      expect(csv.stats()).to.deep.equal({ written: 5, dropped: 0, rewrites: 0 });
+    });
+    expect(table(csv.path)).to.deep.equal([["step", "loss"], ...[0, 1, 2, 3, 4].map((step) => [String(step), String(step)])]);
+    expect(warnings.map((w) => w.message)).to.have.length(1);
+    expect(warnings[0].message).to.contain("with the 5 rows written since the last check");
+    csv.close();
+  });
+
+  it("starts a deleted table again under the whole header when a new column comes next (it used to drop every later row)", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    await warningsDuring(() => {
+      csv.onEpochEnd(0, { loss: 1 });
+      fs.rmSync(csv.path);
+      csv.onEpochEnd(1, { loss: 0.5, valAcc: 0.8 }); // a rewrite would read the deleted table back from the path
+      csv.onEpochEnd(2, { loss: 0.25, valAcc: 0.9 });
+    });
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "1", ""], ["1", "0.5", "0.8"], ["2", "0.25", "0.9"]]);
+    expect(csv.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 0 });
+    csv.close();
+  });
+
+  it("writes a deleted table again at close() and at flush(), with what was buffered", async () => {
+    const closing = new CsvLogger({ path: path.join(dir, "closing.csv"), flushInterval: 2, flushMs: Infinity });
+    const flushing = new CsvLogger({ path: path.join(dir, "flushing.csv") });
+    await warningsDuring(() => {
+      for (let epoch = 0; epoch < 3; epoch++) closing.onEpochEnd(epoch, { loss: epoch });
+      fs.rmSync(closing.path);
+      closing.close();
+      flushing.onEpochEnd(0, { loss: 0 });
+      fs.rmSync(flushing.path);
+      flushing.flush();
+    });
+    expect(table(closing.path)).to.deep.equal([["epoch", "loss"], ["0", "0"], ["1", "1"], ["2", "2"]]);
+    expect(closing.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 0 });
+    expect(table(flushing.path)).to.deep.equal([["epoch", "loss"], ["0", "0"]]);
+    flushing.close();
+  });
+
+  it("counts rows as dropped, not written, when the deleted table cannot be made again", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "sub", "epochs.csv") });
+    const warnings = await warningsDuring(() => {
+      csv.onEpochEnd(0, { loss: 1 });
+      fs.rmSync(path.join(dir, "sub"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "sub"), "a file where the folder was");
+      expect(csv.stats()).to.deep.equal({ written: 0, dropped: 1, rewrites: 0 });
+    });
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED", "TRAINER_TELEMETRY_WRITE_FAILED"]);
+    csv.close();
+  });
+
+  it("follows log rotation by renaming: the renamed file keeps its table, the path gets a new one, header first", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    const warnings = await warningsDuring(async () => {
+      csv.onEpochEnd(0, { loss: 1 });
+      csv.onEpochEnd(1, { loss: 0.5 });
+      fs.renameSync(csv.path, csv.path + ".1");
+      fs.writeFileSync(csv.path, ""); // logrotate's "create"
+      await sleep(PAST_CHECK_INTERVAL_MS);
+      csv.onEpochEnd(2, { loss: 0.25 });
+      csv.onEpochEnd(3, { loss: 0.125, valAcc: 0.9 }); // a rewrite reads the new table, not the renamed one
+    });
+    expect(table(csv.path + ".1")).to.deep.equal([["epoch", "loss"], ["0", "1"], ["1", "0.5"]]);
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["2", "0.25", ""], ["3", "0.125", "0.9"]]);
+    expect(csv.stats()).to.deep.equal({ written: 4, dropped: 0, rewrites: 1 });
+    expect(warnings).to.deep.equal([]);
+    csv.close();
+  });
+
+  it(`keeps at most ${MAX_OPEN_FILES} files open with TelemetryLogger's files, each table whole through rewrites`, () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 20 }, (_, at) => new CsvLogger({ path: path.join(dir, `run-${at}.csv`) }));
+    for (let epoch = 0; epoch < 3; epoch++) {
+      // The second epoch brings a column: files whose descriptor was given back are read back and written anew.
+      for (const csv of loggers) csv.onEpochEnd(epoch, epoch === 0 ? { loss: epoch } : { loss: epoch, valAcc: epoch / 10 });
+      expect(openFileCount()).to.be.at.most(MAX_OPEN_FILES);
+      expect([...openPaths()].filter((file) => file.startsWith(dir))).to.have.length.at.most(MAX_OPEN_FILES);
+    }
+    for (const csv of loggers) {
+      expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "0", ""], ["1", "1", "0.1"], ["2", "2", "0.2"]]);
+      expect(csv.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 1 });
+    }
+    for (const csv of loggers) csv.close();
+    expect(openFileCount()).to.equal(0);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith(".tmp"))).to.deep.equal([]);
+  });
+
+  it("gives its descriptor back as the least recently written file, and appends to its own table when it writes again", () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => new CsvLogger({ path: path.join(dir, `lru-${at}.csv`) }));
+    for (const csv of loggers) csv.onEpochEnd(0, { loss: 0 });
+    expect(openPaths().has(loggers[0].path), "the least recently written file is closed").to.equal(false);
+    loggers[0].onEpochEnd(1, { loss: 1 });
+    expect(openPaths().has(loggers[0].path)).to.equal(true);
+    expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss"], ["0", "0"], ["1", "1"]]);
+    for (const csv of loggers) csv.close();
+  });
+
+  it("starts a new table when the file was deleted while its descriptor was given back: nothing was left unchecked in it", async () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => new CsvLogger({ path: path.join(dir, `gone-${at}.csv`) }));
+    const warnings = await warningsDuring(() => {
+      for (const csv of loggers) csv.onEpochEnd(0, { loss: 0 });
+      fs.rmSync(loggers[0].path); // its descriptor was given back, after a check that found its row there
+      loggers[0].onEpochEnd(1, { loss: 1 });
+    });
+    expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss"], ["1", "1"]]);
+    expect(warnings).to.deep.equal([]);
+    for (const csv of loggers) csv.close();
+  });
+
+  it("leaves the table as it was, and no temporary file or descriptor behind, when a rewrite cannot write its temporary file", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    csv.onEpochEnd(0, { loss: 1 });
+    const temporary = `${csv.path}.${process.pid}.tmp`;
+    fs.mkdirSync(temporary); // where the rewrite would write
+    const before = fs.readdirSync("/proc/self/fd").length;
+    const warnings = await warningsDuring(() => csv.onEpochEnd(1, { loss: 0.5, valAcc: 0.8 }));
+    expect(fs.readdirSync("/proc/self/fd").length).to.equal(before);
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_WRITE_FAILED"]);
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss"], ["0", "1"]]);
+    fs.rmdirSync(temporary);
+    csv.onEpochEnd(2, { loss: 0.25, valAcc: 0.9 });
+    csv.close();
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "1", ""], ["2", "0.25", "0.9"]]);
+    expect(csv.stats()).to.deep.equal({ written: 2, dropped: 1, rewrites: 1 });
+    expect(fs.existsSync(temporary)).to.equal(false);
+  });
+});
