@@ -176,3 +176,39 @@ describe(`CsvLogger's file: deleted, renamed, many open (${convention} conventio
     expect(fs.existsSync(temporary)).to.equal(false);
   });
 });
+
+/** Runs `body` with `Date.now()` frozen at its value now: no 100 ms pass, so a write checks the path only when it must. */
+function withFrozenClock<T>(body: () => T): T {
+  const realNow = Date.now;
+  const frozen = realNow();
+  Date.now = () => frozen;
+  try {
+    return body();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+/** The data lines of a table (CRLF-separated, header dropped): cheaper than a strict reader for 100,000s of rows. */
+const dataLines = (file: string): string[] => fs.readFileSync(file, "utf8").split("\r\n").slice(1, -1);
+
+describe(`CsvLogger's file under review: nothing lost or counted twice, nothing thrown (${convention} convention)`, () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it("never throws into training when the rows of one write make a text longer than a string can be: they are counted as dropped", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "big.csv"), flushInterval: 2, flushMs: Infinity });
+    const huge = "x".repeat(300 * 2 ** 20); // two such cells are past V8's longest string (2^29 - 24 characters)
+    const warnings = await warningsDuring(() => {
+      csv.onEpochEnd(0, { note: huge });
+      expect(() => csv.onEpochEnd(1, { note: huge })).not.to.throw();
+    });
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_WRITE_FAILED"]);
+    csv.onEpochEnd(2, { note: "small" });
+    csv.close();
+    expect(csv.stats()).to.deep.equal({ written: 1, dropped: 2, rewrites: 0 });
+    expect(table(csv.path)).to.deep.equal([["epoch", "note"], ["2", "small"]]);
+  });
+});

@@ -372,9 +372,10 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     }
     const rows = this.pending.splice(0);
     const columns = this.columns;
-    let text = "";
-    for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
     try {
+      // In the try: rows whose text together is longer than a string can be (2^29 characters) are dropped and counted.
+      let text = "";
+      for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
       if (this.fileColumns === undefined) {
         this.create(csvLine(columns) + text, now);
       } else if (this.fileColumns.length !== columns.length) {
@@ -384,14 +385,16 @@ class CsvFile implements ExitFlushable, ReleasableFile {
         else touch(this);
         writeAll(this.fd, text);
       }
-      this.fileColumns = [...columns];
-      this.written += rows.length;
-      for (const row of rows) this.unverified.push(row);
-      if (this.unverified.length >= VERIFY_ROWS) this.verify(now);
     } catch (error) {
       this.dropped += rows.length;
       this.ioFailed(error, rows.length);
+      return;
     }
+    // Out of the try: the rows are in the file, so nothing after this may count them as dropped as well.
+    this.fileColumns = [...columns];
+    this.written += rows.length;
+    for (const row of rows) this.unverified.push(row);
+    if (this.unverified.length >= VERIFY_ROWS) this.verify(now);
   }
 
   /**
