@@ -211,4 +211,21 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect(csv.stats()).to.deep.equal({ written: 1, dropped: 2, rewrites: 0 });
     expect(table(csv.path)).to.deep.equal([["epoch", "note"], ["2", "small"]]);
   });
+
+  it("writes again at the path a burst of 200,000 rows that went into a deleted table (too many to spread as arguments)", async () => {
+    const rows = 200_000;
+    const csv = new CsvLogger({ path: path.join(dir, "steps.csv"), per: "step", flushInterval: rows, flushMs: Infinity });
+    const warnings = await warningsDuring(() => withFrozenClock(() => {
+      csv.onStepEnd(-1, { loss: 0 });
+      csv.flush(); // the table exists and was checked: the burst's write does not check again before it writes
+      fs.rmSync(csv.path);
+      for (let step = 0; step < rows; step++) csv.onStepEnd(step, { loss: step });
+    }));
+    csv.close();
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    const lines = dataLines(csv.path);
+    expect(lines).to.have.length(rows);
+    expect([lines[0], lines[rows - 1]]).to.deep.equal(["0,0", `${rows - 1},${rows - 1}`]);
+    expect(csv.stats()).to.deep.equal({ written: rows + 1, dropped: 0, rewrites: 0 });
+  });
 });

@@ -295,7 +295,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
    * renamed away: the next write starts a table anew there, header first.
    */
   private fileColumns: readonly string[] | undefined = undefined;
-  private readonly pending: Row[] = [];
+  private pending: Row[] = [];
   private oldestMs = 0;
   private fd = -1;
   /** Identity of the table's file, to tell whether the path still leads to it (also while its descriptor is released). */
@@ -420,7 +420,8 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.fileColumns = undefined;
     if (!deleted) return;
     this.written -= retained.length;
-    this.pending.unshift(...retained);
+    // Not unshift(...retained): a burst of 130,000 rows or more is past the arguments a call can take (RangeError).
+    this.pending = retained.concat(this.pending);
     this.fileDeleted(retained.length);
   }
 
