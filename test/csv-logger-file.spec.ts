@@ -228,4 +228,19 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect([lines[0], lines[rows - 1]]).to.deep.equal(["0,0", `${rows - 1},${rows - 1}`]);
     expect(csv.stats()).to.deep.equal({ written: rows + 1, dropped: 0, rewrites: 0 });
   });
+
+  it("writes at once the rows a burst of exactly 1,000 took into a deleted table, rather than leaving them buffered until the next row", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "steps.csv"), per: "step", flushInterval: 1000, flushMs: Infinity });
+    const warnings = await warningsDuring(() => withFrozenClock(() => {
+      for (let step = 0; step < 1000; step++) csv.onStepEnd(step, { loss: step }); // the table is made, and checked after 1,000 rows
+      fs.rmSync(csv.path);
+      for (let step = 1000; step < 2000; step++) csv.onStepEnd(step, { loss: step }); // written, then the check finds the table gone
+    }));
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    // Nothing else happens to this logger (the run ended, or it only writes every few minutes): the rows must be readable now.
+    expect(fs.existsSync(csv.path), "the rows the deleted table took along are at the path").to.equal(true);
+    expect(dataLines(csv.path)).to.deep.equal(Array.from({ length: 1000 }, (_, at) => `${1000 + at},${1000 + at}`));
+    expect(csv.stats()).to.deep.equal({ written: 2000, dropped: 0, rewrites: 0 });
+    csv.close();
+  });
 });

@@ -364,6 +364,13 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   }
 
   private writePending(now: number): void {
+    this.writeOnce(now);
+    // The check after a write found the table deleted: the rows it took along go into the new table now, not whenever
+    // this logger gets its next row (a run's last rows would wait for the exit).
+    if (this.pending.length > 0) this.writeOnce(now);
+  }
+
+  private writeOnce(now: number): void {
     if (this.pending.length === 0) return;
     // A rewrite reads the table back from the path, and an append after a release reopens it there: both need it to
     // be ours. A stat is nothing next to a rewrite, and a release is rare.
