@@ -243,4 +243,23 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect(csv.stats()).to.deep.equal({ written: 2000, dropped: 0, rewrites: 0 });
     csv.close();
   });
+
+  it("writes within flushMs the rows a deleted table took along when giving its descriptor back to another logger", async () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => new CsvLogger({ path: path.join(dir, `swept-${at}.csv`), flushMs: 20 }));
+    const warnings = await warningsDuring(async () => {
+      withFrozenClock(() => {
+        loggers[0].onEpochEnd(0, { loss: 0 }); // unchecked yet: within 100 ms of the table's creation
+        fs.rmSync(loggers[0].path);
+        // The last one opened is one too many: the first gives its descriptor back, and finds its table deleted.
+        for (const csv of loggers.slice(1)) csv.onEpochEnd(0, { loss: 1 });
+      });
+      expect(openPaths().has(loggers[0].path)).to.equal(false);
+      await sleep(PAST_CHECK_INTERVAL_MS); // well past flushMs: no other row comes for the first logger
+      expect(fs.existsSync(loggers[0].path), "the row taken along is back at the path within flushMs").to.equal(true);
+    });
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss"], ["0", "0"]]);
+    expect(loggers[0].stats()).to.deep.equal({ written: 1, dropped: 0, rewrites: 0 });
+    for (const csv of loggers) csv.close();
+  });
 });

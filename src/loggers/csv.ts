@@ -328,13 +328,19 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     if (count === 1) this.oldestMs = now;
     if (count >= this.flushInterval || now - this.oldestMs >= this.flushMs) {
       this.writePending(now);
-    } else if (this.timer === undefined && this.flushMs <= MAX_TIMER_MS) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flushSync();
-      }, this.flushMs);
-      this.timer.unref();
+    } else {
+      this.armTimer();
     }
+  }
+
+  /** Has the buffer written at the latest `flushMs` from now (unless a timer is already on its way, or flushMs is Infinity). */
+  private armTimer(): void {
+    if (this.timer !== undefined || this.flushMs > MAX_TIMER_MS) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushSync();
+    }, this.flushMs);
+    this.timer.unref();
   }
 
   /** A leading column (`step`, `epoch`) goes after the leading columns before it; any other at the end. */
@@ -430,6 +436,8 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     // Not unshift(...retained): a burst of 130,000 rows or more is past the arguments a call can take (RangeError).
     this.pending = retained.concat(this.pending);
     this.fileDeleted(retained.length);
+    // Found by release() (another logger opened a file), nothing else may come to write them: the timer does.
+    this.armTimer();
   }
 
   /** A table started at the path (a file there is replaced, as Keras and Lightning do): the first write, or after a deletion. */
