@@ -52,4 +52,20 @@ describe("CsvLogger when the process ends (child processes)", function () {
     expect(child.stdout.trim()).to.equal("written when collected");
     expect(readCsv(file)).to.deep.equal([["step", "loss", "lr"], ["0", "1", ""], ["1", "0.5", ""], ["2", "0.25", "0.1"]]);
   });
+
+  /** Runs `script` (CommonJS; `CsvLogger` and `file` are in scope) in a child process with the logger's bundle. */
+  const runChild = (script: string, file: string) => spawnSync(process.execPath, ["-e",
+    `const { CsvLogger } = require(process.env.TT_CSV_BUNDLE); const file = ${JSON.stringify(file)};\n${script}`], {
+    encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+  });
+
+  it("writes a row that an exit listener records after the exit flush, with flushInterval > 1", () => {
+    const file = path.join(dir, "exit-listener.csv");
+    const child = runChild(`
+      const csv = new CsvLogger({ path: file, per: "step", flushInterval: 10 });
+      csv.onStepEnd(0, { loss: 1 });
+      process.on("exit", () => csv.onStepEnd(1, { loss: 0.5 })); // a trainer's last row, recorded as the process ends`, file);
+    expect([child.status, child.stderr]).to.deep.equal([0, ""]);
+    expect(readCsv(file)).to.deep.equal([["step", "loss"], ["0", "1"], ["1", "0.5"]]);
+  });
 });

@@ -314,7 +314,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   dropped = 0;
   rewrites = 0;
 
-  constructor(readonly path: string, private readonly leading: readonly string[], private readonly flushInterval: number,
+  constructor(readonly path: string, private readonly leading: readonly string[], private flushInterval: number,
     private readonly flushMs: number) {}
 
   push(row: Row): void {
@@ -489,6 +489,11 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     // What was written before is in the new file, read back from a path checked just before.
     this.unverified = [];
     this.rewrites++;
+  }
+
+  /** The process is exiting: a row that an `exit` listener records is written as it comes, since no flush comes later. */
+  writeThrough(): void {
+    this.flushInterval = 1;
   }
 
   /** Gives the descriptor back (past 64 open files); the next write reopens the table at its path. */
