@@ -68,4 +68,19 @@ describe("CsvLogger when the process ends (child processes)", function () {
     expect([child.status, child.stderr]).to.deep.equal([0, ""]);
     expect(readCsv(file)).to.deep.equal([["step", "loss"], ["0", "1"], ["1", "0.5"]]);
   });
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`leaves ${signal} its default action with the default flushInterval 1: a loop that never yields ends at once, every row on disk`, () => {
+      const file = path.join(dir, `${signal}-loop.csv`);
+      const child = runChild(`
+        const csv = new CsvLogger({ path: file, per: "step" });
+        csv.onStepEnd(0, { loss: 1 });
+        csv.onStepEnd(1, { loss: 0.5 });
+        process.kill(process.pid, "${signal}");
+        for (const end = Date.now() + 3000; Date.now() < end;) {} // training that never yields to the event loop
+        process.stdout.write("the loop ran to its end");`, file);
+      expect([child.status, child.signal, child.stdout]).to.deep.equal([null, signal, ""]);
+      expect(readCsv(file)).to.deep.equal([["step", "loss"], ["0", "1"], ["1", "0.5"]]);
+    });
+  }
 });

@@ -314,8 +314,16 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   dropped = 0;
   rewrites = 0;
 
+  /**
+   * Whether rows can wait in memory between calls. Not with flushInterval 1 (or flushMs 0): then src/exit.ts listens to
+   * no signal, and Ctrl-C ends even a training loop that never yields, at once, as without the logger.
+   */
+  readonly buffers: boolean;
+
   constructor(readonly path: string, private readonly leading: readonly string[], private flushInterval: number,
-    private readonly flushMs: number) {}
+    private readonly flushMs: number) {
+    this.buffers = flushInterval > 1 && flushMs > 0;
+  }
 
   push(row: Row): void {
     if (this.closed) {
