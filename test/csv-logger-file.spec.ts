@@ -262,4 +262,21 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect(loggers[0].stats()).to.deep.equal({ written: 1, dropped: 0, rewrites: 0 });
     for (const csv of loggers) csv.close();
   });
+
+  it("counts no file as open once every logger is closed, after a rewrite failed (full disk) while its descriptor was given back", async () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => new CsvLogger({ path: path.join(dir, `failed-${at}.csv`) }));
+    for (const csv of loggers) csv.onEpochEnd(0, { loss: 0 });
+    expect(openPaths().has(loggers[0].path), "the first logger gave its descriptor back").to.equal(false);
+    const temporary = `${loggers[0].path}.${process.pid}.tmp`;
+    fs.symlinkSync("/dev/full", temporary); // the rewrite opens its temporary file, and its write fails: a full disk
+    const warnings = await warningsDuring(() => loggers[0].onEpochEnd(1, { loss: 1, valAcc: 0.5 }));
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_WRITE_FAILED"]);
+    expect(openFileCount(), "only the files with a descriptor").to.equal(MAX_OPEN_FILES - 1);
+    expect(fs.existsSync(temporary)).to.equal(false);
+    loggers[0].onEpochEnd(2, { loss: 2, valAcc: 0.25 });
+    for (const csv of loggers) csv.close();
+    expect(openFileCount()).to.equal(0);
+    expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "0", ""], ["2", "2", "0.25"]]);
+    expect(loggers[0].stats()).to.deep.equal({ written: 2, dropped: 1, rewrites: 1 });
+  });
 });

@@ -489,6 +489,8 @@ class CsvFile implements ExitFlushable, ReleasableFile {
       renameSync(temporary, this.path);
     } catch (error) {
       closeQuietly(fd);
+      // Opening the temporary file counted this table as open: without a descriptor of its own (given back), it is not.
+      if (previous < 0) closedFile(this);
       rmSync(temporary, { force: true });
       throw error;
     }
