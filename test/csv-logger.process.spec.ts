@@ -7,7 +7,7 @@ import { buildSync } from "esbuild";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { tempDir } from "./fixtures/jsonl-readers";
-import { readCsv } from "./fixtures/csv-readers";
+import { readCsv, readCsvStrict } from "./fixtures/csv-readers";
 
 const FIXTURE = path.join(__dirname, "fixtures", "csv-exit.js");
 
@@ -67,6 +67,27 @@ describe("CsvLogger when the process ends (child processes)", function () {
       process.on("exit", () => csv.onStepEnd(1, { loss: 0.5 })); // a trainer's last row, recorded as the process ends`, file);
     expect([child.status, child.stderr]).to.deep.equal([0, ""]);
     expect(readCsv(file)).to.deep.equal([["step", "loss"], ["0", "1"], ["1", "0.5"]]);
+  });
+
+  it("keeps every table whole through rewrites when the process runs out of descriptors (ulimit -n 40, 60 loggers)", () => {
+    const folder = path.join(dir, "emfile");
+    const script = `
+      const { CsvLogger } = require(process.env.TT_CSV_BUNDLE);
+      const loggers = Array.from({ length: 60 }, (_, at) => new CsvLogger({ path: require("node:path").join(process.argv[1], "run-" + at + ".csv") }));
+      // The second epoch brings a column: each table is read back and written anew, with fewer descriptors left than loggers.
+      for (let epoch = 0; epoch < 3; epoch++) for (const csv of loggers) csv.onEpochEnd(epoch, epoch === 0 ? { loss: epoch } : { loss: epoch, acc: epoch });
+      for (const csv of loggers) csv.close();
+      process.stdout.write(JSON.stringify(loggers.map((csv) => csv.stats())));`;
+    // Through a shell for its ulimit: Node itself holds about 18 descriptors, which leaves about 22 for 60 tables.
+    const child = spawnSync("/bin/sh", ["-c", 'ulimit -n 40 && exec "$0" "$@"', process.execPath, "-e", script, folder], {
+      encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+    });
+    expect([child.status, child.stderr]).to.deep.equal([0, ""]);
+    const stats = JSON.parse(child.stdout) as unknown[];
+    expect(stats).to.deep.equal(Array.from({ length: 60 }, () => ({ written: 3, dropped: 0, rewrites: 1 })));
+    for (let at = 0; at < 60; at++) {
+      expect(readCsvStrict(path.join(folder, `run-${at}.csv`))).to.deep.equal([["epoch", "loss", "acc"], ["0", "0", ""], ["1", "1", "1"], ["2", "2", "2"]]);
+    }
   });
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -9,7 +9,7 @@ import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { safeString } from "../faults";
 import { stringifyValue } from "../serialize";
-import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
+import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
 
 /** Options of {@link CsvLogger}. */
 export interface CsvLoggerOptions {
@@ -477,7 +477,8 @@ class CsvFile implements ExitFlushable, ReleasableFile {
    */
   private rewrite(appended: string, now: number): void {
     const old = this.fileColumns!;
-    const records = parseCsv(readFileSync(this.path, "utf8")).slice(1);
+    // Through withDescriptor: out of descriptors, the other loggers' files are given back for the read, as for an open.
+    const records = parseCsv(withDescriptor(this, () => readFileSync(this.path, "utf8"))).slice(1);
     const positions = this.columns.map((column) => old.indexOf(column));
     let text = csvLine(this.columns);
     for (const record of records) text += csvLine(positions.map((at) => (at === -1 ? "" : record[at] ?? "")));

@@ -37,19 +37,26 @@ export function touch(file: ReleasableFile): void {
  * is out of descriptors.
  */
 export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "w" = "a"): number {
-  let fd: number;
-  try {
-    fd = openSync(path, flags);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
-    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
-    fd = openSync(path, flags);
-  }
+  const fd = withDescriptor(file, () => openSync(path, flags));
   openFiles.add(file);
   touch(file);
   if (openFiles.size > MAX_OPEN_FILES) releaseFile(leastRecentlyUsed());
   return fd;
+}
+
+/**
+ * Runs `action`, a call that opens a descriptor for a moment (reading a file back), on behalf of `file`; when the
+ * process is out of descriptors, releases every other file and runs it once more.
+ */
+export function withDescriptor<T>(file: ReleasableFile, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
+    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
+    return action();
+  }
 }
 
 /** Forgets `file`, whose descriptor was closed. */
