@@ -279,4 +279,35 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "0", ""], ["2", "2", "0.25"]]);
     expect(loggers[0].stats()).to.deep.equal({ written: 2, dropped: 1, rewrites: 1 });
   });
+
+  it("follows log rotation by copy and truncate (logrotate's copytruncate): the table at the path gets its header back, no row lost", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    const warnings = await warningsDuring(async () => {
+      csv.onEpochEnd(0, { loss: 1 });
+      csv.onEpochEnd(1, { loss: 0.5 });
+      fs.copyFileSync(csv.path, csv.path + ".1");
+      fs.truncateSync(csv.path, 0);
+      await sleep(PAST_CHECK_INTERVAL_MS);
+      csv.onEpochEnd(2, { loss: 0.25 });
+      csv.onEpochEnd(3, { loss: 0.125 });
+      expect(table(csv.path), "readable with its header between rows").to.deep.equal([["epoch", "loss"], ["2", "0.25"], ["3", "0.125"]]);
+      csv.onEpochEnd(4, { loss: 0.0625, valAcc: 0.9 }); // a rewrite reads the table back: its first row is a row, not the header
+    });
+    expect(table(csv.path + ".1")).to.deep.equal([["epoch", "loss"], ["0", "1"], ["1", "0.5"]]);
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["2", "0.25", ""], ["3", "0.125", ""], ["4", "0.0625", "0.9"]]);
+    expect(csv.stats()).to.deep.equal({ written: 5, dropped: 0, rewrites: 1 });
+    expect(warnings).to.deep.equal([]);
+    csv.close();
+  });
+
+  it("gives the header back to a table truncated in place while its descriptor was given back", () => {
+    const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => new CsvLogger({ path: path.join(dir, `truncated-${at}.csv`) }));
+    for (const csv of loggers) csv.onEpochEnd(0, { loss: 0 });
+    expect(openPaths().has(loggers[0].path), "the first logger gave its descriptor back").to.equal(false);
+    fs.truncateSync(loggers[0].path, 0);
+    loggers[0].onEpochEnd(1, { loss: 1 });
+    expect(table(loggers[0].path)).to.deep.equal([["epoch", "loss"], ["1", "1"]]);
+    for (const csv of loggers) csv.close();
+    expect(loggers[0].stats()).to.deep.equal({ written: 2, dropped: 0, rewrites: 0 });
+  });
 });

@@ -2,7 +2,7 @@
  * `CsvLogger`: metrics as a CSV table, a row per epoch (Keras's `CSVLogger`) or per step (Lightning's `CSVLogger`).
  * @packageDocumentation
  */
-import { closeSync, fstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
@@ -301,6 +301,13 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   /** Identity of the table's file, to tell whether the path still leads to it (also while its descriptor is released). */
   private dev = 0;
   private ino = 0;
+  /** Bytes this logger put in the table's file: a check that finds it smaller finds it truncated in place. */
+  private size = 0;
+  /**
+   * The file was truncated in place (logrotate's copytruncate: the copy keeps the table): the rows written since are
+   * at the path without a header, and the next write rewrites it with one.
+   */
+  private headerless = false;
   /** Rows written since the path was last checked: written again if the file turns out to have been deleted. */
   private unverified: Row[] = [];
   private verifyDueMs = 0;
@@ -399,12 +406,12 @@ class CsvFile implements ExitFlushable, ReleasableFile {
       for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
       if (this.fileColumns === undefined) {
         this.create(csvLine(columns) + text, now);
-      } else if (this.fileColumns.length !== columns.length) {
+      } else if (this.fileColumns.length !== columns.length || this.headerless) {
         this.rewrite(text, now);
       } else {
         if (this.fd < 0) this.reopen();
         else touch(this);
-        writeAll(this.fd, text);
+        this.size += writeAll(this.fd, text);
       }
     } catch (error) {
       this.dropped += rows.length;
@@ -427,7 +434,11 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.verifyDueMs = now + VERIFY_MS;
     const retained = this.unverified;
     this.unverified = [];
-    if (this.fileColumns === undefined || stillAtPath(this.path, this.dev, this.ino)) return;
+    if (this.fileColumns === undefined) return;
+    if (stillAtPath(this.path, this.dev, this.ino)) {
+      if (this.sizeNow() < this.size) this.headerless = true;
+      return;
+    }
     // Without a descriptor (released) nothing was written since the last check: a new table is all there is to start.
     let deleted = false;
     if (this.fd >= 0) {
@@ -448,12 +459,21 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.armTimer();
   }
 
+  /** The size of the table's file now; `Infinity` when it cannot be looked at (nothing to say it was truncated). */
+  private sizeNow(): number {
+    try {
+      return (this.fd >= 0 ? fstatSync(this.fd) : statSync(this.path)).size;
+    } catch {
+      return Infinity;
+    }
+  }
+
   /** A table started at the path (a file there is replaced, as Keras and Lightning do): the first write, or after a deletion. */
   private create(text: string, now: number): void {
     mkdirSync(dirname(this.path), { recursive: true });
     this.closeFd(); // an earlier first write that failed halfway
     this.adopt(openForAppend(this, this.path, "w"), now);
-    writeAll(this.fd, text);
+    this.size = writeAll(this.fd, text);
   }
 
   /** The table's file again after its descriptor was released (past 64 open files); the path was checked just before. */
@@ -468,6 +488,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.dev = dev;
     this.ino = ino;
     this.verifyDueMs = now + VERIFY_MS;
+    this.headerless = false;
   }
 
   /**
@@ -478,15 +499,19 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   private rewrite(appended: string, now: number): void {
     const old = this.fileColumns!;
     // Through withDescriptor: out of descriptors, the other loggers' files are given back for the read, as for an open.
-    const records = parseCsv(withDescriptor(this, () => readFileSync(this.path, "utf8"))).slice(1);
+    const records = parseCsv(withDescriptor(this, () => readFileSync(this.path, "utf8")));
+    // The header, unless the file was truncated in place: then its first record is a row (the index, a number, is
+    // the first cell of every row, never the index column's name).
+    if (records.length > 0 && records[0].length === old.length && records[0].every((name, at) => name === old[at])) records.shift();
     const positions = this.columns.map((column) => old.indexOf(column));
     let text = csvLine(this.columns);
     for (const record of records) text += csvLine(positions.map((at) => (at === -1 ? "" : record[at] ?? "")));
     const temporary = `${this.path}.${process.pid}.tmp`;
     const previous = this.fd;
     const fd = openForAppend(this, temporary, "w");
+    let size: number;
     try {
-      writeAll(fd, text + appended);
+      size = writeAll(fd, text + appended);
       renameSync(temporary, this.path);
     } catch (error) {
       closeQuietly(fd);
@@ -497,9 +522,11 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     }
     if (previous >= 0) closeQuietly(previous);
     this.adopt(fd, now);
+    this.size = size;
     // What was written before is in the new file, read back from a path checked just before.
     this.unverified = [];
-    this.rewrites++;
+    // A header given back after a truncation is not a rewrite for a new column.
+    if (old.length !== this.columns.length) this.rewrites++;
   }
 
   /** The process is exiting: a row that an `exit` listener records is written as it comes, since no flush comes later. */
@@ -573,10 +600,12 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function writeAll(fd: number, text: string): void {
+/** Writes all of `text`, looping on a partial write; returns the bytes written. */
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text, "utf8");
   let done = 0;
   while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  return done;
 }
 
 function resolvePath(path: unknown): string {
