@@ -310,4 +310,26 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     for (const csv of loggers) csv.close();
     expect(loggers[0].stats()).to.deep.equal({ written: 2, dropped: 0, rewrites: 0 });
   });
+
+  it("leaves the buffer alone in stats(): buffered rows wait for flushInterval, whenever stats() is read", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "steps.csv"), per: "step", flushInterval: 10, flushMs: Infinity });
+    for (let step = 0; step < 13; step++) csv.onStepEnd(step, { loss: step }); // 10 written, unchecked yet; 3 buffered
+    expect(csv.stats()).to.deep.equal({ written: 10, dropped: 0, rewrites: 0 });
+    expect(dataLines(csv.path)).to.have.length(10);
+    csv.close();
+    expect(dataLines(csv.path)).to.have.length(13);
+  });
+
+  it("changes nothing after close(): a second close(), stats(), and the table deleted afterwards", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv"), flushInterval: 2 });
+    csv.onEpochEnd(0, { loss: 1 });
+    csv.close();
+    const warnings = await warningsDuring(() => {
+      csv.close();
+      fs.rmSync(csv.path);
+      expect(csv.stats()).to.deep.equal({ written: 1, dropped: 0, rewrites: 0 });
+    });
+    expect(warnings).to.deep.equal([]);
+    expect(fs.existsSync(csv.path), "a closed logger makes no table").to.equal(false);
+  });
 });

@@ -380,8 +380,11 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   checkPath(): void {
     if (this.unverified.length === 0) return;
     const now = Date.now();
+    const buffered = this.pending.length;
     this.verify(now);
-    this.writePending(now);
+    // Only when the table was found deleted: its rows, back in the buffer, go into the new one (with the buffered rows,
+    // in one write). Otherwise the buffer waits for flushInterval: stats() must not write it.
+    if (this.pending.length > buffered) this.writePending(now);
   }
 
   private writePending(now: number): void {
