@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CsvLogger } from "../src/index";
+import { CsvLogger, TelemetryLogger } from "../src/index";
 import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
 import { tempDir } from "./fixtures/jsonl-readers";
 import { readCsvStrict } from "./fixtures/csv-readers";
@@ -331,5 +331,31 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     });
     expect(warnings).to.deep.equal([]);
     expect(fs.existsSync(csv.path), "a closed logger makes no table").to.equal(false);
+  });
+
+  it(`shares the cap of ${MAX_OPEN_FILES} open files with TelemetryLoggers writing in turn, each file whole through rewrites`, async () => {
+    const tables = Array.from({ length: 40 }, (_, at) => new CsvLogger({ path: path.join(dir, `mixed-${at}.csv`) }));
+    const journals = Array.from({ length: 40 }, (_, at) => new TelemetryLogger({ path: path.join(dir, `mixed-${at}.jsonl`) }));
+    const warnings = await warningsDuring(() => {
+      for (let epoch = 0; epoch < 3; epoch++) {
+        for (let at = 0; at < 40; at++) {
+          tables[at].onEpochEnd(epoch, epoch === 0 ? { loss: epoch } : { loss: epoch, acc: epoch });
+          journals[at].onEpochEnd(epoch, { loss: epoch });
+        }
+        expect(openFileCount()).to.equal(MAX_OPEN_FILES);
+        expect([...openPaths()].filter((file) => file.startsWith(dir))).to.have.length(MAX_OPEN_FILES);
+      }
+    });
+    expect(warnings).to.deep.equal([]);
+    for (const logger of [...tables, ...journals]) logger.close();
+    for (const csv of tables) {
+      expect(table(csv.path)).to.deep.equal([["epoch", "loss", "acc"], ["0", "0", ""], ["1", "1", "1"], ["2", "2", "2"]]);
+      expect(csv.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 1 });
+    }
+    for (const jsonl of journals) {
+      const epochs = fs.readFileSync(jsonl.path, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { epoch: number }).epoch);
+      expect(epochs).to.deep.equal([0, 1, 2]);
+    }
+    expect(openFileCount()).to.equal(0);
   });
 });
