@@ -90,6 +90,25 @@ describe("CsvLogger when the process ends (child processes)", function () {
     }
   });
 
+  it("leaves no cut row in the table when a write stops part-way (ulimit -f: EFBIG), so every row there is one counted as written", () => {
+    const file = path.join(dir, "file-size-limit.csv");
+    const script = `
+      const { CsvLogger } = require(process.env.TT_CSV_BUNDLE);
+      const csv = new CsvLogger({ path: process.argv[1], per: "step" });
+      for (let step = 0; step < 200; step++) csv.onStepEnd(step, { loss: 0.123456789 + step });
+      csv.close();
+      process.stdout.write(JSON.stringify(csv.stats()));`;
+    // A file-size limit of 1,024 bytes (two blocks of 512): the write that crosses it writes part of its row, then fails.
+    const child = spawnSync("/bin/sh", ["-c", 'ulimit -f 2 && exec "$0" "$@"', process.execPath, "-e", script, file], {
+      encoding: "utf8", timeout: 20000, env: { ...process.env, NODE_OPTIONS: "", TT_CSV_BUNDLE: bundle },
+    });
+    expect(child.status).to.equal(0);
+    expect(child.stderr).to.match(/TRAINER_TELEMETRY_WRITE_FAILED.*EFBIG/);
+    const { written, dropped } = JSON.parse(child.stdout) as { written: number; dropped: number };
+    expect([written + dropped, written > 0, dropped > 0]).to.deep.equal([200, true, true]);
+    expect(readCsvStrict(file)).to.deep.equal([["step", "loss"], ...Array.from({ length: written }, (_, step) => [String(step), String(0.123456789 + step)])]);
+  });
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`leaves ${signal} its default action with the default flushInterval 1: a loop that never yields ends at once, every row on disk`, () => {
       const file = path.join(dir, `${signal}-loop.csv`);

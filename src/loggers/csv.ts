@@ -2,7 +2,7 @@
  * `CsvLogger`: metrics as a CSV table, a row per epoch (Keras's `CSVLogger`) or per step (Lightning's `CSVLogger`).
  * @packageDocumentation
  */
-import { closeSync, fstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
@@ -603,11 +603,21 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** Writes all of `text`, looping on a partial write; returns the bytes written. */
+/**
+ * Writes all of `text`, looping on a partial write; returns the bytes written. A write that fails part-way (a full
+ * disk, a file-size limit) takes what it wrote back off the end of the file: a cut row would read as a row with a
+ * wrong last value (`0.12` for `0.123`), though counted as dropped, and the next row would be joined to it.
+ */
 function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text, "utf8");
   let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    // Appended (O_APPEND) by this logger alone: the file was `done` bytes shorter before this write.
+    if (done > 0) ftruncateSync(fd, fstatSync(fd).size - done);
+    throw error;
+  }
   return done;
 }
 
