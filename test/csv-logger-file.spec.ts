@@ -358,4 +358,19 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     }
     expect(openFileCount()).to.equal(0);
   });
+
+  it("closes the temporary file's descriptor and keeps the table's own when a rewrite's write fails (a full disk)", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    csv.onEpochEnd(0, { loss: 1 });
+    const temporary = `${csv.path}.${process.pid}.tmp`;
+    fs.symlinkSync("/dev/full", temporary); // opens, and its write fails with ENOSPC
+    const before = fs.readdirSync("/proc/self/fd").length;
+    const warnings = await warningsDuring(() => csv.onEpochEnd(1, { loss: 0.5, valAcc: 0.8 }));
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_WRITE_FAILED"]);
+    expect([fs.readdirSync("/proc/self/fd").length, openFileCount(), fs.existsSync(temporary)]).to.deep.equal([before, 1, false]);
+    csv.onEpochEnd(2, { loss: 0.25 });
+    csv.close();
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "1", ""], ["2", "0.25", ""]]);
+    expect(csv.stats()).to.deep.equal({ written: 2, dropped: 1, rewrites: 1 });
+  });
 });
