@@ -109,6 +109,24 @@ describe("CsvLogger when the process ends (child processes)", function () {
     expect(readCsvStrict(file)).to.deep.equal([["step", "loss"], ...Array.from({ length: written }, (_, step) => [String(step), String(0.123456789 + step)])]);
   });
 
+  it("warns once, in a worker thread, that rows buffered there are lost when the worker is ended from outside", () => {
+    const file = path.join(dir, "worker.csv");
+    const child = runChild(`
+      const { Worker } = require("node:worker_threads");
+      const worker = new Worker(\`
+        const { CsvLogger } = require(process.env.TT_CSV_BUNDLE);
+        const file = \${JSON.stringify(file)};
+        new CsvLogger({ path: file });                                    // flushInterval 1: nothing waits, no warning
+        new CsvLogger({ path: file + ".steps", per: "step", flushInterval: 50 });
+        new CsvLogger({ path: file + ".more", flushInterval: 50 });       // once a thread
+      \`, { eval: true });
+      worker.on("exit", () => process.stdout.write("worker done"));`, file);
+    expect([child.status, child.stdout]).to.deep.equal([0, "worker done"]);
+    const warnings = child.stderr.split("\n").filter((line) => line.includes("TRAINER_TELEMETRY_WORKER_BUFFER"));
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.contain(`CsvLogger("${file}.steps") buffers up to 50 rows in a worker thread`);
+  });
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`leaves ${signal} its default action with the default flushInterval 1: a loop that never yields ends at once, every row on disk`, () => {
       const file = path.join(dir, `${signal}-loop.csv`);
