@@ -2,14 +2,15 @@
  * `CsvLogger`: metrics as a CSV table, a row per epoch (Keras's `CSVLogger`) or per step (Lightning's `CSVLogger`).
  * @packageDocumentation
  */
-import { closeSync, fstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { safeString } from "../faults";
+import { inMainThread } from "../main-thread";
 import { stringifyValue } from "../serialize";
-import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
+import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
 
 /** Options of {@link CsvLogger}. */
 export interface CsvLoggerOptions {
@@ -295,12 +296,19 @@ class CsvFile implements ExitFlushable, ReleasableFile {
    * renamed away: the next write starts a table anew there, header first.
    */
   private fileColumns: readonly string[] | undefined = undefined;
-  private readonly pending: Row[] = [];
+  private pending: Row[] = [];
   private oldestMs = 0;
   private fd = -1;
   /** Identity of the table's file, to tell whether the path still leads to it (also while its descriptor is released). */
   private dev = 0;
   private ino = 0;
+  /** Bytes this logger put in the table's file: a check that finds it smaller finds it truncated in place. */
+  private size = 0;
+  /**
+   * The file was truncated in place (logrotate's copytruncate: the copy keeps the table): the rows written since are
+   * at the path without a header, and the next write rewrites it with one.
+   */
+  private headerless = false;
   /** Rows written since the path was last checked: written again if the file turns out to have been deleted. */
   private unverified: Row[] = [];
   private verifyDueMs = 0;
@@ -314,8 +322,17 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   dropped = 0;
   rewrites = 0;
 
-  constructor(readonly path: string, private readonly leading: readonly string[], private readonly flushInterval: number,
-    private readonly flushMs: number) {}
+  /**
+   * Whether rows can wait in memory between calls. Not with flushInterval 1 (or flushMs 0): then src/exit.ts listens to
+   * no signal, and Ctrl-C ends even a training loop that never yields, at once, as without the logger.
+   */
+  readonly buffers: boolean;
+
+  constructor(readonly path: string, private readonly leading: readonly string[], private flushInterval: number,
+    private readonly flushMs: number) {
+    this.buffers = flushInterval > 1 && flushMs > 0;
+    if (this.buffers && !inMainThread()) warnBufferInWorker(path, flushInterval);
+  }
 
   push(row: Row): void {
     if (this.closed) {
@@ -328,13 +345,19 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     if (count === 1) this.oldestMs = now;
     if (count >= this.flushInterval || now - this.oldestMs >= this.flushMs) {
       this.writePending(now);
-    } else if (this.timer === undefined && this.flushMs <= MAX_TIMER_MS) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flushSync();
-      }, this.flushMs);
-      this.timer.unref();
+    } else {
+      this.armTimer();
     }
+  }
+
+  /** Has the buffer written at the latest `flushMs` from now (unless a timer is already on its way, or flushMs is Infinity). */
+  private armTimer(): void {
+    if (this.timer !== undefined || this.flushMs > MAX_TIMER_MS) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushSync();
+    }, this.flushMs);
+    this.timer.unref();
   }
 
   /** A leading column (`step`, `epoch`) goes after the leading columns before it; any other at the end. */
@@ -359,11 +382,21 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   checkPath(): void {
     if (this.unverified.length === 0) return;
     const now = Date.now();
+    const buffered = this.pending.length;
     this.verify(now);
-    this.writePending(now);
+    // Only when the table was found deleted: its rows, back in the buffer, go into the new one (with the buffered rows,
+    // in one write). Otherwise the buffer waits for flushInterval: stats() must not write it.
+    if (this.pending.length > buffered) this.writePending(now);
   }
 
   private writePending(now: number): void {
+    this.writeOnce(now);
+    // The check after a write found the table deleted: the rows it took along go into the new table now, not whenever
+    // this logger gets its next row (a run's last rows would wait for the exit).
+    if (this.pending.length > 0) this.writeOnce(now);
+  }
+
+  private writeOnce(now: number): void {
     if (this.pending.length === 0) return;
     // A rewrite reads the table back from the path, and an append after a release reopens it there: both need it to
     // be ours. A stat is nothing next to a rewrite, and a release is rare.
@@ -372,26 +405,29 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     }
     const rows = this.pending.splice(0);
     const columns = this.columns;
-    let text = "";
-    for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
     try {
+      // In the try: rows whose text together is longer than a string can be (2^29 characters) are dropped and counted.
+      let text = "";
+      for (const row of rows) text += csvLine(columns.map((column) => row.get(column) ?? ""));
       if (this.fileColumns === undefined) {
         this.create(csvLine(columns) + text, now);
-      } else if (this.fileColumns.length !== columns.length) {
+      } else if (this.fileColumns.length !== columns.length || this.headerless) {
         this.rewrite(text, now);
       } else {
         if (this.fd < 0) this.reopen();
         else touch(this);
-        writeAll(this.fd, text);
+        this.size += writeAll(this.fd, text);
       }
-      this.fileColumns = [...columns];
-      this.written += rows.length;
-      for (const row of rows) this.unverified.push(row);
-      if (this.unverified.length >= VERIFY_ROWS) this.verify(now);
     } catch (error) {
       this.dropped += rows.length;
       this.ioFailed(error, rows.length);
+      return;
     }
+    // Out of the try: the rows are in the file, so nothing after this may count them as dropped as well.
+    this.fileColumns = [...columns];
+    this.written += rows.length;
+    for (const row of rows) this.unverified.push(row);
+    if (this.unverified.length >= VERIFY_ROWS) this.verify(now);
   }
 
   /**
@@ -403,7 +439,11 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.verifyDueMs = now + VERIFY_MS;
     const retained = this.unverified;
     this.unverified = [];
-    if (this.fileColumns === undefined || stillAtPath(this.path, this.dev, this.ino)) return;
+    if (this.fileColumns === undefined) return;
+    if (stillAtPath(this.path, this.dev, this.ino)) {
+      if (this.sizeNow() < this.size) this.headerless = true;
+      return;
+    }
     // Without a descriptor (released) nothing was written since the last check: a new table is all there is to start.
     let deleted = false;
     if (this.fd >= 0) {
@@ -417,8 +457,20 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.fileColumns = undefined;
     if (!deleted) return;
     this.written -= retained.length;
-    this.pending.unshift(...retained);
+    // Not unshift(...retained): a burst of 130,000 rows or more is past the arguments a call can take (RangeError).
+    this.pending = retained.concat(this.pending);
     this.fileDeleted(retained.length);
+    // Found by release() (another logger opened a file), nothing else may come to write them: the timer does.
+    this.armTimer();
+  }
+
+  /** The size of the table's file now; `Infinity` when it cannot be looked at (nothing to say it was truncated). */
+  private sizeNow(): number {
+    try {
+      return (this.fd >= 0 ? fstatSync(this.fd) : statSync(this.path)).size;
+    } catch {
+      return Infinity;
+    }
   }
 
   /** A table started at the path (a file there is replaced, as Keras and Lightning do): the first write, or after a deletion. */
@@ -426,7 +478,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     mkdirSync(dirname(this.path), { recursive: true });
     this.closeFd(); // an earlier first write that failed halfway
     this.adopt(openForAppend(this, this.path, "w"), now);
-    writeAll(this.fd, text);
+    this.size = writeAll(this.fd, text);
   }
 
   /** The table's file again after its descriptor was released (past 64 open files); the path was checked just before. */
@@ -441,6 +493,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
     this.dev = dev;
     this.ino = ino;
     this.verifyDueMs = now + VERIFY_MS;
+    this.headerless = false;
   }
 
   /**
@@ -450,26 +503,40 @@ class CsvFile implements ExitFlushable, ReleasableFile {
    */
   private rewrite(appended: string, now: number): void {
     const old = this.fileColumns!;
-    const records = parseCsv(readFileSync(this.path, "utf8")).slice(1);
+    // Through withDescriptor: out of descriptors, the other loggers' files are given back for the read, as for an open.
+    const records = parseCsv(withDescriptor(this, () => readFileSync(this.path, "utf8")));
+    // The header, unless the file was truncated in place: then its first record is a row (the index, a number, is
+    // the first cell of every row, never the index column's name).
+    if (records.length > 0 && records[0].length === old.length && records[0].every((name, at) => name === old[at])) records.shift();
     const positions = this.columns.map((column) => old.indexOf(column));
     let text = csvLine(this.columns);
     for (const record of records) text += csvLine(positions.map((at) => (at === -1 ? "" : record[at] ?? "")));
     const temporary = `${this.path}.${process.pid}.tmp`;
     const previous = this.fd;
     const fd = openForAppend(this, temporary, "w");
+    let size: number;
     try {
-      writeAll(fd, text + appended);
+      size = writeAll(fd, text + appended);
       renameSync(temporary, this.path);
     } catch (error) {
       closeQuietly(fd);
+      // Opening the temporary file counted this table as open: without a descriptor of its own (given back), it is not.
+      if (previous < 0) closedFile(this);
       rmSync(temporary, { force: true });
       throw error;
     }
     if (previous >= 0) closeQuietly(previous);
     this.adopt(fd, now);
+    this.size = size;
     // What was written before is in the new file, read back from a path checked just before.
     this.unverified = [];
-    this.rewrites++;
+    // A header given back after a truncation is not a rewrite for a new column.
+    if (old.length !== this.columns.length) this.rewrites++;
+  }
+
+  /** The process is exiting: a row that an `exit` listener records is written as it comes, since no flush comes later. */
+  writeThrough(): void {
+    this.flushInterval = 1;
   }
 
   /** Gives the descriptor back (past 64 open files); the next write reopens the table at its path. */
@@ -529,6 +596,20 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   }
 }
 
+let warnedWorker = false;
+
+/** As TelemetryLogger's: a buffer in a worker is lost, without a trace, when the worker is ended from outside. Once a thread. */
+function warnBufferInWorker(path: string, flushInterval: number): void {
+  if (warnedWorker) return;
+  warnedWorker = true;
+  process.emitWarning(
+    `CsvLogger("${path}") buffers up to ${flushInterval} rows in a worker thread: they are lost if the main thread ` +
+    "exits, dies of a signal or calls worker.terminate(), since no code runs in the worker then. Use flushInterval 1 " +
+    "(the default, every row written as it comes) in workers, or call close() before the worker is ended.",
+    { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WORKER_BUFFER" },
+  );
+}
+
 /** Every row already went through writeSync: a failing close has nothing left to lose. */
 function closeQuietly(fd: number): void {
   try {
@@ -538,10 +619,22 @@ function closeQuietly(fd: number): void {
   }
 }
 
-function writeAll(fd: number, text: string): void {
+/**
+ * Writes all of `text`, looping on a partial write; returns the bytes written. A write that fails part-way (a full
+ * disk, a file-size limit) takes what it wrote back off the end of the file: a cut row would read as a row with a
+ * wrong last value (`0.12` for `0.123`), though counted as dropped, and the next row would be joined to it.
+ */
+function writeAll(fd: number, text: string): number {
   const bytes = Buffer.from(text, "utf8");
   let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    // Appended (O_APPEND) by this logger alone: the file was `done` bytes shorter before this write.
+    if (done > 0) ftruncateSync(fd, fstatSync(fd).size - done);
+    throw error;
+  }
+  return done;
 }
 
 function resolvePath(path: unknown): string {

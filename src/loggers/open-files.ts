@@ -6,7 +6,7 @@
  * it at its next write.
  * @packageDocumentation
  */
-import { openSync, statSync } from "node:fs";
+import { constants, openSync, statSync } from "node:fs";
 
 /** A file that can give its descriptor back and reopen on its next write. */
 export interface ReleasableFile {
@@ -23,6 +23,12 @@ export interface ReleasableFile {
  */
 export const MAX_OPEN_FILES = 64;
 
+/**
+ * `"w"` and O_APPEND: a file written anew is still appended to, so that once truncated in place (logrotate's
+ * copytruncate) the next write lands at its start, not after a hole of NUL bytes as long as what was there.
+ */
+const WRITE_ANEW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+
 const openFiles = new Set<ReleasableFile>();
 let uses = 0;
 
@@ -37,19 +43,26 @@ export function touch(file: ReleasableFile): void {
  * is out of descriptors.
  */
 export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "w" = "a"): number {
-  let fd: number;
-  try {
-    fd = openSync(path, flags);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
-    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
-    fd = openSync(path, flags);
-  }
+  const fd = withDescriptor(file, () => openSync(path, flags === "a" ? "a" : WRITE_ANEW));
   openFiles.add(file);
   touch(file);
   if (openFiles.size > MAX_OPEN_FILES) releaseFile(leastRecentlyUsed());
   return fd;
+}
+
+/**
+ * Runs `action`, a call that opens a descriptor for a moment (reading a file back), on behalf of `file`; when the
+ * process is out of descriptors, releases every other file and runs it once more.
+ */
+export function withDescriptor<T>(file: ReleasableFile, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
+    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
+    return action();
+  }
 }
 
 /** Forgets `file`, whose descriptor was closed. */
