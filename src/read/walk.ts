@@ -4,9 +4,10 @@
  * {@link RunSplitter}, the notes) and hands each record, `step_begin` and `step_end` to its subclass, which only
  * says what to do with them (the summary folds them, the report fills its columns).
  *
- * A base class whose loop calls small methods, rather than a callback object or entries yielded to a switch: one
- * process instantiates one subclass, so each call in the loop stays monomorphic and V8 inlines it (measured against
- * the two hand-written loops this replaced: docs/performance.md).
+ * A base class whose loop calls small methods, rather than a callback object or entries yielded to a switch: a
+ * command instantiates one subclass, so each call in the loop stays monomorphic and V8 inlines it. Measured against
+ * the two hand-written loops this replaced, paired (valgrind, summary of 28 MB in one thread): the same instruction
+ * count within 0.5%.
  * @packageDocumentation
  */
 import type { JsonlFile } from "./files";
@@ -112,14 +113,15 @@ export abstract class ChunkWalker {
       }
       // NaN stands for "absent or not a number".
       const tsValue = ts[i];
+      const recordTs = tsValue === tsValue ? tsValue : null;
       const stepValue = step[i];
+      const recordStep = stepValue === stepValue ? stepValue : null;
       if (entryKind === SCAN_KIND.stepBegin) {
-        this.stepBegin(stepValue === stepValue ? stepValue : null, tsValue === tsValue ? tsValue : null, line);
+        this.stepBegin(recordStep, recordTs, line);
         continue;
       }
       const durationValue = duration[i];
-      this.stepEnd(stepValue === stepValue ? stepValue : null, tsValue === tsValue ? tsValue : null,
-        durationValue === durationValue ? durationValue : null, line, chunk, metricFrom, metric);
+      this.stepEnd(recordStep, recordTs, durationValue === durationValue ? durationValue : null, line, chunk, metricFrom, metric);
     }
     return chunk.next;
   }
