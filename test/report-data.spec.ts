@@ -88,6 +88,8 @@ describe("report source: the fast way and the generic way", () => {
       `{"ts":4,"tag":"step_end","step":"3","context":{"loss":0.125,"nested":{"a":1}}}`,
       `{"ts":4.5,"tag":"step_end","step":4.7,"context":{"loss":2,"esc\u0061ped":3}}`,
       `{"tag":"step_end","step":5,"context":{"loss":1},"duration_ms":"7"}`,
+      `{"ts":4.75,"tag":"step_begin"}`,
+      `{"ts":4.8,"tag":"step_end","context":{"loss":3},"duration_ms":1}`,
       `{"ts":5,"tag":"step_begin","step":6}`,
       `{"ts":5.5,"tag":"error","type":"RangeError","message":"boom"}`,
       `{"ts":6,"tag":"epoch_end","epoch":0,"context":{"valLoss":0.75}}`,
@@ -99,7 +101,7 @@ describe("report source: the fast way and the generic way", () => {
     const [fast, generic] = await bothWays([file]);
     expect(fast).to.deep.equal(generic);
     expect(fast.runs.map((r) => r.runId)).to.deep.equal(["one", "two"]);
-    expect(fast.notes.join()).to.match(/line 17 is cut short/);
+    expect(fast.notes.join()).to.match(/line 19 is cut short/);
     expect(fast.metrics.find((m) => m.key === "step:loss")!.series[0].x).to.deep.equal([0, 1, 2, 3, 4, 5]);
   });
 

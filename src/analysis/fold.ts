@@ -10,11 +10,13 @@ import { TelemetryReadError } from "../read/errors";
 import { longLineError, readError } from "../read/file-errors";
 import type { JsonlFile } from "../read/files";
 import { readSizes } from "../read/limits";
-import { JsonlFileReader, judgeBadLine } from "../read/reader";
-import { RunSplitter, type RunRef } from "../read/runs";
-import { SCAN_KIND, type ScannedChunk } from "../read/scan";
+import type { JsonlRecord } from "../read/lines";
+import { JsonlFileReader } from "../read/reader";
+import type { RunRef } from "../read/runs";
+import type { ScannedChunk } from "../read/scan";
 import { scanFileChunks } from "../read/scan-file";
 import { scanInWorkers, scanJob, scanWorkersAvailable, type ScanResult } from "../read/scan-pool";
+import { ChunkWalker } from "../read/walk";
 import { MetricKeys, RunSummarizer } from "./summary";
 
 /** Bytes a worker scans at a time. */
@@ -173,98 +175,55 @@ export class SummaryFold {
   }
 }
 
-/** One file's state on the fast way: chunks come in file order and are folded into the runs. */
-class FastFile {
-  lines = 0;
-  records = 0;
-  skipped = 0;
-  private cutLine: number | null = null;
-  private readonly splitter: RunSplitter;
-  private run: RunRef | null = null;
+/** One file's chunks on the fast way, folded into the runs' summarizers and the totals. */
+class FastFile extends ChunkWalker {
   private summarizer: RunSummarizer | null = null;
   /** Chunk key -> the run's metric id, or -1 while unknown (or untracked). */
   private translate = new Int32Array(0);
 
-  constructor(private readonly fold: SummaryFold, private readonly file: JsonlFile) {
-    this.splitter = new RunSplitter(file);
+  constructor(private readonly fold: SummaryFold, file: JsonlFile) {
+    super(file, fold.skipping);
   }
 
-  notes(): string[] {
-    const notes: string[] = [];
-    if (this.cutLine !== null) {
-      notes.push(`line ${this.cutLine} is cut short (the file ends without a line break inside it; ` +
-        "the writer was still writing or was killed): it was left out");
-    }
-    if (this.skipped > 0) {
-      notes.push(`${this.skipped} line${this.skipped === 1 ? "" : "s"} that did not parse ${this.skipped === 1 ? "was" : "were"} skipped`);
-    }
-    return notes;
-  }
-
-  /** Folds a chunk into the runs; returns where its scan stopped. */
-  apply(chunk: ScannedChunk): number {
-    const baseLine = this.lines;
-    this.lines += chunk.lines;
+  protected startChunk(chunk: ScannedChunk): void {
     if (this.translate.length < chunk.keys.length) this.translate = new Int32Array(chunk.keys.length);
     this.translate.fill(-1);
-    const { kind, step, ts, duration, metricEnd, metricKey, metricValue, keys } = chunk;
-    const fold = this.fold;
+  }
+
+  protected startRun(run: RunRef): void {
+    this.summarizer = this.fold.begin(run);
+    this.translate.fill(-1);
+  }
+
+  protected record(record: JsonlRecord, line: number): void {
+    (this.summarizer as RunSummarizer).record(record, line);
+    this.fold.total(record.tag, typeof record.ts === "number" ? record.ts : null);
+  }
+
+  protected stepBegin(step: number | null, ts: number | null, line: number): void {
+    const target = this.summarizer as RunSummarizer;
+    target.countStep(false, ts, line);
+    this.fold.totalStep(false, ts);
+    target.stepBegin(step, ts);
+  }
+
+  protected stepEnd(step: number | null, ts: number | null, duration: number | null, line: number,
+    chunk: ScannedChunk, metricFrom: number, metricTo: number): void {
+    const target = this.summarizer as RunSummarizer;
+    target.countStep(true, ts, line);
+    this.fold.totalStep(true, ts);
+    const group = target.stepEnd(step, ts, duration, line);
+    const { metricKey, metricValue, keys } = chunk;
     const translate = this.translate;
-    let records = 0;
-    let bad = 0;
-    let metric = 0;
-    let summarizer = this.summarizer;
-    for (let i = 0; i < chunk.count; i++) {
-      const entryKind = kind[i];
-      const line = baseLine + chunk.line[i];
-      if (entryKind === SCAN_KIND.bad) {
-        const badLine = chunk.bad[bad++];
-        const verdict = judgeBadLine(this.file.path, line, badLine.text, badLine, badLine.terminated, this.records, fold.skipping);
-        if (verdict === "cut") this.cutLine = line;
-        else this.skipped++;
-        metric = metricEnd[i];
-        continue;
+    for (let metric = metricFrom; metric < metricTo; metric++) {
+      const key = metricKey[metric];
+      let id = translate[key];
+      if (id < 0) {
+        id = target.trackedId(keys[key]);
+        if (id < 0) continue;
+        translate[key] = id;
       }
-      this.records++;
-      const record = entryKind === SCAN_KIND.record ? chunk.records[records++] : null;
-      const tag = record !== null ? record.tag : entryKind === SCAN_KIND.stepEnd ? "step_end" : "step_begin";
-      const run = this.splitter.next(tag, record, line, chunk.offset[i]);
-      if (run !== this.run) {
-        this.run = run;
-        summarizer = this.summarizer = fold.begin(run);
-        translate.fill(-1);
-      }
-      const target = summarizer as RunSummarizer;
-      if (record !== null) {
-        target.record(record, line);
-        fold.total(tag, typeof record.ts === "number" ? record.ts : null);
-        metric = metricEnd[i];
-        continue;
-      }
-      const tsValue = ts[i];
-      const recordTs = tsValue === tsValue ? tsValue : null; // NaN stands for "not a number"
-      target.countStep(entryKind === SCAN_KIND.stepEnd, recordTs, line);
-      fold.totalStep(entryKind === SCAN_KIND.stepEnd, recordTs);
-      const stepValue = step[i];
-      const recordStep = stepValue === stepValue ? stepValue : null;
-      if (entryKind === SCAN_KIND.stepBegin) {
-        target.stepBegin(recordStep, recordTs);
-        metric = metricEnd[i];
-        continue;
-      }
-      const durationValue = duration[i];
-      const group = target.stepEnd(recordStep, recordTs, durationValue === durationValue ? durationValue : null, line);
-      for (const end = metricEnd[i]; metric < end; metric++) {
-        const key = metricKey[metric];
-        let id = translate[key];
-        if (id < 0) {
-          id = target.trackedId(keys[key]);
-          if (id < 0) continue;
-          translate[key] = id;
-        }
-        group.add(id, metricValue[metric]);
-      }
+      group.add(id, metricValue[metric]);
     }
-    return chunk.next;
   }
 }

@@ -74,6 +74,23 @@ export function judgeBadLine(
     "pass --skip-bad-lines to read the file without such lines", path, line);
 }
 
+/**
+ * The notes every reader, fast or not, gives about a file it read: a last line cut short (`cutLine`, 1-based, or
+ * `null`) and how many bad lines were skipped.
+ */
+export function readNotes(cutLine: number | null, skippedLines: number): string[] {
+  const notes: string[] = [];
+  if (cutLine !== null) {
+    notes.push(`line ${cutLine} is cut short (the file ends without a line break inside it; ` +
+      "the writer was still writing or was killed): it was left out");
+  }
+  if (skippedLines > 0) {
+    notes.push(`${skippedLines} line${skippedLines === 1 ? "" : "s"} that did not parse ` +
+      `${skippedLines === 1 ? "was" : "were"} skipped`);
+  }
+  return notes;
+}
+
 export { MAX_LINE_BYTES } from "./limits";
 const NEWLINE = 0x0a;
 
@@ -123,16 +140,7 @@ export class JsonlFileReader {
    * Complete after the last {@link JsonlFileReader.read}.
    */
   get notes(): string[] {
-    const notes: string[] = [];
-    if (this.cutLine !== null) {
-      notes.push(`line ${this.cutLine} is cut short (the file ends without a line break inside it; ` +
-        "the writer was still writing or was killed): it was left out");
-    }
-    if (this.skippedLines > 0) {
-      notes.push(`${this.skippedLines} line${this.skippedLines === 1 ? "" : "s"} that did not parse ` +
-        `${this.skippedLines === 1 ? "was" : "were"} skipped`);
-    }
-    return notes;
+    return readNotes(this.cutLine, this.skippedLines);
   }
 
   /**
