@@ -6,6 +6,7 @@
  *
  *   npm run bench:instructions                          # realistic.noop1, sync.noop1, realistic.jsonl
  *   npm run bench:instructions -- realistic.none sync.none
+ *   npm run bench:instructions -- sync.noop1 floor.generic floor.inline   # the library against the least code (floor.ts)
  *
  * Needs `valgrind` (Debian: `apt-get install valgrind`) and a build (`npm run build`). Slow: a few minutes a case.
  * Instructions are not time (a cache miss is one instruction), so the clock benchmarks (`npm run bench`) stay the
@@ -17,15 +18,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadLibrary } from "./common";
+import { FLOOR_CASES } from "./floor";
 import { MICRO_CASES } from "./micro";
 
 /** Calls of the two runs per side: the first ends warm-up effects, the difference is what is counted. */
 const CALLS = [200_000, 600_000] as const;
 const DEFAULT_CASES = ["realistic.noop1", "sync.noop1", "realistic.jsonl"];
+/** Every case this counts: the per-call cases of `npm run bench`, and the reference wrappers of floor.ts. */
+const CASES = [...MICRO_CASES, ...FLOOR_CASES];
 
 /** In the child: sets the case up, makes `calls` calls of one side, and ends what the set-up started. */
 async function child(caseId: string, side: "baseline" | "candidate", calls: number): Promise<void> {
-  const micro = MICRO_CASES.find((c) => c.id === caseId);
+  const micro = CASES.find((c) => c.id === caseId);
   if (micro === undefined) throw new Error(`bench:instructions: unknown case ${JSON.stringify(caseId)}`);
   let sink = 0;
   const pair = await micro.setup(loadLibrary(), (value) => { if (value === undefined) sink++; });
@@ -58,8 +62,8 @@ async function main(): Promise<void> {
   const esbuild = await import("esbuild");
   await esbuild.build({ entryPoints: [__filename], bundle: true, platform: "node", format: "cjs", outfile: script, external: ["mitata", "pino", "valgrind"], logLevel: "error" });
   const caseIds = argv.length > 0 ? argv : DEFAULT_CASES;
-  const unknown = caseIds.filter((id) => !MICRO_CASES.some((c) => c.id === id));
-  if (unknown.length > 0) throw new Error(`bench:instructions: unknown case ${unknown.join(", ")}; the per-call cases are ${MICRO_CASES.map((c) => c.id).join(", ")}`);
+  const unknown = caseIds.filter((id) => !CASES.some((c) => c.id === id));
+  if (unknown.length > 0) throw new Error(`bench:instructions: unknown case ${unknown.join(", ")}; the cases are ${CASES.map((c) => c.id).join(", ")}`);
   console.log(`instructions per call (callgrind, ${CALLS[1] - CALLS[0]} calls counted), node ${process.version}`);
   for (const caseId of caseIds) {
     const perCall: Record<string, number> = {};

@@ -2,13 +2,15 @@
  * A benchmark worker: a fresh process that runs the jobs named on its command line and sends the results to its
  * parent (`bench/run.ts`). One process per case keeps each case's hidden classes and inline caches its own.
  *
- * Jobs: a per-call case id (`sync.none`, … see `MICRO_CASES`), `jsonl` (every throughput case) or `checks`.
+ * Jobs: a per-call case id (`sync.none`, … see `MICRO_CASES`; or a reference wrapper of floor.ts, `floor.inline`, which
+ * only this way and `npm run bench:instructions` run), `jsonl` (every throughput case) or `checks`.
  * Run alone (`node -r ts-node/register/transpile-only bench/worker.ts sync.none`), it prints the JSON instead.
  * @packageDocumentation
  */
 import { loadLibrary, sizesFor, type WorkerReport } from "./common";
 import { runWrapperChecks } from "./checks";
 import { runJsonlCases } from "./jsonl";
+import { FLOOR_CASES } from "./floor";
 import { MICRO_CASES, runMicroCase } from "./micro";
 
 async function main(): Promise<void> {
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
       report.cases.push(...cases);
       report.checks.push(...checks);
     } else {
-      const micro = MICRO_CASES.find((c) => c.id === job);
+      const micro = MICRO_CASES.find((c) => c.id === job) ?? FLOOR_CASES.find((c) => c.id === job);
       if (micro === undefined) throw new Error(`bench worker: unknown job ${JSON.stringify(job)}`);
       report.cases.push(await runMicroCase(micro, lib, mitata, sizes));
     }

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
-import { dispatch, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
+import { dispatch, fanOutFor, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
 import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./faults";
 
@@ -146,7 +146,12 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   /** Identity of this method for the per-instance counters. */
   const counterKey = {};
   const needsArgs = indexOption !== undefined || contextOption !== undefined;
+  /** Whether a call's number is its first argument when that is a step number (no `index` option, an indexed kind). */
+  const indexFromFirst = kindInfo.indexed && indexOption === undefined;
   const site = siteOf(kind, methodName);
+  // Without middleware, this method's begin and end events go straight to the loggers' hooks of their tags.
+  const fanOutBegin = fanOutFor(beginTag);
+  const fanOutEnd = fanOutFor(endTag);
 
   /** The call's step/epoch number; `args` is set only when `options.index` is. */
   function indexOf(state: InstanceTelemetry, first: unknown, args: unknown[] | undefined, trainer: object): number {
@@ -179,7 +184,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         return;
       }
     }
-    dispatch(state, new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin));
+    const event = new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin);
+    if (state.chain === undefined && state.middleware.length === 0) fanOutEnd(state, event);
+    else dispatch(state, event);
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
@@ -279,11 +286,16 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     }
 
     const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
-    const begin = new TelemetryEvent(beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, trainer, methodName, undefined);
+    // The usual step number (a non-negative integer first argument) is taken here; indexOf() does the rest. Kept out of
+    // it so that what V8 inlines into this function on every step stays within its budget (measured: see docs/performance.md).
+    const first: unknown = arguments[0];
+    const index = indexFromFirst && typeof first === "number" && first >= 0 && Number.isInteger(first) ? first : indexOf(state, first, args, trainer);
+    const begin = new TelemetryEvent(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined);
     begin.call = ++callsBegun;
     // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
     if (state.middleware.length !== 0) void begin.ts;
-    dispatch(state, begin);
+    if (state.chain === undefined && state.middleware.length === 0) fanOutBegin(state, begin);
+    else dispatch(state, begin);
     let result: unknown;
     runningTrainer = trainer;
     runningSite = site;
