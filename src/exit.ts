@@ -14,6 +14,8 @@
  *   when no other listener is left, since merely listening to a signal stops Node from ending the process on it.
  *   A listener runs only when the event loop gets to it, so a target that writes every record as it comes
  *   (`buffers: false`) leaves the signals alone: they keep Node's default action and end even a loop that never yields.
+ *   With the signals, `beforeExit`: one more turn of the drained loop, so that a signal that came while the script's
+ *   last synchronous work ran is still delivered.
  *
  * SIGKILL, a crash of Node itself and power loss cannot be caught: what was still buffered then is lost.
  * @packageDocumentation
@@ -125,11 +127,34 @@ function installSignalHooks(): void {
     process.prependListener(signal, onSignal);
     listening.add(signal);
   }
+  process.on("beforeExit", turnForPendingSignals);
 }
 
 function removeSignalHooks(): void {
   for (const signal of listening) process.removeListener(signal, onSignal);
   listening.clear();
+  process.removeListener("beforeExit", turnForPendingSignals);
+}
+
+/** Whether the last `beforeExit` gave the event loop its one more turn. */
+let turnGiven = false;
+
+/**
+ * The event loop has drained. A signal that came while JavaScript ran without yielding (a training loop that is the
+ * script's last work) still waits in libuv for a turn of the loop that never comes: Node's signal handles do not keep
+ * the loop alive, so the process would end with code 0, as if no signal had come, where without telemetry the
+ * signal would have ended it. One more turn (an immediate) lets Node deliver it to {@link onSignal}, which flushes and
+ * re-raises it. Once per drain, so that a process that got no signal ends at the next one; and not when the process
+ * has `beforeExit` listeners of its own, which the turn would make run a second time.
+ */
+function turnForPendingSignals(): void {
+  if (process.listenerCount("beforeExit") > 1) return;
+  turnGiven = !turnGiven;
+  if (turnGiven) setImmediate(noTurnWork);
+}
+
+function noTurnWork(): void {
+  // The turn itself is the point: libuv reads its signal pipe before it runs immediates.
 }
 
 function onSignal(signal: NodeJS.Signals): void {

@@ -234,6 +234,20 @@ describe("TelemetryLogger when the process ends (child processes)", function () 
       });
     }
 
+    it("ends of a signal that came during it when it is the script's last work, with flushInterval > 1, losing nothing", () => {
+      // Node's signal handles keep no event loop alive: without one more turn at the end, the process exited 0.
+      const child = run("sync-loop-last", { records: 2000, extra: "10" });
+      expect(child.signal).to.equal("SIGTERM");
+      expectAllRecords(child.file, 2000);
+    });
+
+    it("leaves a process without a signal to end as before: its own beforeExit listener runs once, exit code 0", () => {
+      const child = run("sync-loop-last-beforeExit", { records: 2000, extra: "10" });
+      expect(child.stdout).to.equal("beforeExit\n");
+      expect(child.status).to.equal(0);
+      expectAllRecords(child.file, 2000);
+    });
+
     it("ends on SIGINT when it next yields with flushInterval > 1, and loses nothing buffered", async () => {
       const epoch = 5000;
       const child = await runAndSignal("sync-loop-yielding", "SIGINT", 1, { records: epoch, extra: "100" });
