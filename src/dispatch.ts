@@ -180,27 +180,14 @@ const HOOK_OF_TAG: Readonly<Record<string, keyof Callback>> = {
   error: "onError",
 };
 
-/** Hands an event to every logger of a trainer; see {@link fanOutFor}. */
-export type FanOut = (state: InstanceTelemetry, event: TelemetryEvent) => void;
+// The wrapper's own step events, when the trainer has no middleware, go to the two fan-outs below rather than to the
+// generic one: they are small enough for V8 to inline into the wrapper (with the generic one, which is not, a step
+// with one no-op logger cost about 270 more instructions: `npm run bench:instructions -- sync.noop1`), and each hook
+// call site sees one property name. They are alike but for the hook they call: one function each, not one taking the
+// hook, so that each call site keeps one target. Epochs and runs, a few calls a run, take the generic one.
 
-/**
- * The fan-out the wrapper calls for its own events when the trainer has no middleware. Steps get one per hook:
- * small enough for V8 to inline into the wrapper (with the generic one, which is not, a step with one no-op logger
- * cost about 270 more instructions: `npm run bench:instructions -- sync.noop1`), and each hook call site sees one
- * property name. Epochs and runs, a few calls a run, share the generic one.
- */
-export function fanOutFor(tag: string): FanOut {
-  switch (tag) {
-    case "step_begin": return fanOutStepBegin;
-    case "step_end": return fanOutStepEnd;
-    default: return fanOut;
-  }
-}
-
-// The two step fan-outs are alike but for the hook they call: one function each, not one taking the hook, so that
-// each hook's call site keeps one property name and one target.
-
-function fanOutStepBegin(state: InstanceTelemetry, event: TelemetryEvent): void {
+/** `step_begin` to every logger's `onStepBegin`, as {@link fanOut} would. */
+export function fanOutStepBegin(state: InstanceTelemetry, event: TelemetryEvent): void {
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {
@@ -214,7 +201,8 @@ function fanOutStepBegin(state: InstanceTelemetry, event: TelemetryEvent): void 
   }
 }
 
-function fanOutStepEnd(state: InstanceTelemetry, event: TelemetryEvent): void {
+/** `step_end` to every logger's `onStepEnd`, as {@link fanOut} would. */
+export function fanOutStepEnd(state: InstanceTelemetry, event: TelemetryEvent): void {
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {
@@ -232,7 +220,7 @@ function fanOutStepEnd(state: InstanceTelemetry, event: TelemetryEvent): void {
  * Every logger gets the event through the hook of its tag, in registration order; one that throws or rejects does not
  * stop the others. The chain's end (a middleware may have changed the tag), and the wrapper's epochs and runs.
  */
-function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
+export function fanOut(state: InstanceTelemetry, event: TelemetryEvent): void {
   const loggers = state.loggers;
   const { index, context } = event;
   for (let i = 0; i < loggers.length; i++) {

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
-import { dispatch, fanOutFor, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
+import { dispatch, fanOut, fanOutStepBegin, fanOutStepEnd, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
 import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./faults";
 
@@ -149,9 +149,10 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   /** Whether a call's number is its first argument when that is a step number (no `index` option, an indexed kind). */
   const indexFromFirst = kindInfo.indexed && indexOption === undefined;
   const site = siteOf(kind, methodName);
-  // Without middleware, this method's begin and end events go straight to the loggers' hooks of their tags.
-  const fanOutBegin = fanOutFor(beginTag);
-  const fanOutEnd = fanOutFor(endTag);
+  // Without middleware, a step's begin and end go straight to the step fan-outs (see dispatch.ts), each call site with
+  // one target even where this code serves epochs and runs too (measured: realistic, one no-op logger, 1,062 -> 1,001
+  // instructions against one call through a variable holding the fan-out).
+  const isStep = kind === "step";
 
   /** The call's step/epoch number; `args` is set only when `options.index` is. */
   function indexOf(state: InstanceTelemetry, first: unknown, args: unknown[] | undefined, trainer: object): number {
@@ -185,8 +186,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       }
     }
     const event = new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin);
-    if (state.chain === undefined && state.middleware.length === 0) fanOutEnd(state, event);
-    else dispatch(state, event);
+    if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, event);
+    else if (isStep) fanOutStepEnd(state, event);
+    else fanOut(state, event);
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
@@ -294,8 +296,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     begin.call = ++callsBegun;
     // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
     if (state.middleware.length !== 0) void begin.ts;
-    if (state.chain === undefined && state.middleware.length === 0) fanOutBegin(state, begin);
-    else dispatch(state, begin);
+    if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, begin);
+    else if (isStep) fanOutStepBegin(state, begin);
+    else fanOut(state, begin);
     let result: unknown;
     runningTrainer = trainer;
     runningSite = site;
