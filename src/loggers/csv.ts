@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { safeString } from "../faults";
-import { inMainThread } from "../main-thread";
+import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { stringifyValue } from "../serialize";
 import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
 
@@ -331,7 +331,7 @@ class CsvFile implements ExitFlushable, ReleasableFile {
   constructor(readonly path: string, private readonly leading: readonly string[], private flushInterval: number,
     private readonly flushMs: number) {
     this.buffers = flushInterval > 1 && flushMs > 0;
-    if (this.buffers && !inMainThread()) warnBufferInWorker(path, flushInterval);
+    if (this.buffers && !inMainThread()) warnBufferInWorker("CsvLogger", path, flushInterval, "rows");
   }
 
   push(row: Row): void {
@@ -594,20 +594,6 @@ class CsvFile implements ExitFlushable, ReleasableFile {
       { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" },
     );
   }
-}
-
-let warnedWorker = false;
-
-/** As TelemetryLogger's: a buffer in a worker is lost, without a trace, when the worker is ended from outside. Once a thread. */
-function warnBufferInWorker(path: string, flushInterval: number): void {
-  if (warnedWorker) return;
-  warnedWorker = true;
-  process.emitWarning(
-    `CsvLogger("${path}") buffers up to ${flushInterval} rows in a worker thread: they are lost if the main thread ` +
-    "exits, dies of a signal or calls worker.terminate(), since no code runs in the worker then. Use flushInterval 1 " +
-    "(the default, every row written as it comes) in workers, or call close() before the worker is ended.",
-    { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WORKER_BUFFER" },
-  );
 }
 
 /** Every row already went through writeSync: a failing close has nothing left to lose. */

@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Callback, Context, TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
-import { inMainThread } from "../main-thread";
+import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
 import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
 import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
@@ -292,7 +292,7 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
   constructor(readonly path: string, private flushInterval: number, private readonly flushMs: number) {
     this.flushSeconds = flushMs / 1000;
     this.buffers = flushInterval > 1 && flushMs > 0;
-    if (this.buffers && !inMainThread()) warnBufferInWorker(path, flushInterval);
+    if (this.buffers && !inMainThread()) warnBufferInWorker("TelemetryLogger", path, flushInterval, "records");
   }
 
   push(line: string, ts: number): void {
@@ -541,20 +541,6 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
       { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_CLOSED" },
     );
   }
-}
-
-let warnedWorker = false;
-
-/** No code runs in a worker that is terminated, or whose process exits or dies of a signal: a buffer then is lost. */
-function warnBufferInWorker(path: string, flushInterval: number): void {
-  if (warnedWorker) return;
-  warnedWorker = true;
-  process.emitWarning(
-    `TelemetryLogger("${path}") buffers up to ${flushInterval} records in a worker thread: they are lost if the main thread ` +
-    "exits, dies of a signal or calls worker.terminate(), since no code runs in the worker then. Use flushInterval 1 " +
-    "(the default, every record written as it comes) in workers, or call close() before the worker is ended.",
-    { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_WORKER_BUFFER" },
-  );
 }
 
 /** Chunks written one after the other, as one chunk. */
