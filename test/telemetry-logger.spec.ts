@@ -422,6 +422,39 @@ describe("TelemetryLogger", () => {
       expect(lines.slice(2, -1).map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal(Array.from({ length: 3000 }, (_, i) => i + 1));
     });
 
+    it("starts on a new line after a cut last line also when the process is out of descriptors for the look back (EMFILE)", () => {
+      const other = logger({ path: path.join(dir, "other.jsonl") });
+      other.onStepEnd(0, {});
+      const file = path.join(dir, "cut-emfile.jsonl");
+      fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
+      // The module object itself, which the logger calls through; `import * as fs` is a copy made of getters.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+      const { openSync } = nodeFs;
+      let refused = 0;
+      // The append descriptor opens; the read-only one that looks at the last byte finds the process out of descriptors
+      // while another logger's file is open.
+      nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+        if (args[1] === "r" && openFileCount() > 1) {
+          refused++;
+          throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
+        }
+        return openSync(...args);
+      }) as typeof fs.openSync;
+      const jsonl = logger({ path: file });
+      try {
+        jsonl.onStepBegin(1, {});
+      } finally {
+        nodeFs.openSync = openSync;
+      }
+      expect(refused).to.equal(1);
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      expect(lines[1]).to.equal('{"ts": 1.6, "tag": "step_e');
+      expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
+      other.onStepEnd(1, {});
+      expect(readJsonl(other.path).map((record) => record.step), "the file given back is opened again").to.deep.equal([0, 1]);
+    });
+
     const steps = (file: string): unknown[] => readJsonl(file).map((record) => record.step);
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
     /** Longer than the 100 ms after which a write first checks that the path still leads to the open file. */

@@ -10,7 +10,7 @@ import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
 import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
-import { closedFile, openForAppend, stillAtPath, touch, type ReleasableFile } from "./open-files";
+import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
 /** Options of {@link TelemetryLogger}. */
@@ -500,7 +500,7 @@ class JsonlFile implements ExitFlushable, ReleasableFile {
       const stats = fstatSync(fd);
       this.dev = stats.dev;
       this.ino = stats.ino;
-      this.needsNewline ||= stats.isFile() && stats.size > 0 && endsInCutLine(this.path);
+      this.needsNewline ||= stats.isFile() && stats.size > 0 && endsInCutLine(this, this.path);
     } catch (error) {
       closedFile(this);
       closeSync(fd);
@@ -553,12 +553,13 @@ function joinChunks(chunks: (string | Buffer)[]): string | Buffer {
  * Whether a regular, non-empty file we append to ends without `\n` (cut by an earlier crash). Another process may be
  * in the middle of appending to it, which also leaves a last byte that is not `\n` for a moment: a file is taken as
  * cut only if it still ends that way after {@link CUT_LINE_CHECKS} looks over about 10 ms (paid once, and only by a
- * file that really is cut). Unreadable files are taken as whole.
+ * file that really is cut). Unreadable files are taken as whole; out of descriptors, the other loggers' files are
+ * given back for the look, as for an open (taken as whole, the next record would be glued to the cut line).
  */
-function endsInCutLine(path: string): boolean {
+function endsInCutLine(file: ReleasableFile, path: string): boolean {
   try {
     // A separate read-only descriptor: the append descriptor is write-only, and may be all we are allowed.
-    const reader = openSync(path, "r");
+    const reader = withDescriptor(file, () => openSync(path, "r"));
     try {
       const last = Buffer.alloc(1);
       for (let check = 1; ; check++) {
