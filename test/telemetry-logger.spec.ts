@@ -404,6 +404,21 @@ describe("TelemetryLogger", () => {
       expect(fs.existsSync(jsonl.path)).to.equal(false);
     });
 
+    it("writes each record's own ts: records of the same millisecond share it, the next millisecond's is written afresh", () => {
+      const jsonl = logger({ flushInterval: 100 });
+      const times = [1_800_000_000.001, 1_800_000_000.001, 1_800_000_000.002, 1_800_000_000.001, 1_700_000_000, 1_700_000_000];
+      times.forEach((seconds, step) => {
+        const begin = eventFor("step_begin", step, {}).withTs(seconds);
+        jsonl.onStepBegin(step, {}, begin);
+        jsonl.onStepEnd(step, { loss: 1 }, eventFor("step_end", step, { loss: 1 }).withTs(seconds + 0.5));
+      });
+      jsonl.onEvent(eventFor("custom", 0, {}).withTs(1_600_000_000.25));
+      jsonl.close();
+      const written = fs.readFileSync(jsonl.path, "utf8").split("\n").slice(0, -1).map((line) => line.slice(0, line.indexOf(",")));
+      const expected = times.flatMap((seconds) => [`{"ts":${seconds}`, `{"ts":${seconds + 0.5}`]).concat('{"ts":1600000000.25');
+      expect(written).to.deep.equal(expected);
+    });
+
     it("appends to an existing file", () => {
       const file = path.join(dir, "existing.jsonl");
       fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n');
