@@ -244,6 +244,20 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
       '{"m":{"loss":0.5,"hidden":"NaN"},"bare":{"x":1},"boxed":[1,"s",false,3]}');
   });
 
+  it("writes each flat object's own keys when consecutive objects change keys at the same positions (the empty key, escapes, long keys)", () => {
+    // The flat writer keeps the key last seen at each position: every object here differs from the one before at
+    // some position, including the empty key, a key that JSON escapes, and one too long to be kept.
+    const long = "k".repeat(300);
+    const objects: Record<string, unknown>[] = [
+      { loss: 1, lr: 2 }, { "": 1, lr: 2 }, { loss: 1, "": 2 }, { "": 3 }, { 'a"b\n': 1, lr: 2 }, { loss: 1, lr: 2 },
+      { [long]: 1 }, { [long]: 2, [long + "x"]: 3 }, { [long + "x"]: 4 }, { loss: 5, lr: 6, accuracy: 0.5 }, { loss: 7 },
+      { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, "": 14 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const object of objects) expect(stringifyValue(object)).to.equal(JSON.stringify(object));
+    }
+  });
+
   it("gives the same text on the fast path and the safe path", () => {
     // Same plain content, once alone (native JSON.stringify) and once next to a NaN (the walker does everything).
     const plain = { loss: 0.1, lr: 3e-4, tags: ["a", "b\n"], nested: { deeper: [{ x: 1 }, null, true] }, "1": "int key" };
