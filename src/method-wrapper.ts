@@ -213,6 +213,22 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
+  let warnedLookup = false;
+
+  /**
+   * The trainer's telemetry state could not be looked up (a Proxy trap threw): its calls are not recorded, which is
+   * said once per method rather than thrown at the training code.
+   */
+  function lookupFailed(trainer: object, fault: unknown): void {
+    if (warnedLookup) return;
+    warnedLookup = true;
+    process.emitWarning(
+      `${kindInfo.decorator} on '${classNameOf(trainer)}.${methodName}': the trainer's telemetry state could not be looked up ` +
+      `(${safeString(fault)}; a Proxy trainer whose trap throws?). Its calls run unrecorded.`,
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FAULT" },
+    );
+  }
+
   /** Calls of this wrapper whose promise is pending: what a late `super` call is checked against (see {@link isLateSuperCall}). */
   const pendingHere = { count: 0 };
 
@@ -289,7 +305,14 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in both branches
     const trainer = this;
     if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return Reflect.apply(original, trainer, arguments);
-    const state = stateOf(trainer);
+    let state: InstanceTelemetry;
+    try {
+      state = stateOf(trainer);
+    } catch (fault) {
+      // A Proxy trainer whose trap throws on a key it does not know (our state symbol): it trains as undecorated.
+      lookupFailed(trainer, fault);
+      return Reflect.apply(original, trainer, arguments);
+    }
     if (!state.active) return Reflect.apply(original, trainer, arguments);
     handedState = state;
     return Reflect.apply(reported, trainer, arguments);
