@@ -83,8 +83,8 @@ function siteOf(kind: MethodKind, method: string): MethodSite {
 
 /**
  * The state `instrumented` looked up, for the `reported` it calls next: nothing runs in between, and looking it up
- * twice cost the best case ~120 instructions a call (callgrind, sync.noop1). Cleared on arrival, so that it keeps no
- * trainer alive.
+ * twice cost the best case ~120 instructions a call (callgrind, sync.noop1). Cleared on arrival, and by `instrumented`
+ * when the call of `reported` failed before its first line, so that it keeps no trainer alive.
  */
 let handedState: InstanceTelemetry | undefined;
 
@@ -315,7 +315,12 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     }
     if (!state.active) return Reflect.apply(original, trainer, arguments);
     handedState = state;
-    return Reflect.apply(reported, trainer, arguments);
+    try {
+      return Reflect.apply(reported, trainer, arguments);
+    } finally {
+      // Out of stack at the call of `reported` (deep recursion), it never ran to clear the state it was handed.
+      handedState = undefined;
+    }
   } as F;
 
   /** A call while a logger listens, from `instrumented`, which hands it the trainer's state. */

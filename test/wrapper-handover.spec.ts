@@ -4,10 +4,37 @@
  * a logger hook calling another trainer, a stack overflow), and a trainer whose state cannot be looked up still trains.
  */
 import { expect } from "chai";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { MemoryLogger, onStep, telemetry, type Context } from "../src/index";
 import { telemetryWarnings, warningsDuring } from "./helpers";
 
+/** A full garbage collection, without starting mocha with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
 describe("the decorated call hands each call its own trainer's state", () => {
+  it("keeps no trainer alive after a decorated recursion ran out of stack, wherever in the wrapper it did", async () => {
+    @telemetry({ loggers: () => [new MemoryLogger()] })
+    class Deep { @onStep() trainStep(step: number): number { return this.trainStep(step + 1) + 1; } }
+    const kept: number[] = [];
+    for (let frames = 0; frames < 40; frames++) {
+      let trainer: Deep | undefined = new Deep();
+      const collected = new WeakRef(trainer);
+      /** Some frames first, so that the stack runs out at a different point of the wrapper on each try. */
+      const padded = (left: number): unknown => (left === 0 ? trainer!.trainStep(0) : [padded(left - 1)][0]);
+      expect(() => padded(frames)).to.throw(RangeError);
+      trainer = undefined;
+      // A WeakRef's target lives to the end of the job that made it.
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      if (collected.deref() !== undefined) kept.push(frames);
+    }
+    expect(kept, "tries after which the trainer was still reachable").to.deep.equal([]);
+  });
+
   it("reports each call to its own trainer when a logger hook of one trainer calls another trainer's decorated method", () => {
     const mine = new MemoryLogger();
     const theirs = new MemoryLogger();
