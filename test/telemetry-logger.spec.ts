@@ -419,6 +419,40 @@ describe("TelemetryLogger", () => {
       expect(written).to.deep.equal(expected);
     });
 
+    it("writes each record's own ts when two loggers interleave records of different times, odd times and clock readings", () => {
+      const first = logger({ path: path.join(dir, "first.jsonl"), flushInterval: 100 });
+      const second = logger({ path: path.join(dir, "second.jsonl"), flushInterval: 100 });
+      const wanted: [TelemetryLogger, unknown][] = [];
+      // Each logger writes a time the other just wrote, then one of its own, through every record builder.
+      const times = [1.5, 2.5, 1.5, Number.NaN, Number.NaN, Infinity, -Infinity, 0, -0, 0, 2.5];
+      times.forEach((seconds, at) => {
+        const jsonl = at % 2 === 0 ? first : second;
+        const writes = [
+          () => jsonl.onStepBegin(at, {}, eventFor("step_begin", at, {}).withTs(seconds)),
+          () => jsonl.onStepEnd(at, { loss: 1 }, eventFor("step_end", at, { loss: 1 }).withTs(seconds)),
+          () => jsonl.onError(new Error("x"), {}, eventFor("error", at, {}, new Error("x")).withTs(seconds)),
+          () => jsonl.onTrainBegin({}, eventFor("train_begin", 0, {}).withTs(seconds)),
+          () => jsonl.onEvent(eventFor("custom", at, {}).withTs(seconds)),
+        ];
+        writes[at % writes.length]();
+        // JSON has no NaN or Infinity: the logger writes them as strings; -0 as 0.
+        wanted.push([jsonl, Number.isFinite(seconds) ? seconds + 0 : String(seconds)]);
+      });
+      // Hooks called by hand, without an event: the clock is read, whatever ts was written last.
+      const before = Date.now() / 1000;
+      first.onStepBegin(99, {});
+      second.onTrainBegin({});
+      const after = Date.now() / 1000;
+      first.close();
+      second.close();
+      const ts = (file: string): unknown[] => fs.readFileSync(file, "utf8").split("\n").slice(0, -1).map((line) => (JSON.parse(line) as { ts: unknown }).ts);
+      const firstTs = ts(first.path);
+      const secondTs = ts(second.path);
+      expect(firstTs.slice(0, -1)).to.deep.equal(wanted.filter(([jsonl]) => jsonl === first).map(([, value]) => value));
+      expect(secondTs.slice(0, -1)).to.deep.equal(wanted.filter(([jsonl]) => jsonl === second).map(([, value]) => value));
+      for (const clock of [firstTs.at(-1), secondTs.at(-1)]) expect(clock).to.be.within(before, after);
+    });
+
     it("appends to an existing file", () => {
       const file = path.join(dir, "existing.jsonl");
       fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n');
