@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { onEpoch, onStep, onTrain, telemetry } from "../decorators/index";
 import { TelemetryEvent, type Context } from "../src/events";
+import { CsvLogger } from "../src/loggers/csv";
 import { pendingExitFlushes, TERMINATING_SIGNALS } from "../src/exit";
 import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
 import { MemoryLogger } from "../src/loggers/memory";
@@ -502,6 +503,52 @@ describe("TelemetryLogger", () => {
       expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
       other.onStepEnd(1, {});
       expect(readJsonl(other.path).map((record) => record.step), "the file given back is opened again").to.deep.equal([0, 1]);
+    });
+
+    it("gives a CSV table and a JSONL file with records waiting back for the look at a cut line (ENFILE), and reopens both without loss or duplicate", () => {
+      const table = new CsvLogger({ path: path.join(dir, "metrics.csv") });
+      const waiting = logger({ path: path.join(dir, "waiting.jsonl"), flushInterval: 100 });
+      try {
+        table.onEpochEnd(0, { loss: 1 });
+        waiting.onStepEnd(0, {});
+        waiting.flush();
+        waiting.onStepEnd(1, {}); // still in the buffer when its file is given back
+        const file = path.join(dir, "cut-enfile.jsonl");
+        fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+        const { openSync } = nodeFs;
+        let refused = 0;
+        nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+          if (args[1] === "r" && openFileCount() > 1) {
+            refused++;
+            throw Object.assign(new Error("ENFILE: file table overflow"), { code: "ENFILE" });
+          }
+          return openSync(...args);
+        }) as typeof fs.openSync;
+        const jsonl = logger({ path: file });
+        try {
+          jsonl.onStepBegin(1, {});
+        } finally {
+          nodeFs.openSync = openSync;
+        }
+        expect(refused).to.equal(1);
+        expect(openFileCount(), "only the cut file's, after the others were given back").to.equal(1);
+        const lines = fs.readFileSync(file, "utf8").split("\n");
+        expect(lines[1], "the cut line is left alone").to.equal('{"ts": 1.6, "tag": "step_e');
+        expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
+        // Both files given back are opened again at their next write, the table with a new column (read back, rewritten).
+        table.onEpochEnd(1, { loss: 0.5, acc: 0.9 });
+        waiting.onStepEnd(2, {});
+        waiting.flush();
+        expect(steps(waiting.path)).to.deep.equal([0, 1, 2]);
+        expect(waiting.stats()).to.include({ written: 3, dropped: 0 });
+        expect(fs.readFileSync(table.path, "utf8")).to.equal("epoch,loss,acc\r\n0,1,\r\n1,0.5,0.9\r\n");
+        expect(table.stats()).to.include({ written: 2, dropped: 0 });
+        expect(capture.warnings).to.deep.equal([]);
+      } finally {
+        table.close();
+      }
     });
 
     const steps = (file: string): unknown[] => readJsonl(file).map((record) => record.step);
