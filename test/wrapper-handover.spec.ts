@@ -123,6 +123,36 @@ describe("the decorated call hands each call its own trainer's state", () => {
     expect(messages[0]).to.contain("'Strict.trainStep'").and.contain("unknown key");
   });
 
+  it("throws the method's own error (===) from a trainer whose state cannot be looked up, from one with no logger and from one with", async () => {
+    const failure = new RangeError("diverged");
+    const memory = new MemoryLogger();
+    let calls = 0;
+    class Plain { @onStep() trainStep(_step: number): never { calls++; throw failure; } }
+    @telemetry({ loggers: [memory] })
+    class Listened extends Plain {}
+    const strict = new Proxy(new Listened(), {
+      get(target, key, receiver) {
+        if (typeof key === "symbol") throw new TypeError("unknown key");
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const caught: unknown[] = [];
+    const warnings = await warningsDuring(() => {
+      for (const trainer of [strict, new Plain(), new Listened()]) {
+        try {
+          trainer.trainStep(1);
+        } catch (error) {
+          caught.push(error);
+        }
+      }
+    });
+    expect(caught).to.have.length(3);
+    expect(calls, "each call runs the method once").to.equal(3);
+    for (const error of caught) expect(error).to.equal(failure);
+    expect(memory.records, "the listened trainer's only").to.deep.equal([{ tag: "step_begin", step: 1 }, { tag: "error", type: "RangeError", message: "diverged" }]);
+    expect(telemetryWarnings(warnings), "the lookup, not the method's error").to.have.length(1).and.satisfy((messages: string[]) => messages[0].includes("unknown key"));
+  });
+
   it("passes the caller's own arguments (count, defaults, rest) to the method, called in every way", () => {
     const memory = new MemoryLogger();
     @telemetry({ loggers: [memory] })
