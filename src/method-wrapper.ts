@@ -83,8 +83,8 @@ function siteOf(kind: MethodKind, method: string): MethodSite {
 
 /**
  * The state `instrumented` looked up, for the `reported` it calls next: nothing runs in between, and looking it up
- * twice cost the best case ~120 instructions a call (callgrind, sync.noop1). Cleared on arrival, so that it keeps no
- * trainer alive.
+ * twice cost the best case ~120 instructions a call (callgrind, sync.noop1). Cleared on arrival, and by `instrumented`
+ * when the call of `reported` failed before its first line, so that it keeps no trainer alive.
  */
 let handedState: InstanceTelemetry | undefined;
 
@@ -213,6 +213,22 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
+  let warnedLookup = false;
+
+  /**
+   * The trainer's telemetry state could not be looked up (a Proxy trap threw): its calls are not recorded, which is
+   * said once per method rather than thrown at the training code.
+   */
+  function lookupFailed(trainer: object, fault: unknown): void {
+    if (warnedLookup) return;
+    warnedLookup = true;
+    process.emitWarning(
+      `${kindInfo.decorator} on '${classNameOf(trainer)}.${methodName}': the trainer's telemetry state could not be looked up ` +
+      `(${safeString(fault)}; a Proxy trainer whose trap throws?). Its calls run unrecorded.`,
+      { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FAULT" },
+    );
+  }
+
   /** Calls of this wrapper whose promise is pending: what a late `super` call is checked against (see {@link isLateSuperCall}). */
   const pendingHere = { count: 0 };
 
@@ -289,10 +305,22 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in both branches
     const trainer = this;
     if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return Reflect.apply(original, trainer, arguments);
-    const state = stateOf(trainer);
+    let state: InstanceTelemetry;
+    try {
+      state = stateOf(trainer);
+    } catch (fault) {
+      // A Proxy trainer whose trap throws on a key it does not know (our state symbol): it trains as undecorated.
+      lookupFailed(trainer, fault);
+      return Reflect.apply(original, trainer, arguments);
+    }
     if (!state.active) return Reflect.apply(original, trainer, arguments);
     handedState = state;
-    return Reflect.apply(reported, trainer, arguments);
+    try {
+      return Reflect.apply(reported, trainer, arguments);
+    } finally {
+      // Out of stack at the call of `reported` (deep recursion), it never ran to clear the state it was handed.
+      handedState = undefined;
+    }
   } as F;
 
   /** A call while a logger listens, from `instrumented`, which hands it the trainer's state. */

@@ -258,6 +258,51 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
     }
   });
 
+  it("writes each flat object's own keys through integer-like, run-time, __proto__ and escaped keys, 64 and 65 fields, and a throw mid-object", () => {
+    const wide = (count: number, prefix: string): Record<string, number> => {
+      const object: Record<string, number> = {};
+      for (let i = 0; i < count; i++) object[prefix + i] = i;
+      return object;
+    };
+    const throwsAt = (key: string): Record<string, unknown> => {
+      const object: Record<string, unknown> = { loss: 1, lr: 2 };
+      Object.defineProperty(object, key, { enumerable: true, get: () => { throw new Error("mid-object"); } });
+      object.after = 3;
+      return object;
+    };
+    const objects: object[] = [
+      // Integer-like keys come first in for-in, as in JSON.stringify, whatever the order they were set in.
+      { a: 1, 1: "one", b: 2, 0: "zero" }, { 0: "zero", 1: "one", a: 1, b: 2 }, { b: 2, a: 1 }, { a: 1, b: 2 },
+      // Keys built at run time: equal text, not the same string in memory.
+      { ["lo" + "ss".repeat(1)]: 1, [["l", "r"].join("")]: 2 }, { loss: 1, lr: 2 },
+      JSON.parse('{"__proto__":1,"loss":2}') as object, JSON.parse('{"loss":2,"__proto__":{"x":1}}') as object,
+      { 'q"uote': 1, "back\\slash": 2, "line\u2028sep": 3, "lone\ud800": 4, "pair\ud83d\ude00": 5 },
+      { "line\u2028sep": 3, 'q"uote': 1 },
+      wide(64, "f"), wide(65, "f"), wide(64, "g"), wide(64, "f"),
+      // A getter that throws after the first keys: the object goes to the walker, and the next one is whole.
+      throwsAt("boom"), { loss: 1, lr: 2, boom: 4, after: 3 }, throwsAt("lr2"), { loss: 1, lr: 2, lr2: 5, after: 3 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const object of objects) {
+        let native: string;
+        try {
+          native = JSON.stringify(object);
+        } catch {
+          // Only the throwing getters: the marker stands for the value, the other fields are written as usual.
+          const text = stringifyValue(object)!;
+          expect(Object.keys(JSON.parse(portableJson(text)) as object)).to.deep.equal(Object.keys(object));
+          expect(text).to.contain('"[Thrown: Error: mid-object]"');
+          continue;
+        }
+        const text = stringifyValue(object)!;
+        expect(text).to.equal(native);
+        const line = portableJson(text);
+        expect(line).to.not.match(/[\u2028\u2029]/);
+        expect(JSON.parse(line)).to.deep.equal(JSON.parse(portableJson(native)));
+      }
+    }
+  });
+
   it("gives the same text on the fast path and the safe path", () => {
     // Same plain content, once alone (native JSON.stringify) and once next to a NaN (the walker does everything).
     const plain = { loss: 0.1, lr: 3e-4, tags: ["a", "b\n"], nested: { deeper: [{ x: 1 }, null, true] }, "1": "int key" };

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { onEpoch, onStep, onTrain, telemetry } from "../decorators/index";
 import { TelemetryEvent, type Context } from "../src/events";
+import { CsvLogger } from "../src/loggers/csv";
 import { pendingExitFlushes, TERMINATING_SIGNALS } from "../src/exit";
 import { MAX_OPEN_FILES, openFileCount } from "../src/loggers/open-files";
 import { MemoryLogger } from "../src/loggers/memory";
@@ -419,6 +420,40 @@ describe("TelemetryLogger", () => {
       expect(written).to.deep.equal(expected);
     });
 
+    it("writes each record's own ts when two loggers interleave records of different times, odd times and clock readings", () => {
+      const first = logger({ path: path.join(dir, "first.jsonl"), flushInterval: 100 });
+      const second = logger({ path: path.join(dir, "second.jsonl"), flushInterval: 100 });
+      const wanted: [TelemetryLogger, unknown][] = [];
+      // Each logger writes a time the other just wrote, then one of its own, through every record builder.
+      const times = [1.5, 2.5, 1.5, Number.NaN, Number.NaN, Infinity, -Infinity, 0, -0, 0, 2.5];
+      times.forEach((seconds, at) => {
+        const jsonl = at % 2 === 0 ? first : second;
+        const writes = [
+          () => jsonl.onStepBegin(at, {}, eventFor("step_begin", at, {}).withTs(seconds)),
+          () => jsonl.onStepEnd(at, { loss: 1 }, eventFor("step_end", at, { loss: 1 }).withTs(seconds)),
+          () => jsonl.onError(new Error("x"), {}, eventFor("error", at, {}, new Error("x")).withTs(seconds)),
+          () => jsonl.onTrainBegin({}, eventFor("train_begin", 0, {}).withTs(seconds)),
+          () => jsonl.onEvent(eventFor("custom", at, {}).withTs(seconds)),
+        ];
+        writes[at % writes.length]();
+        // JSON has no NaN or Infinity: the logger writes them as strings; -0 as 0.
+        wanted.push([jsonl, Number.isFinite(seconds) ? seconds + 0 : String(seconds)]);
+      });
+      // Hooks called by hand, without an event: the clock is read, whatever ts was written last.
+      const before = Date.now() / 1000;
+      first.onStepBegin(99, {});
+      second.onTrainBegin({});
+      const after = Date.now() / 1000;
+      first.close();
+      second.close();
+      const ts = (file: string): unknown[] => fs.readFileSync(file, "utf8").split("\n").slice(0, -1).map((line) => (JSON.parse(line) as { ts: unknown }).ts);
+      const firstTs = ts(first.path);
+      const secondTs = ts(second.path);
+      expect(firstTs.slice(0, -1)).to.deep.equal(wanted.filter(([jsonl]) => jsonl === first).map(([, value]) => value));
+      expect(secondTs.slice(0, -1)).to.deep.equal(wanted.filter(([jsonl]) => jsonl === second).map(([, value]) => value));
+      for (const clock of [firstTs.at(-1), secondTs.at(-1)]) expect(clock).to.be.within(before, after);
+    });
+
     it("appends to an existing file", () => {
       const file = path.join(dir, "existing.jsonl");
       fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n');
@@ -468,6 +503,52 @@ describe("TelemetryLogger", () => {
       expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
       other.onStepEnd(1, {});
       expect(readJsonl(other.path).map((record) => record.step), "the file given back is opened again").to.deep.equal([0, 1]);
+    });
+
+    it("gives a CSV table and a JSONL file with records waiting back for the look at a cut line (ENFILE), and reopens both without loss or duplicate", () => {
+      const table = new CsvLogger({ path: path.join(dir, "metrics.csv") });
+      const waiting = logger({ path: path.join(dir, "waiting.jsonl"), flushInterval: 100 });
+      try {
+        table.onEpochEnd(0, { loss: 1 });
+        waiting.onStepEnd(0, {});
+        waiting.flush();
+        waiting.onStepEnd(1, {}); // still in the buffer when its file is given back
+        const file = path.join(dir, "cut-enfile.jsonl");
+        fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+        const { openSync } = nodeFs;
+        let refused = 0;
+        nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+          if (args[1] === "r" && openFileCount() > 1) {
+            refused++;
+            throw Object.assign(new Error("ENFILE: file table overflow"), { code: "ENFILE" });
+          }
+          return openSync(...args);
+        }) as typeof fs.openSync;
+        const jsonl = logger({ path: file });
+        try {
+          jsonl.onStepBegin(1, {});
+        } finally {
+          nodeFs.openSync = openSync;
+        }
+        expect(refused).to.equal(1);
+        expect(openFileCount(), "only the cut file's, after the others were given back").to.equal(1);
+        const lines = fs.readFileSync(file, "utf8").split("\n");
+        expect(lines[1], "the cut line is left alone").to.equal('{"ts": 1.6, "tag": "step_e');
+        expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
+        // Both files given back are opened again at their next write, the table with a new column (read back, rewritten).
+        table.onEpochEnd(1, { loss: 0.5, acc: 0.9 });
+        waiting.onStepEnd(2, {});
+        waiting.flush();
+        expect(steps(waiting.path)).to.deep.equal([0, 1, 2]);
+        expect(waiting.stats()).to.include({ written: 3, dropped: 0 });
+        expect(fs.readFileSync(table.path, "utf8")).to.equal("epoch,loss,acc\r\n0,1,\r\n1,0.5,0.9\r\n");
+        expect(table.stats()).to.include({ written: 2, dropped: 0 });
+        expect(capture.warnings).to.deep.equal([]);
+      } finally {
+        table.close();
+      }
     });
 
     const steps = (file: string): unknown[] => readJsonl(file).map((record) => record.step);
