@@ -301,96 +301,102 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   // the rest, in `reported`, is code shared by every decorated method and too large to inline (measured with callgrind,
   // realistic case: no logger ~325 -> ~0 instructions added a call, the same as the undecorated class within callgrind's
   // spread; one no-op logger and the best case unchanged within it).
-  const instrumented = function (this: any): any {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in both branches
-    const trainer = this;
-    if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return Reflect.apply(original, trainer, arguments);
-    let state: InstanceTelemetry;
-    try {
-      state = stateOf(trainer);
-    } catch (fault) {
-      // A Proxy trainer whose trap throws on a key it does not know (our state symbol): it trains as undecorated.
-      lookupFailed(trainer, fault);
-      return Reflect.apply(original, trainer, arguments);
-    }
-    if (!state.active) return Reflect.apply(original, trainer, arguments);
-    handedState = state;
-    try {
-      return Reflect.apply(reported, trainer, arguments);
-    } finally {
-      // Out of stack at the call of `reported` (deep recursion), it never ran to clear the state it was handed.
-      handedState = undefined;
-    }
-  } as F;
+  // Method definitions, not `function` expressions, as the methods they stand for: not constructible (`new
+  // trainer.trainStep()` throws, as without telemetry) and without a `prototype` of their own.
+  const { instrumented } = {
+    instrumented(this: any): any {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in both branches
+      const trainer = this;
+      if (trainer === null || (typeof trainer !== "object" && typeof trainer !== "function")) return Reflect.apply(original, trainer, arguments);
+      let state: InstanceTelemetry;
+      try {
+        state = stateOf(trainer);
+      } catch (fault) {
+        // A Proxy trainer whose trap throws on a key it does not know (our state symbol): it trains as undecorated.
+        lookupFailed(trainer, fault);
+        return Reflect.apply(original, trainer, arguments);
+      }
+      if (!state.active) return Reflect.apply(original, trainer, arguments);
+      handedState = state;
+      try {
+        return Reflect.apply(reported, trainer, arguments);
+      } finally {
+        // Out of stack at the call of `reported` (deep recursion), it never ran to clear the state it was handed.
+        handedState = undefined;
+      }
+    },
+  } as { instrumented: F };
 
   /** A call while a logger listens, from `instrumented`, which hands it the trainer's state. */
-  const reported = function (this: object): any {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
-    const trainer = this;
-    const state = handedState!;
-    handedState = undefined;
+  const { reported } = {
+    reported(this: object): any {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
+      const trainer = this;
+      const state = handedState!;
+      handedState = undefined;
 
-    const outerTrainer = runningTrainer;
-    const outerSite = runningSite;
-    // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one. From the
-    // override's synchronous part, or later (after an await), while the override's call is pending.
-    if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
-      return Reflect.apply(original, trainer, arguments);
-    }
+      const outerTrainer = runningTrainer;
+      const outerSite = runningSite;
+      // An override calling super.trainStep(): one step for the user, so one begin/end pair, the outer one. From the
+      // override's synchronous part, or later (after an await), while the override's call is pending.
+      if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
+        return Reflect.apply(original, trainer, arguments);
+      }
 
-    const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
-    // The usual step number (a non-negative integer first argument) is taken here; indexOf() does the rest. Kept out of
-    // it so that what V8 inlines into this function on every step stays within its budget (measured: see docs/performance.md).
-    const first: unknown = arguments[0];
-    const index = indexFromFirst && typeof first === "number" && first >= 0 && Number.isInteger(first) ? first : indexOf(state, first, args, trainer);
-    const begin = new TelemetryEvent(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined);
-    begin.call = ++callsBegun;
-    // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
-    if (state.middleware.length !== 0) void begin.ts;
-    if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, begin);
-    else if (isStep) fanOutStepBegin(state, begin);
-    else fanOut(state, begin);
-    let result: unknown;
-    runningTrainer = trainer;
-    runningSite = site;
-    try {
-      result = Reflect.apply(original, trainer, arguments);
-    } catch (error) {
+      const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
+      // The usual step number (a non-negative integer first argument) is taken here; indexOf() does the rest. Kept out of
+      // it so that what V8 inlines into this function on every step stays within its budget (measured: see docs/performance.md).
+      const first: unknown = arguments[0];
+      const index = indexFromFirst && typeof first === "number" && first >= 0 && Number.isInteger(first) ? first : indexOf(state, first, args, trainer);
+      const begin = new TelemetryEvent(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined);
+      begin.call = ++callsBegun;
+      // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
+      if (state.middleware.length !== 0) void begin.ts;
+      if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, begin);
+      else if (isStep) fanOutStepBegin(state, begin);
+      else fanOut(state, begin);
+      let result: unknown;
+      runningTrainer = trainer;
+      runningSite = site;
+      try {
+        result = Reflect.apply(original, trainer, arguments);
+      } catch (error) {
+        runningTrainer = outerTrainer;
+        runningSite = outerSite;
+        begin.lastNestedCall = callsBegun;
+        fail(state, begin, error);
+        throw error;
+      }
       runningTrainer = outerTrainer;
       runningSite = outerSite;
       begin.lastNestedCall = callsBegun;
-      fail(state, begin, error);
-      throw error;
-    }
-    runningTrainer = outerTrainer;
-    runningSite = outerSite;
-    begin.lastNestedCall = callsBegun;
-    let thenable: boolean;
-    try {
-      thenable = isThenable(result);
-    } catch (fault) {
-      endUnreadable(state, begin, fault);
-      return result;
-    }
-    if (thenable) {
-      pendingBegins();
-      // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
-      // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
-      // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
+      let thenable: boolean;
       try {
-        return (result as PromiseLike<unknown>).then(
-          (value) => { settled(); end(state, begin, value, args); return value; },
-          (error: unknown) => { settled(); fail(state, begin, error); throw error; },
-        );
+        thenable = isThenable(result);
       } catch (fault) {
-        // A `then` that throws when called: the caller gets the result itself, as without telemetry.
-        settled();
         endUnreadable(state, begin, fault);
         return result;
       }
-    }
-    end(state, begin, result, args);
-    return result;
+      if (thenable) {
+        pendingBegins();
+        // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
+        // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
+        // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
+        try {
+          return (result as PromiseLike<unknown>).then(
+            (value) => { settled(); end(state, begin, value, args); return value; },
+            (error: unknown) => { settled(); fail(state, begin, error); throw error; },
+          );
+        } catch (fault) {
+          // A `then` that throws when called: the caller gets the result itself, as without telemetry.
+          settled();
+          endUnreadable(state, begin, fault);
+          return result;
+        }
+      }
+      end(state, begin, result, args);
+      return result;
+    },
   };
   /* eslint-enable prefer-rest-params */
 

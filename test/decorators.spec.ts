@@ -411,6 +411,21 @@ describe(`decorators (${convention} convention)`, () => {
       expect(Trainer.prototype.trainStep.length).to.equal(3);
     });
 
+    it("is not a constructor and has no prototype of its own, as the method it wraps", () => {
+      const memory = new MemoryLogger();
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onStep() trainStep(step: number) { return { step }; }
+        @onStep() evalStep(step: number) { return { step }; }
+      }
+      class Plain { trainStep(step: number) { return { step }; } }
+      const NotConstructible = Trainer.prototype.trainStep as unknown as new (step: number) => unknown;
+      expect(() => new NotConstructible(1)).to.throw(TypeError, /is not a constructor/);
+      expect(Object.prototype.hasOwnProperty.call(Trainer.prototype.trainStep, "prototype")).to.equal(false);
+      expect(Object.prototype.hasOwnProperty.call(Plain.prototype.trainStep, "prototype")).to.equal(false);
+      expect(memory.records, "nothing recorded for a call that never ran").to.deep.equal([]);
+    });
+
     it("gives each hook the event: trainer, class and method names, and one shared time", () => {
       const events: TelemetryEvent[] = [];
       const first: Callback = { onStepEnd: (_s, _c, e) => { events.push(e!); } };
