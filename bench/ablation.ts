@@ -4,8 +4,8 @@
  * set-up, alternated, nanoseconds per `trainStep` inside a running epoch. A diagnostic, not part of `npm run bench`
  * and without targets: the difference between two set-ups is what one middleware costs a step.
  *
- * `npm run bench:ablation` (builds first), or `node -r ts-node/register/transpile-only bench/ablation.ts [rounds]`
- * with `BENCH_DIST` pointing at another build, to compare builds.
+ * `npm run bench:ablation` (builds first), or `node -r ts-node/register/transpile-only bench/ablation.ts [processes]`
+ * with `BENCH_DIST` pointing at another build, to compare builds. `BENCH_SMOKE=1`: tiny sizes, numbers meaningless.
  * @packageDocumentation
  */
 import { execFileSync } from "node:child_process";
@@ -24,9 +24,10 @@ const SETUPS: Readonly<Record<string, (lib: typeof Library) => Library.Middlewar
   "logger alone": () => [],
 };
 
-/** Steps per measured round, and rounds per process (the median is reported). */
-const STEPS_PER_ROUND = 400_000;
-const ROUNDS = 9;
+/** Steps per measured round, and rounds per process (the median is reported); tiny with `BENCH_SMOKE=1`. */
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const STEPS_PER_ROUND = SMOKE ? 2_000 : 400_000;
+const ROUNDS = SMOKE ? 3 : 9;
 
 /** In a child process: ns per step of one set-up, the median of its rounds. */
 async function measure(setup: string): Promise<number> {

@@ -85,4 +85,22 @@ describe("the benchmark (smoke run)", function () {
   it("writes where --out says, leaving bench/results.json alone", () => {
     expect(stamp()).to.equal(stampBefore);
   });
+
+  it("runs the ablation (bench/ablation.ts): a number of ns a step for each set-up, in each process", () => {
+    const ablation = run(["-r", "ts-node/register/transpile-only", "bench/ablation.ts", "2"], {
+      ...process.env,
+      TS_NODE_PROJECT: path.join(repo, "tsconfig.json"),
+      BENCH_DIST: path.join(scratch, "dist"),
+      BENCH_SMOKE: "1",
+    });
+    expect(ablation.status, ablation.output).to.equal(0);
+    const rows = ablation.output.split("\n").filter((line) => /^(whole stack|without |logger alone)/.test(line));
+    expect(rows.map((row) => row.replace(/[\s\d]+$/, "")), ablation.output)
+      .to.deep.equal(["whole stack", "without runInfo", "without timing", "without stepInEpoch", "logger alone"]);
+    for (const row of rows) {
+      const figures = row.match(/\d+/g)!.map(Number);
+      expect(figures, row).to.have.length(2);
+      for (const figure of figures) expect(figure, row).to.be.greaterThan(0);
+    }
+  });
 });
