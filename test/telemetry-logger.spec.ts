@@ -472,32 +472,39 @@ describe("TelemetryLogger", () => {
       expect(lines.slice(2, -1).map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal(Array.from({ length: 3000 }, (_, i) => i + 1));
     });
 
+    /**
+     * Runs `action` while every read-only open fails with `code` as long as another logger's file is open: the append
+     * descriptor opens, the look at a cut last line finds the process out of descriptors. Returns how many opens were
+     * refused. Patches the module object itself, which the logger calls through (`import * as fs` is a copy made of
+     * getters).
+     */
+    function refusingReadOpens(code: "EMFILE" | "ENFILE", action: () => void): number {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+      const { openSync } = nodeFs;
+      let refused = 0;
+      nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+        if (args[1] === "r" && openFileCount() > 1) {
+          refused++;
+          throw Object.assign(new Error(`${code}: out of file descriptors`), { code });
+        }
+        return openSync(...args);
+      }) as typeof fs.openSync;
+      try {
+        action();
+      } finally {
+        nodeFs.openSync = openSync;
+      }
+      return refused;
+    }
+
     it("starts on a new line after a cut last line also when the process is out of descriptors for the look back (EMFILE)", () => {
       const other = logger({ path: path.join(dir, "other.jsonl") });
       other.onStepEnd(0, {});
       const file = path.join(dir, "cut-emfile.jsonl");
       fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
-      // The module object itself, which the logger calls through; `import * as fs` is a copy made of getters.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
-      const { openSync } = nodeFs;
-      let refused = 0;
-      // The append descriptor opens; the read-only one that looks at the last byte finds the process out of descriptors
-      // while another logger's file is open.
-      nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
-        if (args[1] === "r" && openFileCount() > 1) {
-          refused++;
-          throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
-        }
-        return openSync(...args);
-      }) as typeof fs.openSync;
       const jsonl = logger({ path: file });
-      try {
-        jsonl.onStepBegin(1, {});
-      } finally {
-        nodeFs.openSync = openSync;
-      }
-      expect(refused).to.equal(1);
+      expect(refusingReadOpens("EMFILE", () => jsonl.onStepBegin(1, {}))).to.equal(1);
       const lines = fs.readFileSync(file, "utf8").split("\n");
       expect(lines[1]).to.equal('{"ts": 1.6, "tag": "step_e');
       expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
@@ -515,24 +522,8 @@ describe("TelemetryLogger", () => {
         waiting.onStepEnd(1, {}); // still in the buffer when its file is given back
         const file = path.join(dir, "cut-enfile.jsonl");
         fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
-        const { openSync } = nodeFs;
-        let refused = 0;
-        nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
-          if (args[1] === "r" && openFileCount() > 1) {
-            refused++;
-            throw Object.assign(new Error("ENFILE: file table overflow"), { code: "ENFILE" });
-          }
-          return openSync(...args);
-        }) as typeof fs.openSync;
         const jsonl = logger({ path: file });
-        try {
-          jsonl.onStepBegin(1, {});
-        } finally {
-          nodeFs.openSync = openSync;
-        }
-        expect(refused).to.equal(1);
+        expect(refusingReadOpens("ENFILE", () => jsonl.onStepBegin(1, {}))).to.equal(1);
         expect(openFileCount(), "only the cut file's, after the others were given back").to.equal(1);
         const lines = fs.readFileSync(file, "utf8").split("\n");
         expect(lines[1], "the cut line is left alone").to.equal('{"ts": 1.6, "tag": "step_e');
