@@ -77,14 +77,12 @@ class PassThroughLink implements ChainLink {
     // Another trainer's event, passed on by a middleware before this link: it gets that trainer's steps.
     const steps = event.trainer === this.state.trainer ? this.steps : this.stepsFor(event.trainer);
     for (let position = first; position < steps.length; position++) {
-      const { fields, fieldCount } = event;
+      const { fieldsObject, fieldsForm, fieldCount } = event;
       try {
         steps[position](event, this.emits[position]);
       } catch (thrown) {
         middlewareFailed(this.state, this.middleware[position], event, thrown);
-        if (fields !== undefined && event.fields === fields && event.fieldCount > fieldCount) removeAddedFields(fields, fieldCount);
-        event.fields = fields;
-        event.fieldCount = fieldCount;
+        event.restoreFields(fieldsObject, fieldsForm, fieldCount);
       }
     }
     if (this.following !== undefined) this.following.run(event);
@@ -130,7 +128,7 @@ class MiddlewareLink implements ChainLink {
     const outerEvent = this.event;
     const outerPassedOn = this.passedOn;
     // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
-    const { tag, index, context, error, fields, fieldCount } = event;
+    const { tag, index, context, error, fieldsObject, fieldsForm, fieldCount } = event;
     this.event = event;
     this.passedOn = false;
     try {
@@ -142,9 +140,7 @@ class MiddlewareLink implements ChainLink {
         event.index = index;
         event.context = context;
         if (error !== undefined || event.error !== undefined) event.error = error;
-        if (fields !== undefined && event.fields === fields && event.fieldCount > fieldCount) removeAddedFields(fields, fieldCount);
-        event.fields = fields;
-        event.fieldCount = fieldCount;
+        event.restoreFields(fieldsObject, fieldsForm, fieldCount);
         this.pass(event);
       }
     } finally {
@@ -158,15 +154,6 @@ class MiddlewareLink implements ChainLink {
     // A marked event (an error recorded inside) reaches only the loggers' onErrorPropagated: fanOut tells them apart.
     else fanOut(this.state, event);
   }
-}
-
-/**
- * Takes back the fields a throwing middleware added with `set()` to an object that was there before it: those after
- * the first `keep` (names keep their insertion order). A value it overwrote in place stays overwritten.
- */
-function removeAddedFields(fields: Record<string, unknown>, keep: number): void {
-  const names = Object.keys(fields);
-  for (let i = keep; i < names.length; i++) delete fields[names[i]];
 }
 
 /** The hook each tag calls; tags not listed go to `onEvent`. */

@@ -41,9 +41,8 @@ export type Tag =
  */
 export class TelemetryEvent {
   // Fields are declared and assigned in the constructor, in one order, rather than initialised as class fields:
-  // two of these are made per training step, and plain stores keep that cheap and the shape stable. `error` and
-  // `fields` are stored only on the events that have them (a thrown value; a middleware's field): reading them
-  // elsewhere gives `undefined` all the same, and every other event is two stores lighter.
+  // two of these are made per training step, and plain stores keep that cheap and the shape stable. `error` is
+  // stored only on the events that have it (a thrown value): reading it elsewhere gives `undefined` all the same.
 
   /** `step_begin`, `step_end`, `epoch_begin`, `epoch_end`, `train_begin`, `train_end`, `error`, or a middleware's tag. */
   declare tag: Tag;
@@ -66,10 +65,21 @@ export class TelemetryEvent {
   /** What was thrown or rejected, on `error` events; `undefined` otherwise (and when `undefined` was thrown). */
   declare error: unknown;
   /**
-   * Extra record fields added by middleware (`duration_ms`, `epoch`, …), written beside the seed's fields.
-   * `undefined` until a middleware adds one, so the common path allocates nothing.
+   * The fields object, when there is one: one a middleware assigned, or one {@link TelemetryEvent.fields} made from
+   * the slots below on its first read. For the built-in loggers; middleware use `fields` and `set()`.
+   * @internal
    */
-  declare fields: Context | undefined;
+  declare fieldsObject: Context | undefined;
+  /**
+   * Where the fields are: `NO_FIELDS`, `FIELDS_IN_OBJECT`, `FIELDS_MATERIALIZED` (in `fieldsObject`, or none), or one
+   * of the slot forms, which also give the order the built-in fields were added in.
+   * @internal
+   */
+  declare fieldsForm: FieldsForm;
+  /** `epoch` while it is held in a slot (stepInEpoch's field). For the built-in loggers. @internal */
+  declare epochField: unknown;
+  /** `duration_ms` while it is held in a slot (timing's field). For the built-in loggers. @internal */
+  declare durationField: unknown;
   /**
    * The number of the call in this process, in the order calls began (1, 2, …), on begin events; 0 on others (read
    * `event.begin.call`). It tells nested calls apart from earlier ones: a call with a higher number began later.
@@ -88,8 +98,9 @@ export class TelemetryEvent {
    */
   declare alreadyRecorded?: true;
   /**
-   * How many fields {@link TelemetryEvent.set} has added: what the dispatcher takes back (the last ones added) when a
-   * middleware throws halfway, without copying the fields for every middleware.
+   * How many fields the event has, as {@link TelemetryEvent.set} and assigning {@link TelemetryEvent.fields} counted
+   * them: when a middleware throws halfway, the dispatcher takes back the keys after the count it had before, without
+   * copying the fields for every middleware.
    */
   declare fieldCount: number;
   /**
@@ -121,6 +132,37 @@ export class TelemetryEvent {
     this.fieldCount = 0;
     this.monotonicStart = undefined;
     this.tsSeconds = undefined;
+    this.fieldsObject = undefined;
+    this.fieldsForm = NO_FIELDS;
+    this.epochField = undefined;
+    this.durationField = undefined;
+  }
+
+  /**
+   * Extra record fields added by middleware (`duration_ms`, `epoch`, …), written beside the seed's fields.
+   * `undefined` until a middleware adds one. The same object on every read; a change made to it directly stays.
+   * Assigning replaces them all (`undefined` removes them).
+   */
+  get fields(): Context | undefined {
+    const object = this.fieldsObject;
+    // The built-in fields stay in slots until someone reads them as an object: the JSONL logger writes them from there.
+    if (object !== undefined || this.fieldsForm <= FIELDS_MATERIALIZED) return object;
+    return this.materializeFields();
+  }
+
+  /** Replaces every field (`undefined` removes them); `set()` then adds to the object assigned. */
+  set fields(fields: Context | undefined) {
+    if (this.fieldsForm === FIELDS_MATERIALIZED) {
+      // What the slots held, with any change made in place to the object read from them: what a take-back puts back.
+      const replaced = this.fieldsObject!;
+      this.epochField = replaced.epoch;
+      this.durationField = replaced.duration_ms;
+    }
+    this.fieldsObject = fields;
+    // From now on the slots are left alone (set() adds to an object), so that a take-back can still put them back.
+    this.fieldsForm = FIELDS_IN_OBJECT;
+    // Counted, so that a throwing middleware's take-back removes only what set() added after this.
+    this.fieldCount = fields === undefined ? 0 : ownKeyCount(fields);
   }
 
   /**
@@ -161,11 +203,31 @@ export class TelemetryEvent {
    * Seed fields (`step`, `context`, …) cannot be overwritten this way: loggers keep the seed's value.
    */
   set(name: string, value: unknown): void {
-    const fields = this.fields;
+    let fields = this.fieldsObject;
     if (fields === undefined) {
-      this.fields = newFields(name, value);
-      this.fieldCount = 1;
-      return;
+      const form = this.fieldsForm;
+      if (form !== FIELDS_IN_OBJECT) {
+        // The built-in middleware's two names go to slots: no object to make, and no line built from one (see fieldsForm).
+        if (name === "epoch") {
+          this.epochField = value;
+          if (form === NO_FIELDS) this.addSlot(EPOCH_SLOT);
+          else if (form === DURATION_SLOT) this.addSlot(DURATION_THEN_EPOCH);
+          return;
+        }
+        if (name === "duration_ms") {
+          this.durationField = value;
+          if (form === NO_FIELDS) this.addSlot(DURATION_SLOT);
+          else if (form === EPOCH_SLOT) this.addSlot(EPOCH_THEN_DURATION);
+          return;
+        }
+        if (form !== NO_FIELDS) fields = this.materializeFields();
+      }
+      if (fields === undefined) {
+        this.fieldsObject = { [name]: value };
+        this.fieldsForm = FIELDS_IN_OBJECT;
+        this.fieldCount = 1;
+        return;
+      }
     }
     if (!(name in fields)) this.fieldCount++;
     // Named stores for the built-in middleware's fields: a store by a computed name that adds a key takes V8's
@@ -175,6 +237,45 @@ export class TelemetryEvent {
       case "duration_ms": fields.duration_ms = value; break;
       default: fields[name] = value;
     }
+  }
+
+  private addSlot(form: FieldsForm): void {
+    this.fieldsForm = form;
+    this.fieldCount = form <= DURATION_SLOT ? 1 : 2;
+  }
+
+  /** The slots' fields as an object, in the order they were added; from now on the object holds them. */
+  private materializeFields(): Context {
+    let fields: Context;
+    switch (this.fieldsForm) {
+      case EPOCH_SLOT: fields = { epoch: this.epochField }; break;
+      case DURATION_SLOT: fields = { duration_ms: this.durationField }; break;
+      case EPOCH_THEN_DURATION: fields = { epoch: this.epochField, duration_ms: this.durationField }; break;
+      default: fields = { duration_ms: this.durationField, epoch: this.epochField };
+    }
+    this.fieldsObject = fields;
+    this.fieldsForm = FIELDS_MATERIALIZED;
+    return fields;
+  }
+
+  /**
+   * Puts the fields back as they were when `fieldsObject`, `fieldsForm` and `fieldCount` were read from this event, but
+   * for what was changed in place: the dispatcher's take-back of what a middleware that threw added with `set()`. A
+   * value overwritten in place stays overwritten; so does a change made directly to a fields object that was there
+   * before (or that was made, on a read, from the slots that were).
+   * @internal
+   */
+  restoreFields(fieldsObject: Context | undefined, fieldsForm: FieldsForm, fieldCount: number): void {
+    const kept = this.fieldsObject;
+    const madeFromSlotsBefore = fieldsObject === undefined && fieldsForm > FIELDS_MATERIALIZED && this.fieldsForm === FIELDS_MATERIALIZED;
+    if (kept !== undefined && (kept === fieldsObject || madeFromSlotsBefore)) {
+      if (this.fieldCount > fieldCount) removeAddedFields(kept, fieldCount);
+    } else {
+      // The slots are left alone once the fields were assigned: put back, they hold what was there (or overwritten in place).
+      this.fieldsObject = fieldsObject;
+      this.fieldsForm = fieldsForm;
+    }
+    this.fieldCount = fieldCount;
   }
 
   /** A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own. */
@@ -187,21 +288,56 @@ export class TelemetryEvent {
     copy.monotonicStart = this.monotonicStart;
     copy.fieldCount = this.fieldCount;
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
-    if (this.fields !== undefined) copy.fields = { ...this.fields };
+    if (this.fieldsObject !== undefined) copy.fieldsObject = { ...this.fieldsObject };
+    copy.fieldsForm = this.fieldsForm;
+    copy.epochField = this.epochField;
+    copy.durationField = this.durationField;
     return copy;
   }
 }
 
 /**
- * A fields object holding one field. A literal per built-in name: an object literal with a computed key, or an empty
- * one given a key, takes V8's generic path when the names vary (measured in the realistic benchmark: the costliest line
- * of a step with `stepInEpoch()` and `timing()`).
+ * Where an event's fields are held (`TelemetryEvent.fieldsForm`). Values above `FIELDS_MATERIALIZED` are
+ * slot forms: `epoch` and `duration_ms`, set by stepInEpoch() and timing() on every step, are kept in two slots of
+ * the event rather than in an object, so that a step's lines are written without making, filling and walking one
+ * (measured: docs/performance.md). The first read of `fields`, or a field of another name, moves them to an object.
+ * @internal
  */
-function newFields(name: string, value: unknown): Context {
-  switch (name) {
-    case "epoch": return { epoch: value };
-    case "duration_ms": return { duration_ms: value };
-    default: return { [name]: value };
+export type FieldsForm = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+/** No fields yet, none ever assigned: `set()` of a built-in name uses a slot. @internal */
+export const NO_FIELDS = 0;
+/** The fields are in `fieldsObject` (or there are none): assigned, or made by `set()` of another name. @internal */
+export const FIELDS_IN_OBJECT = 1;
+/** The fields are in `fieldsObject`, made from the slots when `fields` was first read. @internal */
+export const FIELDS_MATERIALIZED = 2;
+/** `epoch` alone, in its slot. @internal */
+export const EPOCH_SLOT = 3;
+/** `duration_ms` alone, in its slot. @internal */
+export const DURATION_SLOT = 4;
+/** `epoch`, then `duration_ms`, in their slots. @internal */
+export const EPOCH_THEN_DURATION = 5;
+/** `duration_ms`, then `epoch`, in their slots. @internal */
+export const DURATION_THEN_EPOCH = 6;
+
+/** The number of own enumerable keys; 0 when they cannot be listed (a revoked Proxy): nothing to take back then. */
+function ownKeyCount(fields: Context): number {
+  try {
+    return Object.keys(fields).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Takes back the fields a throwing middleware added with `set()` to an object that was there before it: those after
+ * the first `keep` (names keep their insertion order). A value it overwrote in place stays overwritten.
+ */
+function removeAddedFields(fields: Context, keep: number): void {
+  try {
+    const names = Object.keys(fields);
+    for (let i = keep; i < names.length; i++) delete fields[names[i]];
+  } catch {
+    // A fields object a middleware assigned whose keys cannot be listed (a Proxy): left as it is, never thrown at training.
   }
 }
 

@@ -110,6 +110,24 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     expect(memory.records[0]).to.include({ tag: "run_begin", run_id: "kept", pid: process.pid });
   });
 
+  it("take back only what a throwing middleware added with set() to fields a middleware assigned (run_begin's stay)", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const addsOnRunBegin: Middleware = (event, next) => {
+      if (event.tag === "run_begin") {
+        event.set("note", "added");
+        throw new Error("after adding");
+      }
+      next();
+    };
+    @telemetry({ loggers: [memory], use: [runInfo({ runId: "kept" }), addsOnRunBegin], onLoggerError: (fault) => faults.push(fault) })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(faults.map((f) => (f.error as Error).message)).to.deep.equal(["after adding"]);
+    expect(memory.records[0]).to.include({ tag: "run_begin", run_id: "kept", pid: process.pid, node_version: process.version });
+    expect(memory.records[0]).to.not.have.property("note");
+  });
+
   it("run beside a Proxy middleware whose traps throw for what it does not know, which runs as any middleware", () => {
     const memory = new MemoryLogger();
     const seen: string[] = [];

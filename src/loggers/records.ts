@@ -3,7 +3,7 @@
  * `step_end` record holds.
  * @packageDocumentation
  */
-import { describeError, type Context, type TelemetryEvent } from "../events";
+import { describeError, NO_FIELDS, type Context, type TelemetryEvent } from "../events";
 import { thrownMarker } from "../serialize";
 
 /** A record while it is built: a tag and fields. */
@@ -98,7 +98,8 @@ export type TelemetryRecord = {
  * `{tag, type, message}`…), without overwriting a seed field.
  */
 export function withFields(record: RecordFields, event: TelemetryEvent | undefined): TelemetryRecord {
-  const extra = event?.fields;
+  // The form first: on most events there are no fields, and a field load is cheaper than the `fields` getter's call.
+  const extra = event === undefined || event.fieldsForm === NO_FIELDS ? undefined : event.fields;
   if (extra !== undefined) {
     for (const key in extra) if (!(key in record)) record[key] = extra[key];
   }

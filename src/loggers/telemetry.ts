@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Callback, Context, TelemetryEvent } from "../events";
+import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, type Callback, type Context, type TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
@@ -143,9 +143,8 @@ export class TelemetryLogger implements Callback {
    */
   private beginRecord(key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    const fields = event === undefined ? undefined : event.fields;
     const line = '{"ts":' + tsJson(ts) + prefix + indexJson(index);
-    this.file.push((fields === undefined ? line : line + fieldsJson(fields, key, false)) + "}\n", ts);
+    this.file.push((event === undefined ? line : line + middlewareFieldsJson(event, key, false)) + "}\n", ts);
   }
 
   /**
@@ -154,9 +153,8 @@ export class TelemetryLogger implements Callback {
    */
   private endRecord(key: string, prefix: string, index: number, context: Context, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
-    const fields = event === undefined ? undefined : event.fields;
     const line = '{"ts":' + tsJson(ts) + prefix + indexJson(index) + ',"context":' + contextJson(context);
-    this.file.push((fields === undefined ? line : line + fieldsJson(fields, key, true)) + "}\n", ts);
+    this.file.push((event === undefined ? line : line + middlewareFieldsJson(event, key, true)) + "}\n", ts);
   }
 
   /** Records `{"ts", "tag": "train_begin"}` (a tag the Python original did not have). */
@@ -610,6 +608,32 @@ function tsJson(ts: number): string {
 
 /** `"key":` of each field name seen, in JSON: a training run uses a handful of names on every record. */
 const keyJsonCache = new Map<string, string>();
+
+/**
+ * The middleware fields of a begin/end line (`""` for none), read from the event's slots while the built-in fields are
+ * held there (no object made, none walked: stepInEpoch() and timing() on every step), else from its fields object.
+ * An `epoch` field never goes on an epoch line, whose `epoch` is the seed's.
+ */
+function middlewareFieldsJson(event: TelemetryEvent, indexKey: string, hasContext: boolean): string {
+  switch (event.fieldsForm) {
+    case EPOCH_SLOT:
+      return indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField);
+    case DURATION_SLOT:
+      return slotJson(',"duration_ms":', event.durationField);
+    case EPOCH_THEN_DURATION:
+      return (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField)) + slotJson(',"duration_ms":', event.durationField);
+    case DURATION_THEN_EPOCH:
+      return slotJson(',"duration_ms":', event.durationField) + (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField));
+  }
+  const fields = event.fieldsObject;
+  return fields === undefined ? "" : fieldsJson(fields, indexKey, hasContext);
+}
+
+/** `,"name":value` of a slot's field, or `""` for a value JSON leaves out. */
+function slotJson(keyJson: string, value: unknown): string {
+  const json = typeof value === "number" ? numberJson(value) : stringifyValue(value);
+  return json === undefined ? "" : keyJson + json;
+}
 
 /**
  * The middleware fields of a begin/end line, each `,"name":value`: `ts`, `tag`, the index's key and (on ends)
