@@ -56,32 +56,31 @@ interface ChainLink extends MiddlewareChain {
 /**
  * Consecutive {@link PassThroughMiddleware}: each step in turn on the same event, then the event goes on, as their
  * `next()` would have sent it. A step that throws is reported and skipped, its fields taken back, as in
- * {@link MiddlewareLink}. Keeps no per-event state: a logger hook's nested call may run through it meanwhile.
+ * {@link MiddlewareLink}. A step that returns `true` is done with its trainer (runInfo() once its `run_begin` is out)
+ * and is not called again: a call a step costs even when it does nothing. Keeps no per-event state: a logger hook's
+ * nested call may run through it meanwhile.
  */
 class PassThroughLink implements ChainLink {
   /** The steps for the chain's own trainer, the one every event of the chain comes from as a rule. */
-  private readonly steps: readonly PassThroughStep[];
-  /** For the step at each position: hands an extra event to the steps after it, then on. */
-  private readonly emits: readonly ((extra: TelemetryEvent) => void)[];
+  private own: StepList;
 
   constructor(private readonly state: InstanceTelemetry, private readonly middleware: readonly PassThroughMiddleware[], readonly following: ChainLink | undefined) {
-    this.steps = this.stepsFor(state.trainer);
-    this.emits = middleware.map((_, position) => (extra: TelemetryEvent) => this.runFrom(extra, position + 1));
+    this.own = this.stepListOf(state.trainer, middleware);
   }
 
   run(event: TelemetryEvent): void {
-    this.runFrom(event, 0);
+    // Another trainer's event, passed on by a middleware before this link: it gets that trainer's steps.
+    this.runFrom(event, event.trainer === this.state.trainer ? this.own : this.stepListOf(event.trainer, this.middleware), 0);
   }
 
-  private runFrom(event: TelemetryEvent, first: number): void {
-    // Another trainer's event, passed on by a middleware before this link: it gets that trainer's steps.
-    const steps = event.trainer === this.state.trainer ? this.steps : this.stepsFor(event.trainer);
+  private runFrom(event: TelemetryEvent, list: StepList, first: number): void {
+    const { steps } = list;
     for (let position = first; position < steps.length; position++) {
       const { fieldsObject, fieldsForm, fieldCount } = event;
       try {
-        steps[position](event, this.emits[position]);
+        if (steps[position](event, list.emits[position]) === true && list === this.own) this.own = this.without(list, position);
       } catch (thrown) {
-        middlewareFailed(this.state, this.middleware[position], event, thrown);
+        middlewareFailed(this.state, list.middleware[position], event, thrown);
         event.restoreFields(fieldsObject, fieldsForm, fieldCount);
       }
     }
@@ -89,9 +88,34 @@ class PassThroughLink implements ChainLink {
     else fanOut(this.state, event);
   }
 
-  private stepsFor(trainer: object): PassThroughStep[] {
-    return this.middleware.map((middleware) => middleware[PASS_THROUGH](trainer));
+  /** The steps of `middleware` for `trainer`. */
+  private stepListOf(trainer: object, middleware: readonly PassThroughMiddleware[]): StepList {
+    return this.stepList(middleware.map((each) => each[PASS_THROUGH](trainer)), middleware);
   }
+
+  /** The own list without the step at `position`, which is done with the trainer. */
+  private without(list: StepList, position: number): StepList {
+    const keep = (_: unknown, at: number) => at !== position;
+    return this.stepList(list.steps.filter(keep), list.middleware.filter(keep));
+  }
+
+  /**
+   * A list whose step at each position gets an `emit` that runs the steps after it in this list: a list is never
+   * changed, only replaced, so a run under way (a nested call's, or the one that retired a step) keeps its positions.
+   */
+  private stepList(steps: readonly PassThroughStep[], middleware: readonly PassThroughMiddleware[]): StepList {
+    const emits: ((extra: TelemetryEvent) => void)[] = [];
+    const list: StepList = { steps, middleware, emits };
+    for (let position = 0; position < steps.length; position++) emits.push((extra) => this.runFrom(extra, list, position + 1));
+    return list;
+  }
+}
+
+/** A trainer's steps in a {@link PassThroughLink}, each with its middleware (named in fault reports) and its `emit`. */
+interface StepList {
+  readonly steps: readonly PassThroughStep[];
+  readonly middleware: readonly PassThroughMiddleware[];
+  readonly emits: readonly ((extra: TelemetryEvent) => void)[];
 }
 
 /** Reports a middleware that threw; the event goes on as it was before that middleware. */

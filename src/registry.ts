@@ -49,9 +49,10 @@ export const PASS_THROUGH = Symbol("trainer-telemetry.pass-through");
 /**
  * The work of a middleware that passes every event on exactly once, after it: it may add fields (`event.set`), set
  * `monotonicStart`, and hand extra events to the rest of the chain before it (`emit`, as `runInfo()`'s `run_begin`).
- * It changes nothing else on the event.
+ * It changes nothing else on the event. It returns `true` once it has nothing left to do for its trainer: the
+ * dispatcher then stops calling it for that trainer (runInfo(), after its one `run_begin`).
  */
-export type PassThroughStep = (event: TelemetryEvent, emit: (extra: TelemetryEvent) => void) => void;
+export type PassThroughStep = (event: TelemetryEvent, emit: (extra: TelemetryEvent) => void) => boolean | void;
 
 /** A middleware with, under {@link PASS_THROUGH}, the {@link PassThroughStep} it runs for each trainer instance. */
 export interface PassThroughMiddleware extends Middleware {

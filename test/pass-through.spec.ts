@@ -128,6 +128,64 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     expect(memory.records[0]).to.not.have.property("note");
   });
 
+  it("stop calling a step, for its trainer only, once it returns true; the steps after it keep their places", () => {
+    const memory = new MemoryLogger();
+    const calls: string[] = [];
+    // Done after its second event on a trainer; emits an extra event on the first, to check the positions after it.
+    const twice = passThroughMiddleware("twice", (trainer) => {
+      let seen = 0;
+      return (event, emit) => {
+        calls.push(`${(trainer as Trainer).name}:${event.tag}`);
+        if (++seen === 1) emit(new TelemetryEvent("note", "train", 0, {}, trainer, event.method, undefined));
+        return seen >= 2;
+      };
+    });
+    const tags = passThroughMiddleware("tags", () => (event) => event.set("after", true));
+    @telemetry({ loggers: [memory], use: [twice, stepInEpoch(), tags] })
+    class Trainer {
+      constructor(readonly name: string) {}
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    const a = new Trainer("a");
+    const b = new Trainer("b");
+    a.trainStep(0);
+    a.trainStep(1);
+    b.trainStep(0);
+    b.trainStep(1);
+    expect(calls).to.deep.equal(["a:step_begin", "a:step_end", "b:step_begin", "b:step_end"]);
+    expect(memory.records.map((r) => `${r.tag}:${String(r.after)}`)).to.deep.equal([
+      "note:true", "step_begin:true", "step_end:true", "step_begin:true", "step_end:true",
+      "note:true", "step_begin:true", "step_end:true", "step_begin:true", "step_end:true",
+    ]);
+  });
+
+  it("give run_begin once and every field, when a logger hook makes a nested call while runInfo() finishes", () => {
+    const memory = new MemoryLogger();
+    let nested = false;
+    const nester = {
+      onStepBegin(step: number, _context: unknown, event: TelemetryEvent) {
+        if (nested || step !== 1) return;
+        nested = true;
+        (event.trainer as Trainer).trainStep(2);
+      },
+    };
+    @telemetry({ loggers: [nester, memory], use: [runInfo({ runId: "r" }), stepInEpoch(), timing()] })
+    class Trainer {
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(1); this.trainStep(3); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    new Trainer().fitEpoch(4);
+    const summary = memory.records.map((r) => `${r.tag}${r.tag.startsWith("step") ? `:${String(r.step)}@${String(r.epoch)}` : ""}` +
+      `${r.tag.endsWith("_end") ? (typeof r.duration_ms === "number" ? "+t" : "-t") : ""}`);
+    expect(summary).to.deep.equal([
+      "run_begin", "epoch_begin",
+      "step_begin:2@4", "step_end:2@4+t", // the nested call, made from the hook of the logger before this one
+      "step_begin:1@4", "step_end:1@4+t",
+      "step_begin:3@4", "step_end:3@4+t",
+      "epoch_end+t",
+    ]);
+  });
+
   it("run beside a Proxy middleware whose traps throw for what it does not know, which runs as any middleware", () => {
     const memory = new MemoryLogger();
     const seen: string[] = [];

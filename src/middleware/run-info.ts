@@ -80,7 +80,8 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
   return passThroughMiddleware("runInfoMiddleware", (trainer) => {
     let started = false;
     return (event, emit) => {
-      if (started) return;
+      // Done after the first event: the dispatcher stops calling this step (called by hand, it keeps returning here).
+      if (started) return true;
       started = true;
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
@@ -97,6 +98,7 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
       if (worldSize !== undefined) runBegin.fields.world_size = worldSize;
       if (localRank !== undefined) runBegin.fields.local_rank = localRank;
       emit(runBegin);
+      return true;
     };
   });
 });
