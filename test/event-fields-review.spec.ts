@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   MemoryLogger, TelemetryEvent, TelemetryLogger, onEpoch, onStep, stepInEpoch, telemetry, timing,
@@ -8,9 +9,9 @@ import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
 import { convention } from "./helpers";
 
 /**
- * What the fields of an event look like to loggers after a middleware that threw was taken back: the cases where keeping
- * stepInEpoch()'s and timing()'s fields in slots of the event (commit 8b37c40) wrote something else than the fields
- * object did before.
+ * What the fields of an event look like to loggers after a middleware that threw was taken back, and to a logger given
+ * an event that keeps its fields only in `fields`: the cases where keeping stepInEpoch()'s and timing()'s fields in
+ * slots of the event (commit 8b37c40) wrote something else than the fields object did before.
  */
 describe(`TelemetryEvent fields kept in slots: take-backs and loggers (${convention} convention)`, () => {
   let dir: string;
@@ -73,5 +74,24 @@ describe(`TelemetryEvent fields kept in slots: take-backs and loggers (${convent
       })]);
       expect(Object.keys(record)).to.deep.equal(["tag", "step", "context", "epoch", "duration_ms"]);
     });
+  });
+
+  it("TelemetryLogger writes the fields of an event that holds them only in `fields` on step and epoch lines, as MemoryLogger records them", () => {
+    // An event as a hook called by hand may get it, or as another copy of the package makes it: `fields`, no slots.
+    const event = { ts: 1764130000.5, fields: { epoch: 4, lr: 0.1 } } as unknown as TelemetryEvent;
+    const memory = new MemoryLogger();
+    const jsonl = new TelemetryLogger({ path: path.join(dir, "by-hand.jsonl") });
+    for (const logger of [memory, jsonl]) {
+      logger.onStepBegin(2, {}, event);
+      logger.onStepEnd(2, { loss: 1 }, event);
+      logger.onEpochEnd(4, {}, event);
+    }
+    jsonl.close();
+    const text = fs.readFileSync(jsonl.path, "utf8");
+    expect(text).to.equal(
+      '{"ts":1764130000.5,"tag":"step_begin","step":2,"epoch":4,"lr":0.1}\n' +
+      '{"ts":1764130000.5,"tag":"step_end","step":2,"context":{"loss":1},"epoch":4,"lr":0.1}\n' +
+      '{"ts":1764130000.5,"tag":"epoch_end","epoch":4,"context":{},"lr":0.1}\n');
+    expect(readJsonl(jsonl.path).map(({ ts: _ts, ...rest }) => rest)).to.deep.equal(memory.records);
   });
 });

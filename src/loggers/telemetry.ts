@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, type Callback, type Context, type TelemetryEvent } from "../events";
+import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, NO_FIELDS, type Callback, type Context, type TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
@@ -624,8 +624,11 @@ function middlewareFieldsJson(event: TelemetryEvent, indexKey: string, hasContex
       return (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField)) + slotJson(',"duration_ms":', event.durationField);
     case DURATION_THEN_EPOCH:
       return slotJson(',"duration_ms":', event.durationField) + (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField));
+    case NO_FIELDS:
+      return "";
   }
-  const fields = event.fieldsObject;
+  // An event with no form (made by hand, or by another copy of the package) has its fields in `fields` alone.
+  const fields = event.fieldsObject ?? event.fields;
   return fields === undefined ? "" : fieldsJson(fields, indexKey, hasContext);
 }
 
