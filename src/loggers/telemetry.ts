@@ -627,9 +627,11 @@ function middlewareFieldsJson(event: TelemetryEvent, indexKey: string, hasContex
     case NO_FIELDS:
       return "";
   }
+  const fields = event.fieldsObject;
+  if (fields !== undefined) return fieldsJson(fields, indexKey, hasContext);
   // An event with no form (made by hand, or by another copy of the package) has its fields in `fields` alone.
-  const fields = event.fieldsObject ?? event.fields;
-  return fields === undefined ? "" : fieldsJson(fields, indexKey, hasContext);
+  const own = event.fields;
+  return own === undefined ? "" : fieldsJson(own, indexKey, hasContext);
 }
 
 /** `,"name":value` of a slot's field, or `""` for a value JSON leaves out. */
