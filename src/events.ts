@@ -81,6 +81,11 @@ export class TelemetryEvent {
   /** `duration_ms` while it is held in a slot (timing's field). For the built-in loggers. @internal */
   declare durationField: unknown;
   /**
+   * The object made from the slots on a read, once another was assigned over it (absent until then, which keeps it
+   * off every other event): what a throwing middleware's take-back puts back. @internal
+   */
+  declare replacedSlotFields?: Context;
+  /**
    * The number of the call in this process, in the order calls began (1, 2, …), on begin events; 0 on others (read
    * `event.begin.call`). It tells nested calls apart from earlier ones: a call with a higher number began later.
    */
@@ -152,12 +157,8 @@ export class TelemetryEvent {
 
   /** Replaces every field (`undefined` removes them); `set()` then adds to the object assigned. */
   set fields(fields: Context | undefined) {
-    if (this.fieldsForm === FIELDS_MATERIALIZED) {
-      // What the slots held, with any change made in place to the object read from them: what a take-back puts back.
-      const replaced = this.fieldsObject!;
-      this.epochField = replaced.epoch;
-      this.durationField = replaced.duration_ms;
-    }
+    // The object read out of the slots, with what was changed in it directly: what a take-back puts back.
+    if (this.fieldsForm === FIELDS_MATERIALIZED) this.replacedSlotFields = this.fieldsObject;
     this.fieldsObject = fields;
     // From now on the slots are left alone (set() adds to an object), so that a take-back can still put them back.
     this.fieldsForm = FIELDS_IN_OBJECT;
@@ -267,14 +268,17 @@ export class TelemetryEvent {
    */
   restoreFields(fieldsObject: Context | undefined, fieldsForm: FieldsForm, fieldCount: number): void {
     const kept = this.fieldsObject;
-    const madeFromSlotsBefore = fieldsObject === undefined && fieldsForm > FIELDS_MATERIALIZED && this.fieldsForm === FIELDS_MATERIALIZED;
-    if (kept !== undefined && (kept === fieldsObject || madeFromSlotsBefore)) {
-      if (this.fieldCount > fieldCount) removeAddedFields(kept, fieldCount);
-    } else {
-      // The slots are left alone once the fields were assigned: put back, they hold what was there (or overwritten in place).
-      this.fieldsObject = fieldsObject;
-      this.fieldsForm = fieldsForm;
+    let before = fieldsObject;
+    if (before === undefined && fieldsForm > FIELDS_MATERIALIZED) {
+      // The slots were there. Once read, the object made from them is what was there: the one still held, or the one
+      // assigned over (an event never goes back to the slots after that, so a replacedSlotFields is this one's).
+      before = this.fieldsForm === FIELDS_MATERIALIZED ? kept : this.replacedSlotFields;
+      if (before !== undefined) fieldsForm = FIELDS_MATERIALIZED;
     }
+    if (before !== undefined && kept === before && this.fieldCount > fieldCount) removeAddedFields(kept, fieldCount);
+    // Otherwise the slots are put back: they are left alone once the fields were assigned, and hold what was there.
+    this.fieldsObject = before;
+    this.fieldsForm = fieldsForm;
     this.fieldCount = fieldCount;
   }
 

@@ -186,6 +186,27 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     ]);
   });
 
+  it("take back only the thrower's field from a distributed run_begin: rank, world_size and local_rank stay", () => {
+    const memory = new MemoryLogger();
+    const faults: TelemetryFault[] = [];
+    const addsOnRunBegin: Middleware = (event, next) => {
+      if (event.tag === "run_begin") {
+        event.set("note", "added");
+        throw new Error("after adding");
+      }
+      next();
+    };
+    @telemetry({
+      loggers: [memory], use: [runInfo({ runId: "kept", rank: 1, worldSize: 2, localRank: 0 }), addsOnRunBegin],
+      onLoggerError: (fault) => faults.push(fault),
+    })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    new Trainer().trainStep(0);
+    expect(faults.map((f) => (f.error as Error).message)).to.deep.equal(["after adding"]);
+    expect(memory.records[0]).to.include({ tag: "run_begin", run_id: "kept", rank: 1, world_size: 2, local_rank: 0 });
+    expect(memory.records[0]).to.not.have.property("note");
+  });
+
   it("run beside a Proxy middleware whose traps throw for what it does not know, which runs as any middleware", () => {
     const memory = new MemoryLogger();
     const seen: string[] = [];

@@ -5,7 +5,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, type Callback, type Context, type TelemetryEvent } from "../events";
+import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, NO_FIELDS, type Callback, type Context, type TelemetryEvent } from "../events";
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
@@ -624,9 +624,14 @@ function middlewareFieldsJson(event: TelemetryEvent, indexKey: string, hasContex
       return (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField)) + slotJson(',"duration_ms":', event.durationField);
     case DURATION_THEN_EPOCH:
       return slotJson(',"duration_ms":', event.durationField) + (indexKey === "epoch" ? "" : slotJson(',"epoch":', event.epochField));
+    case NO_FIELDS:
+      return "";
   }
   const fields = event.fieldsObject;
-  return fields === undefined ? "" : fieldsJson(fields, indexKey, hasContext);
+  if (fields !== undefined) return fieldsJson(fields, indexKey, hasContext);
+  // An event with no form (made by hand, or by another copy of the package) has its fields in `fields` alone.
+  const own = event.fields;
+  return own === undefined ? "" : fieldsJson(own, indexKey, hasContext);
 }
 
 /** `,"name":value` of a slot's field, or `""` for a value JSON leaves out. */

@@ -86,7 +86,7 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
       const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, trainer, event.method, undefined).withTs(event.ts);
-      runBegin.fields = {
+      const fields: Record<string, unknown> = {
         run_id: typeof runId === "function" ? String(runId(trainer as T)) : runId ?? createRunId(),
         start_time: runBegin.ts,
         pid: process.pid,
@@ -94,9 +94,11 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
         node_version: process.version,
         package_version: ownPackageVersion(),
       };
-      if (rank !== undefined) runBegin.fields.rank = rank;
-      if (worldSize !== undefined) runBegin.fields.world_size = worldSize;
-      if (localRank !== undefined) runBegin.fields.local_rank = localRank;
+      if (rank !== undefined) fields.rank = rank;
+      if (worldSize !== undefined) fields.world_size = worldSize;
+      if (localRank !== undefined) fields.local_rank = localRank;
+      // Assigned whole: the event counts the keys it is given, which a throwing middleware's take-back keeps.
+      runBegin.fields = fields;
       emit(runBegin);
       return true;
     };
