@@ -2,7 +2,7 @@
  * The benchmark's one table, from the results of every case.
  * @packageDocumentation
  */
-import type { CaseResult, Comparison, DesignCheck } from "./common";
+import { median, type CaseResult, type Comparison, type DesignCheck } from "./common";
 
 /** results.json: the run's settings, every case with its comparisons and targets, and the design checks. */
 export interface BenchReport {
@@ -71,6 +71,7 @@ export function formatTable(report: BenchReport): string {
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...acrossProcesses(report.cases),
     "",
     "design checks:",
     ...report.checks.map((check) => `  ${check.pass ? "ok  " : "FAIL"}  ${check.name}: ${check.detail}`),
@@ -79,4 +80,22 @@ export function formatTable(report: BenchReport): string {
     (report.mode === "smoke" ? " (smoke run: tiny sizes, targets not meaningful)" : ""),
   ];
   return lines.join("\n");
+}
+
+/**
+ * The per-call cases' result in each of their processes, and the median of them: the table reports the process with
+ * the fastest baseline (the least disturbed one), which does not show how far the candidate side moved meanwhile.
+ */
+function acrossProcesses(cases: readonly CaseResult[]): string[] {
+  const measured = cases.filter((result) => result.processes !== undefined && result.processes.length > 1);
+  if (measured.length === 0) return [];
+  const width = Math.max(...measured.map((result) => result.candidate.title.length));
+  const lines = measured.map((result) => {
+    // A case whose target is a time ratio (timeAtMost) is read as ratios; the others as the time added.
+    const byRatio = result.comparisons[0].target?.text.startsWith("time") === true;
+    const values = result.processes!.map((each) => (byRatio ? each.ratio : each.addedNs));
+    const show = (value: number) => (byRatio ? `${value.toFixed(2)}×` : formatTime(value, result.unit, true));
+    return `  ${result.candidate.title.padEnd(width)}  ${values.map(show).join(", ")}  (median ${show(median(values))})`;
+  });
+  return ["", `across processes (each per-call case ran in ${measured[0].processes!.length}; the table shows the one with the fastest baseline):`, ...lines];
 }
