@@ -144,9 +144,10 @@ export function checkEsmMemory(sizes: Sizes): DesignCheck {
 
 /**
  * Node builtins that a training process does not need at import. `fs/promises` and `readline` come with the reader,
- * `worker_threads` and `stream` with `isMainThread` or the reader's worker pool, `http` and `crypto` with the report.
+ * `worker_threads` and `stream` with `isMainThread` or the reader's worker pool, `http` and `crypto` with the report, `os`
+ * with the first logger's exit hooks and runInfo()'s `run_begin`.
  */
-const HEAVY_BUILTINS = ["worker_threads", "stream", "fs/promises", "readline", "http", "crypto"];
+const HEAVY_BUILTINS = ["worker_threads", "stream", "fs/promises", "readline", "http", "crypto", "os"];
 
 /**
  * What the root entry loads of Node's own modules, by `require` and by `import`: none of {@link HEAVY_BUILTINS}.

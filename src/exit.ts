@@ -9,7 +9,7 @@
  *   runs), then have every target write through, for records that other `exit` listeners make.
  * - `uncaughtExceptionMonitor` (an uncaught exception, or an unhandled rejection under Node's default
  *   `--unhandled-rejections=throw`): flush before Node prints the error; Node's own handling is unchanged.
- * - the signals whose default action ends the process ({@link TERMINATING_SIGNALS}), only while a target that
+ * - the signals whose default action ends the process ({@link terminatingSignals}), only while a target that
  *   buffers is registered, and only on the main thread (a worker gets no signals): flush, then re-raise the signal
  *   when no other listener is left, since merely listening to a signal stops Node from ending the process on it.
  *   A listener runs only when the event loop gets to it, so a target that writes every record as it comes
@@ -20,7 +20,6 @@
  * SIGKILL, a crash of Node itself and power loss cannot be caught: what was still buffered then is lost.
  * @packageDocumentation
  */
-import { constants } from "node:os";
 import { inMainThread } from "./main-thread";
 
 /** Something that holds records in memory and can write them out synchronously. */
@@ -47,10 +46,24 @@ export interface ExitFlushable {
  * fails with EFBIG, which the logger counts, instead of ending the process; a listener would undo that), and SIGBUS, SIGFPE, SIGSEGV, SIGILL, after
  * which Node says running JavaScript is not safe.
  */
-export const TERMINATING_SIGNALS: readonly NodeJS.Signals[] = (process.platform === "win32"
-  ? ["SIGINT", "SIGTERM", "SIGBREAK"]
-  : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"]
-).filter((signal) => (constants.signals as Partial<Record<string, number>>)[signal] !== undefined) as NodeJS.Signals[];
+export function terminatingSignals(): readonly NodeJS.Signals[] {
+  terminating ??= (process.platform === "win32"
+    ? ["SIGINT", "SIGTERM", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGXCPU", "SIGVTALRM", "SIGIO", "SIGPWR", "SIGSTKFLT"]
+  ).filter((signal) => signalNumbers()[signal] !== undefined) as NodeJS.Signals[];
+  return terminating;
+}
+
+let terminating: readonly NodeJS.Signals[] | undefined;
+
+/**
+ * `os.constants.signals`. `node:os` is loaded at the first call (the first logger's exit hooks), not at import: it was
+ * ~0.3 ms of importing the package.
+ */
+function signalNumbers(): Partial<Record<string, number>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded at the point of need (see above)
+  return (require("node:os") as typeof import("node:os")).constants.signals;
+}
 
 const pending = new Set<ExitFlushable>();
 /** The registered targets that buffer: the signal listeners are there while this is not empty. */
@@ -61,7 +74,7 @@ const listening = new Set<NodeJS.Signals>();
 
 /**
  * Flushes `target` when the process ends (normal end, `process.exit()`, uncaught exception, unhandled rejection,
- * and, when `target.buffers` is not `false`, SIGINT, SIGTERM, SIGHUP and the other {@link TERMINATING_SIGNALS})
+ * and, when `target.buffers` is not `false`, SIGINT, SIGTERM, SIGHUP and the other {@link terminatingSignals})
  * until {@link cancelFlushOnExit} is called for it. Adding the same target twice is harmless.
  */
 export function flushOnExit(target: ExitFlushable): void {
@@ -122,7 +135,7 @@ function removeExitHooks(): void {
 }
 
 function installSignalHooks(): void {
-  for (const signal of TERMINATING_SIGNALS) {
+  for (const signal of terminatingSignals()) {
     // First, so that a listener registered before us with `once` is still counted when we look (see onSignal).
     process.prependListener(signal, onSignal);
     listening.add(signal);
@@ -170,6 +183,6 @@ function onSignal(signal: NodeJS.Signals): void {
     process.kill(process.pid, signal);
   } catch {
     // Platforms that cannot raise this signal: end with the code a shell would report for it.
-    process.exit(128 + (constants.signals[signal] ?? 0));
+    process.exit(128 + (signalNumbers()[signal] ?? 0));
   }
 }

@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { TelemetryEvent } from "../events";
 import { ownPackageVersion } from "../package-info";
 import { markMiddlewareFactory, passThroughMiddleware, type Middleware } from "../registry";
@@ -90,7 +89,8 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
         run_id: typeof runId === "function" ? String(runId(trainer as T)) : runId ?? createRunId(),
         start_time: runBegin.ts,
         pid: process.pid,
-        hostname: hostname(),
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- node:os at the first run_begin, not at import (~0.3 ms)
+        hostname: (require("node:os") as typeof import("node:os")).hostname(),
         node_version: process.version,
         package_version: ownPackageVersion(),
       };
