@@ -3,7 +3,7 @@
  * both decorator conventions, as a CommonJS and as an ES module consumer.
  */
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -222,6 +222,34 @@ describe("the packed package in a new project", function () {
       lines: ["run_begin", "step_begin", "step_end"],
       version,
     });
+  });
+
+  it("flushes a buffered TelemetryLogger on SIGTERM in an ES module consumer, imported and bundled with esbuild --format=esm", () => {
+    // node:os (the signal list, runInfo's hostname) is required at its first use: in the ES module build, through the
+    // build's own `require`, which a consumer's esbuild bundle keeps.
+    const dir = path.join(project, "esm-signal");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "consumer.mjs"), `
+      import { instrument, TelemetryLogger, runInfo } from "trainer-telemetry";
+      import { setInterval, setTimeout } from "node:timers";
+      const jsonl = new TelemetryLogger({ path: process.argv[2], flushInterval: 1000, flushMs: 60000 });
+      class Trainer { trainStep(step) { return { loss: 1 / (step + 1) }; } }
+      instrument(Trainer, { steps: ["trainStep"], loggers: [jsonl], use: [runInfo({ runId: "r1" })] });
+      const trainer = new Trainer();
+      for (let step = 0; step < 3; step++) trainer.trainStep(step);
+      setInterval(() => {}, 1000);
+      setTimeout(() => process.kill(process.pid, "SIGTERM"), 20);
+    `);
+    const esbuild = path.join(repo, "node_modules", ".bin", "esbuild");
+    run(esbuild, ["esm-signal/consumer.mjs", "--bundle", "--format=esm", "--platform=node", "--outfile=esm-signal/bundle.mjs", "--log-level=warning"], project);
+    for (const script of ["consumer.mjs", "bundle.mjs"]) {
+      const file = path.join(dir, `${script}.jsonl`);
+      const child = spawnSync(process.execPath, [script, file], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+      expect({ script, signal: child.signal, stderr: child.stderr }).to.deep.equal({ script, signal: "SIGTERM", stderr: "" });
+      const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { tag: string; hostname?: unknown });
+      expect(lines.map((line) => line.tag), script).to.deep.equal(["run_begin", "step_begin", "step_end", "step_begin", "step_end", "step_begin", "step_end"]);
+      expect(lines[0].hostname, script).to.equal(os.hostname());
+    }
   });
 
   it("serves trainer-telemetry/tfjs to require and import (types too), sharing the root's core, TF.js from the user's project", () => {
