@@ -159,6 +159,35 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     ]);
   });
 
+  it("keep the trainer's own steps when runInfo() finishes on another trainer's event passed through its chain", () => {
+    const memory = new MemoryLogger();
+    const others: Trainer[] = [];
+    // A user middleware that, beside a's epoch_begin, passes on a record of b: b's steps run on it, in a's chain.
+    const forward: Middleware = function forward(event, next) {
+      next();
+      if (event.tag === "epoch_begin" && others.length > 0 && event.trainer !== others[0]) {
+        next(new TelemetryEvent("note", "train", 0, {}, others[0], "forward", undefined));
+      }
+    };
+    @telemetry({ loggers: [memory], use: [forward, runInfo({ runId: (trainer: Trainer) => trainer.name }), stepInEpoch(), timing()] })
+    class Trainer {
+      constructor(readonly name: string) {}
+      @onEpoch() fitEpoch(_epoch: number) { this.trainStep(1); return {}; }
+      @onStep() trainStep(_step: number) { return {}; }
+    }
+    const a = new Trainer("a");
+    others.push(new Trainer("b"));
+    a.fitEpoch(0);
+    a.fitEpoch(1);
+    const summary = memory.records.map((r) => `${r.tag}${r.tag === "run_begin" ? `:${String(r.run_id)}` : ""}` +
+      `${r.tag.startsWith("step") ? `:${String(r.step)}@${String(r.epoch)}` : ""}${r.tag.endsWith("_end") ? (typeof r.duration_ms === "number" ? "+t" : "-t") : ""}`);
+    // b's runInfo() is done after its run_begin, which went out in a's chain; a's own steps (its epochs) stay in place.
+    expect(summary).to.deep.equal([
+      "run_begin:a", "epoch_begin", "run_begin:b", "note", "step_begin:1@0", "step_end:1@0+t", "epoch_end+t",
+      "epoch_begin", "note", "step_begin:1@1", "step_end:1@1+t", "epoch_end+t",
+    ]);
+  });
+
   it("give run_begin once and every field, when a logger hook makes a nested call while runInfo() finishes", () => {
     const memory = new MemoryLogger();
     let nested = false;
