@@ -50,7 +50,8 @@ export const PASS_THROUGH = Symbol("trainer-telemetry.pass-through");
  * The work of a middleware that passes every event on exactly once, after it: it may add fields (`event.set`), set
  * `monotonicStart`, and hand extra events to the rest of the chain before it (`emit`, as `runInfo()`'s `run_begin`).
  * It changes nothing else on the event. It returns `true` once it has nothing left to do for its trainer: the
- * dispatcher then stops calling it for that trainer (runInfo(), after its one `run_begin`).
+ * dispatcher then stops calling it in that trainer's chain (runInfo(), after its one `run_begin`); the trainer's events
+ * that reach another trainer's chain (a middleware's `next(event)`) still call it there, and it returns at once.
  */
 export type PassThroughStep = (event: TelemetryEvent, emit: (extra: TelemetryEvent) => void) => boolean | void;
 

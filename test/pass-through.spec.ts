@@ -16,6 +16,15 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     next();
   };
 
+  /** Adds a field to run_begin, then throws: what it added is taken back, the rest of run_begin stays. */
+  const addsOnRunBegin: Middleware = (event, next) => {
+    if (event.tag === "run_begin") {
+      event.set("note", "added");
+      throw new Error("after adding");
+    }
+    next();
+  };
+
   it("run in array order with a user middleware between them: each sees what the ones before it added", () => {
     const log: string[] = [];
     @telemetry({ loggers: [new MemoryLogger()], use: [runInfo({ runId: "r" }), stepInEpoch(), fieldsSeen(log), timing(), fieldsSeen(log)] })
@@ -113,13 +122,6 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
   it("take back only what a throwing middleware added with set() to fields a middleware assigned (run_begin's stay)", () => {
     const memory = new MemoryLogger();
     const faults: TelemetryFault[] = [];
-    const addsOnRunBegin: Middleware = (event, next) => {
-      if (event.tag === "run_begin") {
-        event.set("note", "added");
-        throw new Error("after adding");
-      }
-      next();
-    };
     @telemetry({ loggers: [memory], use: [runInfo({ runId: "kept" }), addsOnRunBegin], onLoggerError: (fault) => faults.push(fault) })
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(0);
@@ -218,13 +220,6 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
   it("take back only the thrower's field from a distributed run_begin: rank, world_size and local_rank stay", () => {
     const memory = new MemoryLogger();
     const faults: TelemetryFault[] = [];
-    const addsOnRunBegin: Middleware = (event, next) => {
-      if (event.tag === "run_begin") {
-        event.set("note", "added");
-        throw new Error("after adding");
-      }
-      next();
-    };
     @telemetry({
       loggers: [memory], use: [runInfo({ runId: "kept", rank: 1, worldSize: 2, localRank: 0 }), addsOnRunBegin],
       onLoggerError: (fault) => faults.push(fault),
