@@ -227,6 +227,12 @@ describe(`TelemetryEvent.fields and set() as loggers see them (${convention} con
       return entries(run.records[2]);
     };
 
+    it("puts back an object an earlier middleware assigned when the thrower replaced it", () => {
+      const assign = on(isStepEnd, (event) => { event.fields = { a: 1 }; });
+      const run = train([stepInEpoch(), timing(), assign, throwsOn(isStepEnd, (event) => { event.fields = { x: 1 }; })]);
+      expect(stepEnd(run)).to.deep.equal([["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["a", 1]]);
+    });
+
     it("(a) takes back a field the throwing middleware added with set()", () => {
       const run = train([stepInEpoch(), timing(), throwsOn(isStepEnd, (event) => event.set("x", 1))]);
       expect(stepEnd(run)).to.deep.equal([["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["epoch", 3], ["duration_ms", "<ms>"]]);
@@ -421,6 +427,26 @@ describe(`TelemetryEvent.fields and set() as loggers see them (${convention} con
         ["step_begin", 1], ["step_begin after overwrites", 2], ["step_begin after a new field", 3],
         ["step_end", 2], ["step_end after overwrites", 2], ["step_end after a new field", 3],
       ]);
+    });
+  });
+
+  describe("a built-in field set again", () => {
+    it("keeps duration_ms alone, counted once, when a middleware sets it again without stepInEpoch()", () => {
+      const counts: number[] = [];
+      const again = on(isStepEnd, (event) => { event.set("duration_ms", 7); counts.push(event.fieldCount); });
+      const { records, lines } = train([timing(), again]);
+      expect(counts).to.deep.equal([1]);
+      expect(entries(records[2])).to.deep.equal([["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["duration_ms", "<ms>"]]);
+      expect(records[2].duration_ms).to.equal(7);
+      expect(entries(lines[2]).slice(4)).to.deep.equal([["duration_ms", "<ms>"]]);
+    });
+
+    it("keeps duration_ms before epoch when timing() comes first and a middleware sets duration_ms again", () => {
+      const again = on(isStepEnd, (event) => event.set("duration_ms", 7));
+      const { records, lines } = train([timing(), stepInEpoch(), again]);
+      expect(entries(records[2]).slice(3)).to.deep.equal([["duration_ms", "<ms>"], ["epoch", 3]]);
+      expect(records[2].duration_ms).to.equal(7);
+      expect(entries(lines[2]).slice(4)).to.deep.equal([["duration_ms", "<ms>"], ["epoch", 3]]);
     });
   });
 

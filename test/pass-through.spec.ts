@@ -190,6 +190,21 @@ describe(`built-in middleware in a row (${convention} convention)`, () => {
     ]);
   });
 
+  it("name the step that threw in its fault, also after a step before it was retired", () => {
+    const faults: TelemetryFault[] = [];
+    const throwsOnSteps = passThroughMiddleware("throwsOnSteps", () => (event) => {
+      if (event.kind === "step") throw new Error(`no ${event.tag}`);
+    });
+    @telemetry({ loggers: [new MemoryLogger()], use: [runInfo({ runId: "r" }), throwsOnSteps], onLoggerError: (fault) => faults.push(fault) })
+    class Trainer { @onStep() trainStep(_step: number) { return {}; } }
+    const trainer = new Trainer();
+    trainer.trainStep(0);
+    trainer.trainStep(1);
+    expect(faults.map((f) => `${f.where}: ${(f.error as Error).message}`)).to.deep.equal([
+      "throwsOnSteps: no step_begin", "throwsOnSteps: no step_end", "throwsOnSteps: no step_begin", "throwsOnSteps: no step_end",
+    ]);
+  });
+
   it("give run_begin once and every field, when a logger hook makes a nested call while runInfo() finishes", () => {
     const memory = new MemoryLogger();
     let nested = false;
