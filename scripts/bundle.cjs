@@ -15,15 +15,20 @@ const root = path.join(__dirname, "..");
 const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
 
 /**
- * The ES module build, dist/esm/index.mjs: a `require` of its own (createRequire) for Node's builtins and for the
- * modules it loads at the point of need (reflect-metadata, node:worker_threads). Not `import` for the builtins: Node
- * gives an imported builtin an ES module face with every export the builtin has, reading each one, and reading
- * `node:fs`'s `ReadStream` loads Node's streams (+26 M instructions; see builtinsThroughRequire). A consumer that
- * bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding, not the global).
- * Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export names (~40 ms).
+ * The ES module build, dist/esm/index.mjs: a `require` of its own for Node's builtins and for the modules it loads at
+ * the point of need (reflect-metadata, node:worker_threads). Not `import` for the builtins: Node gives an imported
+ * builtin an ES module face with every export the builtin has, reading each one, and reading `node:fs`'s `ReadStream`
+ * loads Node's streams (+26 M instructions; see builtinsThroughRequire). Builtins come from `process.getBuiltinModule`
+ * where Node has it (20.16, 22.3 and later): `createRequire` sets up a CommonJS loader for the file, ~0.6 ms of the
+ * import (docs/performance.md), so it is made at the first `require` of anything else, or of a builtin on an older Node.
+ * A consumer that bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding,
+ * not the global). Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export
+ * names (~40 ms).
  */
 const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
-  "const require = __ttCreateRequire(import.meta.url);\n" +
+  "let __ttRequireOfFile;\n" +
+  'const require = (id) => typeof process.getBuiltinModule === "function" && id.startsWith("node:") ? process.getBuiltinModule(id) : ' +
+  "(__ttRequireOfFile ??= __ttCreateRequire(import.meta.url))(id);\n" +
   'const { fileURLToPath: __ttFileURLToPath } = require("node:url");\n' +
   // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
   // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
@@ -89,6 +94,28 @@ function readErrorsFromRoot(rootFile) {
   };
 }
 
+/**
+ * Fails the build when a bundle holds a character outside ASCII. esbuild escapes them in code (charset "ascii"), but
+ * keeps the doc comments of class members as written; one "…" there makes Node read the whole file as two-byte text,
+ * which costs the import ~0.3 ms (measured on dist/esm/index.mjs, docs/performance.md).
+ */
+function assertAsciiOutputs(result) {
+  const found = [];
+  for (const file of Object.keys(result.metafile.outputs)) {
+    if (!/\.(c|m)?js$/.test(file)) continue;
+    const lines = require("node:fs").readFileSync(path.resolve(root, file), "utf8").split("\n");
+    lines.forEach((line, at) => {
+      const character = line.match(/[^\t\n\r -~]/)?.[0];
+      if (character !== undefined) found.push(`${file}:${at + 1}: "${character}" in ${line.trim().slice(0, 100)}`);
+    });
+  }
+  if (found.length > 0) {
+    throw new Error("bundle: characters outside printable ASCII, in comments esbuild kept; write them in ASCII in the source (... for " +
+      "an ellipsis, - for a minus, -> for an arrow), so that Node reads each bundle as one-byte text:\n" + found.join("\n"));
+  }
+  return result;
+}
+
 /** Bundles into `outdir` (default dist/): the benchmark's smoke spec bundles into a scratch folder the same way. */
 async function bundle(outdir = path.join(root, "dist")) {
   const common = {
@@ -101,11 +128,12 @@ async function bundle(outdir = path.join(root, "dist")) {
     sourcemap: "linked",
     tsconfig: "tsconfig.build.json",
     logLevel: "warning",
+    metafile: true,
   };
   const esm = { ...common, format: "esm", banner: { js: ESM_BANNER } };
   const esmPlugins = [builtinsThroughRequire];
   const cjs = { ...common, format: "cjs", outExtension: { ".js": ".cjs" } };
-  await Promise.all([
+  const results = await Promise.all([
     esbuild.build({
       ...esm,
       // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
@@ -124,6 +152,7 @@ async function bundle(outdir = path.join(root, "dist")) {
     // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).
     esbuild.build({ ...cjs, entryPoints: { cli: "src/cli/main.ts", "read-worker": "src/read/scan-worker.ts" }, outdir }),
   ]);
+  results.forEach(assertAsciiOutputs);
 }
 
 /** Resolves an integration's `../../index` (the package's public index) to the bundled core, outside the bundle. */
@@ -153,7 +182,8 @@ function bundleIntegrations(outdir = path.join(root, "dist")) {
     sourcemap: "linked",
     tsconfig: "tsconfig.build.json",
     logLevel: "warning",
-  });
+    metafile: true,
+  }).then(assertAsciiOutputs);
 }
 
 module.exports = { bundle, bundleIntegrations };

@@ -144,7 +144,7 @@ export class TelemetryEvent {
   }
 
   /**
-   * Extra record fields added by middleware (`duration_ms`, `epoch`, …), written beside the seed's fields.
+   * Extra record fields added by middleware (`duration_ms`, `epoch`, ...), written beside the seed's fields.
    * `undefined` until a middleware adds one. The same object on every read; a change made to it directly stays.
    * Assigning replaces them all (`undefined` removes them).
    */
@@ -201,7 +201,7 @@ export class TelemetryEvent {
 
   /**
    * Adds a record field beside the seed's fields (middleware use this: `event.set("duration_ms", 3.2)`).
-   * Seed fields (`step`, `context`, …) cannot be overwritten this way: loggers keep the seed's value.
+   * Seed fields (`step`, `context`, ...) cannot be overwritten this way: loggers keep the seed's value.
    */
   set(name: string, value: unknown): void {
     let fields = this.fieldsObject;

@@ -253,7 +253,7 @@ export class ProgressLogger implements Callback {
   }
 
   /**
-   * The line in the first {@link STYLES} that fits the stream's width (`columns` − 1: a line reaching the last column
+   * The line in the first {@link STYLES} that fits the stream's width (`columns` - 1: a line reaching the last column
    * wraps on some terminals); without a known width, the full line.
    */
   private fitted(render: (style: LineStyle) => string): string {

@@ -139,7 +139,7 @@ export class TelemetryLogger implements Callback {
 
   /**
    * A `*_begin` line. Without middleware fields (the common case) it is concatenated from `prefix`, the constant
-   * `,"tag":…,"<key>":` part, rather than built as an object and stringified: this runs on every step.
+   * `,"tag":...,"<key>":` part, rather than built as an object and stringified: this runs on every step.
    */
   private beginRecord(key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;

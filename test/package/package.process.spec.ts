@@ -168,6 +168,38 @@ describe("the packed package in a new project", function () {
     expect(result.records).to.deep.equal([{ tag: "step_begin", step: 3 }, { tag: "step_end", step: 3, context: { loss: 3 } }]);
   });
 
+  for (const getBuiltinModule of [true, false]) {
+    it(getBuiltinModule
+      ? "imports the ES module build with process.getBuiltinModule (Node 20.16 and later), making its CommonJS require only when it needs one"
+      : "imports the ES module build without process.getBuiltinModule (an older Node), through a CommonJS require made once", () => {
+      // The build takes builtins from process.getBuiltinModule (Node 20.16, 22.3 and later): createRequire, which sets
+      // up a CommonJS loader for the file, is left for reflect-metadata (or for everything on an older Node).
+      const script = `
+        import { createRequire, syncBuiltinESMExports } from "node:module";
+        import * as fs from "node:fs";
+        const moduleApi = createRequire(import.meta.url)("node:module");
+        const made = [];
+        const original = moduleApi.createRequire;
+        moduleApi.createRequire = (from) => { made.push(String(from)); return original(from); };
+        syncBuiltinESMExports();
+        if (process.argv[2] === "without") delete process.getBuiltinModule;
+        const api = await import("trainer-telemetry");
+        const madeAtImport = made.length;
+        class Trainer { trainStep(step) { return { loss: step }; } }
+        api.instrument(Trainer, { steps: ["trainStep"], loggers: [new api.TelemetryLogger({ path: "builtins-" + process.argv[2] + ".jsonl", flushInterval: 1 })] });
+        new Trainer().trainStep(3);
+        const lines = fs.readFileSync("builtins-" + process.argv[2] + ".jsonl", "utf8").trim().split("\\n").map((line) => JSON.parse(line).tag);
+        console.log(JSON.stringify({ madeAtImport, madeAfter: made.length, byTheBuild: made.every((from) => from.includes("trainer-telemetry")), lines }));
+      `;
+      fs.writeFileSync(path.join(project, "builtins.mjs"), script);
+      const result = JSON.parse(run(process.execPath, ["builtins.mjs", getBuiltinModule ? "with" : "without"], project));
+      expect(result.lines).to.deep.equal(["step_begin", "step_end"]);
+      expect(result.byTheBuild).to.equal(true);
+      // One require, made once: for reflect-metadata at instrument() with getBuiltinModule, for node:url at import without.
+      expect(result).to.include(getBuiltinModule ? { madeAtImport: 0, madeAfter: 1 } : { madeAtImport: 1, madeAfter: 1 });
+    });
+  }
+
   it("summarizes from require and import, loading the reader at the first call, with errors of the exported classes", () => {
     // The reader is a bundle of its own (dist/summarize.cjs, dist/esm/summarize.mjs) that the root loads on demand:
     // it must be in the tarball, and what it throws must be the root's SummaryInputError, not a copy.

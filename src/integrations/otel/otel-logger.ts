@@ -167,7 +167,7 @@ export class OtelLogger implements Callback {
   private readonly valueSeries = { step: new Set<ValueSeries>(), epoch: new Set<ValueSeries>() };
   /** Step counts by attribute set, shared with the other loggers on the same meter provider. */
   private readonly stepCounts: Map<string, StepCount>;
-  /** Gauge name → whether it exists (true) or was refused (false), per kind and key. */
+  /** Gauge name -> whether it exists (true) or was refused (false), per kind and key. */
   private readonly gauges = new Map<string, boolean>();
   private readonly warned = new Set<string>();
   private closed = false;
