@@ -1,0 +1,92 @@
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { MemoryLogger, TelemetryEvent, TelemetryLogger, onEpoch, onStep, stepInEpoch, telemetry, timing } from "../src/index";
+import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
+import { convention } from "./helpers";
+
+/**
+ * TelemetryLogger keeps the text it wrote last for a `ts`, an `epoch` field, and an `epoch` field followed by
+ * `duration_ms`, and gives it again while the value is the same: a line must never get the text of another value.
+ */
+describe(`TelemetryLogger's kept texts of ts and epoch (${convention} convention)`, () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  /** A step_end event holding `epoch` and `duration_ms` in its slots, set in the given order, at `ts`. */
+  function stepEnd(step: number, fields: [string, unknown][], ts = 1764130000.5): TelemetryEvent {
+    const trainer = {};
+    const begin = new TelemetryEvent("step_begin", "step", step, {}, trainer, "trainStep", undefined);
+    const event = new TelemetryEvent("step_end", "step", step, {}, trainer, "trainStep", begin).withTs(ts);
+    for (const [name, value] of fields) event.set(name, value);
+    return event;
+  }
+
+  /** What JSON writes for a field value, as the logger does: non-finite numbers as strings, undefined left out. */
+  function field(name: string, value: unknown): string {
+    if (value === undefined) return "";
+    const json = typeof value === "number" && !Number.isFinite(value) ? `"${value}"` : JSON.stringify(value);
+    return `,"${name}":${json}`;
+  }
+
+  it("writes each line's own epoch and duration_ms when epochs repeat, change type, or are not finite", () => {
+    const epochs: unknown[] = [7, 7, 8, 7, "7", 7, -0, 0, Number.NaN, Number.NaN, Infinity, 7, { e: 7 }, 7, null, 7];
+    const durations: unknown[] = [1.5, Number.NaN, 0.001, Infinity, 2, -Infinity, 3, "x", 4, undefined, 5, 6, 7, -0, 8, 9.25];
+    const logger = new TelemetryLogger({ path: path.join(dir, "kept.jsonl") });
+    const expected: string[] = [];
+    epochs.forEach((epoch, step) => {
+      // Both orders, and each field alone: the three ways the slots hold them.
+      const orders: [string, unknown][][] = [
+        [["epoch", epoch], ["duration_ms", durations[step]]],
+        [["duration_ms", durations[step]], ["epoch", epoch]],
+        [["epoch", epoch]],
+      ];
+      for (const order of orders) {
+        logger.onStepEnd(step, {}, stepEnd(step, order));
+        expected.push(`{"ts":1764130000.5,"tag":"step_end","step":${step},"context":{}` +
+          order.map(([name, value]) => field(name, value)).join("") + "}");
+      }
+    });
+    logger.close();
+    expect(fs.readFileSync(logger.path, "utf8").split("\n").slice(0, -1)).to.deep.equal(expected);
+  });
+
+  it("writes each line's own ts when consecutive records change clock readings, between two loggers", () => {
+    const first = new TelemetryLogger({ path: path.join(dir, "a.jsonl") });
+    const second = new TelemetryLogger({ path: path.join(dir, "b.jsonl") });
+    const times = [1764130000.5, 1764130000.5, 1764130000.501, Number.NaN, Number.NaN, 1764130000.5, -0, 0];
+    times.forEach((ts, step) => (step % 2 === 0 ? first : second).onStepEnd(step, { loss: step }, stepEnd(step, [], ts)));
+    first.close();
+    second.close();
+    const written = [...readJsonl(first.path), ...readJsonl(second.path)].sort((a, b) => (a.step as number) - (b.step as number));
+    expect(written.map((line) => line.ts)).to.deep.equal([1764130000.5, 1764130000.5, 1764130000.501, "NaN", "NaN", 1764130000.5, 0, 0]);
+  });
+
+  it("writes the running epoch of every step when a trainer's epochs go 0, 1, 0 and another trainer runs epoch 5 in between", () => {
+    const memory = new MemoryLogger();
+    const file = path.join(dir, "epochs.jsonl");
+    const jsonl = new TelemetryLogger({ path: file });
+    @telemetry({ loggers: [memory, jsonl], use: [stepInEpoch(), timing()] })
+    class Trainer {
+      @onEpoch() fitEpoch(epoch: number, other?: Trainer) {
+        for (let s = 0; s < 3; s++) {
+          this.trainStep(epoch * 10 + s);
+          if (s === 1) other?.fitEpoch(5);
+        }
+        return {};
+      }
+      @onStep() trainStep(step: number) { return { loss: 1 / (step + 1) }; }
+    }
+    const trainer = new Trainer();
+    const other = new Trainer();
+    for (const epoch of [0, 1, 0]) trainer.fitEpoch(epoch, other);
+    jsonl.close();
+    const lines = readJsonl(file).filter((line) => line.tag === "step_begin" || line.tag === "step_end");
+    expect(lines.map((line) => [line.tag, line.step, line.epoch])).to.deep.equal(memory.records
+      .filter((record) => record.tag === "step_begin" || record.tag === "step_end").map((record) => [record.tag, record.step, record.epoch]));
+    expect(lines.map((line) => line.epoch)).to.include.members([0, 1, 5]);
+    expect(lines.filter((line) => line.tag === "step_end").every((line) => typeof line.duration_ms === "number")).to.equal(true);
+  });
+});
