@@ -15,13 +15,20 @@ describe(`TelemetryLogger's kept texts of ts and epoch (${convention} convention
   beforeEach(() => ({ dir, cleanup } = tempDir()));
   afterEach(() => cleanup());
 
+  /** A begin event of `kind` holding the given fields in its slots (set in that order), at 1764130000.5. */
+  function event(tag: string, kind: "step" | "epoch", index: number, fields: [string, unknown][]): TelemetryEvent {
+    const made = new TelemetryEvent(tag, kind, index, {}, {}, kind === "step" ? "trainStep" : "fitEpoch", undefined).withTs(1764130000.5);
+    for (const [name, value] of fields) made.set(name, value);
+    return made;
+  }
+
   /** A step_end event holding `epoch` and `duration_ms` in its slots, set in the given order, at `ts`. */
   function stepEnd(step: number, fields: [string, unknown][], ts = 1764130000.5): TelemetryEvent {
     const trainer = {};
     const begin = new TelemetryEvent("step_begin", "step", step, {}, trainer, "trainStep", undefined);
-    const event = new TelemetryEvent("step_end", "step", step, {}, trainer, "trainStep", begin).withTs(ts);
-    for (const [name, value] of fields) event.set(name, value);
-    return event;
+    const made = new TelemetryEvent("step_end", "step", step, {}, trainer, "trainStep", begin).withTs(ts);
+    for (const [name, value] of fields) made.set(name, value);
+    return made;
   }
 
   /** What JSON writes for a field value, as the logger does: non-finite numbers as strings, undefined left out. */
@@ -31,7 +38,7 @@ describe(`TelemetryLogger's kept texts of ts and epoch (${convention} convention
     return `,"${name}":${json}`;
   }
 
-  it("writes each line's own epoch and duration_ms when epochs repeat, change type, or are not finite", () => {
+  it("writes each line's own epoch and duration_ms when epochs repeat, change type, or are not finite, on step_end, step_begin and epoch lines", () => {
     const epochs: unknown[] = [7, 7, 8, 7, "7", 7, -0, 0, Number.NaN, Number.NaN, Infinity, 7, { e: 7 }, 7, null, 7];
     const durations: unknown[] = [1.5, Number.NaN, 0.001, Infinity, 2, -Infinity, 3, "x", 4, undefined, 5, 6, 7, -0, 8, 9.25];
     const logger = new TelemetryLogger({ path: path.join(dir, "kept.jsonl") });
@@ -48,6 +55,11 @@ describe(`TelemetryLogger's kept texts of ts and epoch (${convention} convention
         expected.push(`{"ts":1764130000.5,"tag":"step_end","step":${step},"context":{}` +
           order.map(([name, value]) => field(name, value)).join("") + "}");
       }
+      // A begin line with the epoch alone (its kept text ends the line), then an epoch line, whose epoch is the seed's.
+      logger.onStepBegin(step, {}, event("step_begin", "step", step, [["epoch", epoch]]));
+      expected.push(`{"ts":1764130000.5,"tag":"step_begin","step":${step}${field("epoch", epoch)}}`);
+      logger.onEpochBegin(step, {}, event("epoch_begin", "epoch", step, [["epoch", epoch]]));
+      expected.push(`{"ts":1764130000.5,"tag":"epoch_begin","epoch":${step}}`);
     });
     logger.close();
     expect(fs.readFileSync(logger.path, "utf8").split("\n").slice(0, -1)).to.deep.equal(expected);

@@ -144,7 +144,7 @@ export class TelemetryLogger implements Callback {
   private beginRecord(key: string, prefix: string, index: number, event: TelemetryEvent | undefined): void {
     const ts = event === undefined ? Date.now() / 1000 : event.ts;
     const line = tsOpeningJson(ts) + prefix + indexJson(index);
-    this.file.push((event === undefined ? line : line + middlewareFieldsJson(event, key, false)) + "}\n", ts);
+    this.file.push(line + (event === undefined ? "}\n" : beginLineEndJson(event, key)), ts);
   }
 
   /**
@@ -644,6 +644,17 @@ function middlewareFieldsJson(event: TelemetryEvent, indexKey: string, hasContex
 let lastEpoch: unknown = Number.NaN;
 let lastEpochJson = "";
 let lastEpochThenDurationKeyJson = "";
+/** The same text with the line's end, `}\n`: a step's begin line ends with stepInEpoch()'s field alone. */
+let lastEpochLineEndJson = "";
+
+/**
+ * The rest of a begin line after its index: the middleware fields and `}\n`. A step's begin line under stepInEpoch()
+ * ends in the kept `,"epoch":<n>}\n` (measured: ~230 fewer instructions a step in the realistic JSONL case).
+ */
+function beginLineEndJson(event: TelemetryEvent, indexKey: string): string {
+  if (event.fieldsForm === EPOCH_SLOT && indexKey !== "epoch" && event.epochField === lastEpoch) return lastEpochLineEndJson;
+  return middlewareFieldsJson(event, indexKey, false) + "}\n";
+}
 
 /** `,"epoch":<epoch>`, as {@link slotJson} writes it. */
 function epochFieldJson(epoch: unknown): string {
@@ -655,6 +666,7 @@ function epochFieldJson(epoch: unknown): string {
     lastEpoch = epoch;
     lastEpochJson = json;
     lastEpochThenDurationKeyJson = json + ',"duration_ms":';
+    lastEpochLineEndJson = json + "}\n";
   }
   return json;
 }
