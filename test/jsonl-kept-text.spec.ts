@@ -65,6 +65,37 @@ describe(`TelemetryLogger's kept texts of ts and epoch (${convention} convention
     expect(fs.readFileSync(logger.path, "utf8").split("\n").slice(0, -1)).to.deep.equal(expected);
   });
 
+  it("writes the fields object of an event whose epoch slot holds the kept epoch, and the epoch line's own epoch with a duration", () => {
+    const logger = new TelemetryLogger({ path: path.join(dir, "kept-edges.jsonl") });
+    logger.onStepBegin(1, {}, event("step_begin", "step", 1, [["epoch", 7]]));
+    // The slot still holds 7 (the kept epoch) after the fields were assigned: the line is the object's.
+    const assigned = event("step_begin", "step", 2, [["epoch", 7]]);
+    assigned.fields = { lr: 0.1 };
+    logger.onStepBegin(2, {}, assigned);
+    // Durations that subtract to 0 but are not numbers, after the kept epoch: written as JSON writes them.
+    logger.onStepEnd(3, {}, stepEnd(3, [["epoch", 7], ["duration_ms", "5"]]));
+    logger.onStepEnd(4, {}, stepEnd(4, [["epoch", 7], ["duration_ms", ""]]));
+    // An object epoch changed between two lines: each line has its value at the time.
+    const epochObject = { e: 1 };
+    logger.onStepBegin(5, {}, event("step_begin", "step", 5, [["epoch", epochObject]]));
+    epochObject.e = 2;
+    logger.onStepBegin(6, {}, event("step_begin", "step", 6, [["epoch", epochObject]]));
+    // An epoch line keeps its seed epoch and its duration, in both slot orders, after the kept epoch.
+    logger.onEpochEnd(7, {}, event("epoch_end", "epoch", 7, [["epoch", 7], ["duration_ms", 1.5]]));
+    logger.onEpochEnd(7, {}, event("epoch_end", "epoch", 7, [["duration_ms", 2.5], ["epoch", 7]]));
+    logger.close();
+    expect(fs.readFileSync(logger.path, "utf8").split("\n").slice(0, -1)).to.deep.equal([
+      '{"ts":1764130000.5,"tag":"step_begin","step":1,"epoch":7}',
+      '{"ts":1764130000.5,"tag":"step_begin","step":2,"lr":0.1}',
+      '{"ts":1764130000.5,"tag":"step_end","step":3,"context":{},"epoch":7,"duration_ms":"5"}',
+      '{"ts":1764130000.5,"tag":"step_end","step":4,"context":{},"epoch":7,"duration_ms":""}',
+      '{"ts":1764130000.5,"tag":"step_begin","step":5,"epoch":{"e":1}}',
+      '{"ts":1764130000.5,"tag":"step_begin","step":6,"epoch":{"e":2}}',
+      '{"ts":1764130000.5,"tag":"epoch_end","epoch":7,"context":{},"duration_ms":1.5}',
+      '{"ts":1764130000.5,"tag":"epoch_end","epoch":7,"context":{},"duration_ms":2.5}',
+    ]);
+  });
+
   it("writes each line's own ts when consecutive records change clock readings, between two loggers", () => {
     const first = new TelemetryLogger({ path: path.join(dir, "a.jsonl") });
     const second = new TelemetryLogger({ path: path.join(dir, "b.jsonl") });
