@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addedAtMost, DIST_DIR, LIBRARY_ENTRY, measurement, median, REPO, type CaseResult, type DesignCheck, type Sizes } from "./common";
+import { addedAtMost, DIST_DIR, LIBRARY_ENTRY, measurement, median, type CaseResult, type DesignCheck, type Sizes } from "./common";
 
 /** The environment of the child processes: without NODE_OPTIONS, whose `-r ts-node/register` would load with them. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -25,22 +25,8 @@ function timeChild(code: string, env: NodeJS.ProcessEnv, esm = false): number {
   return elapsed;
 }
 
-let esmEntry: string | undefined;
-
-/**
- * The ES module build under test: the file of `DIST_DIR` that `import "trainer-telemetry"` loads on this Node, as
- * Node resolves the package's exports (dist/esm/index.module-sync.mjs where Node knows the "module-sync" condition,
- * else dist/esm/index.mjs; a build from before the first has the second only).
- */
-export function esmEntryFile(): string {
-  if (esmEntry !== undefined) return esmEntry;
-  const child = spawnSync(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("trainer-telemetry"))'],
-    { cwd: REPO, env: childEnv(), encoding: "utf8" });
-  if (child.status !== 0) throw new Error(`bench: could not resolve "trainer-telemetry" as an ES module: ${child.stderr}`);
-  const resolved = path.join(DIST_DIR, "esm", path.basename(new URL(child.stdout.trim()).pathname));
-  esmEntry = fs.existsSync(resolved) ? resolved : path.join(DIST_DIR, "esm", "index.mjs");
-  return esmEntry;
-}
+/** The ES module build under test: what `import "trainer-telemetry"` loads. */
+export const ESM_ENTRY = path.join(DIST_DIR, "esm", "index.mjs");
 
 /**
  * `node -e 'require("<dist>/index.cjs")'` against `node -e 0`, `sizes.importRuns` times each, alternating (and
@@ -49,7 +35,7 @@ export function esmEntryFile(): string {
  */
 export function runImportCost(sizes: Sizes, esm = false): CaseResult {
   const env = childEnv();
-  const withLibrary = esm ? `import ${JSON.stringify(esmEntryFile())}` : `require(${JSON.stringify(LIBRARY_ENTRY)})`;
+  const withLibrary = esm ? `import ${JSON.stringify(ESM_ENTRY)}` : `require(${JSON.stringify(LIBRARY_ENTRY)})`;
   const empty = "0";
   const timeProcess = (code: string, childEnvironment: NodeJS.ProcessEnv) => timeChild(code, childEnvironment, esm);
   timeProcess(empty, env);
@@ -128,7 +114,7 @@ export function checkEsmMemory(sizes: Sizes): DesignCheck {
   fs.writeFileSync(emptyModule, "export {};\n");
   fs.writeFileSync(emptyScript, "module.exports = {};\n");
   const sides = {
-    esm: [`import ${JSON.stringify(esmEntryFile())}`, true],
+    esm: [`import ${JSON.stringify(ESM_ENTRY)}`, true],
     esmEmpty: ["0", true],
     esmEmptyFile: [`import ${JSON.stringify(emptyModule)}`, true],
     cjs: [`require(${JSON.stringify(LIBRARY_ENTRY)})`, false],
@@ -175,7 +161,7 @@ export function checkLeanImport(): DesignCheck {
     "console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith(\"NativeModule \")).map((m) => m.slice(13))));";
   const sides = [
     ["require", ["-e", probe(`require(${JSON.stringify(LIBRARY_ENTRY)})`)]],
-    ["import", ["--input-type=module", "-e", probe(`await import(${JSON.stringify(esmEntryFile())})`)]],
+    ["import", ["--input-type=module", "-e", probe(`await import(${JSON.stringify(ESM_ENTRY)})`)]],
   ] as const;
   const found: string[] = [];
   for (const [side, args] of sides) {

@@ -15,41 +15,25 @@ const root = path.join(__dirname, "..");
 const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
 
 /**
- * The ES module builds, dist/esm/index.mjs and dist/esm/index.module-sync.mjs: a `require` of their own for Node's
- * builtins and for the modules they load at the point of need (reflect-metadata, node:worker_threads). Not `import`
- * for the builtins: Node gives an imported builtin an ES module face with every export the builtin has, reading each
- * one, and reading `node:fs`'s `ReadStream` loads Node's streams (+26 M instructions; see builtinsThroughRequire).
- * Builtins come from `process.getBuiltinModule` where Node has it (20.16, 22.3 and later): `createRequire` sets up a
- * CommonJS loader for the file, ~0.6 ms of the import (docs/performance.md), so it is made at the first `require` of
- * anything else (reflect-metadata), or of a builtin on an older Node. A consumer that bundles these files with esbuild
- * --format=esm keeps this `require` (it is the module's own binding, not the global). Not a wrapper of the CommonJS
- * file: importing that made Node scan the whole bundle for export names (~40 ms).
+ * The ES module build, dist/esm/index.mjs: a `require` of its own for Node's builtins and for the modules it loads at
+ * the point of need (reflect-metadata, node:worker_threads). Not `import` for the builtins: Node gives an imported
+ * builtin an ES module face with every export the builtin has, reading each one, and reading `node:fs`'s `ReadStream`
+ * loads Node's streams (+26 M instructions; see builtinsThroughRequire). Builtins come from `process.getBuiltinModule`
+ * where Node has it (20.16, 22.3 and later): `createRequire` sets up a CommonJS loader for the file, ~0.6 ms of the
+ * import (docs/performance.md), so it is made at the first `require` of anything else, or of a builtin on an older Node.
+ * A consumer that bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding,
+ * not the global). Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export
+ * names (~40 ms).
  */
-const ESM_BANNER_TAIL =
+const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
+  "let __ttRequireOfFile;\n" +
+  'const require = (id) => typeof process.getBuiltinModule === "function" && id.startsWith("node:") ? process.getBuiltinModule(id) : ' +
+  "(__ttRequireOfFile ??= __ttCreateRequire(import.meta.url))(id);\n" +
   'const { fileURLToPath: __ttFileURLToPath } = require("node:url");\n' +
   // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
   // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
   'const __filename = __ttFileURLToPath(new URL("../index.cjs", import.meta.url));\n' +
   'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
-
-/** dist/esm/index.mjs, for `import` on any Node and for bundlers: `createRequire` from a static import of node:module. */
-const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
-  "let __ttRequireOfFile;\n" +
-  'const require = (id) => typeof process.getBuiltinModule === "function" && id.startsWith("node:") ? process.getBuiltinModule(id) : ' +
-  "(__ttRequireOfFile ??= __ttCreateRequire(import.meta.url))(id);\n" + ESM_BANNER_TAIL;
-
-/**
- * dist/esm/index.module-sync.mjs, what `import` resolves to on a Node that knows the "module-sync" export condition
- * (20.19, 22.12 and later, which all have `process.getBuiltinModule`): no static import of node:module, whose ES module
- * face costs the import ~0.5 ms more than the whole rest of the banner (docs/performance.md). A runtime that picks
- * this file without `process.getBuiltinModule` is told which file to import instead.
- */
-const ESM_MODULE_SYNC_BANNER = 'const __ttGetBuiltinModule = process.getBuiltinModule;\n' +
-  'if (typeof __ttGetBuiltinModule !== "function") throw new Error("trainer-telemetry: this ES module build (dist/esm/index.module-sync.mjs, ' +
-  'for the \\"module-sync\\" export condition) needs process.getBuiltinModule (Node 20.16, 22.3 and later); import dist/esm/index.mjs instead.");\n' +
-  "let __ttRequireOfFile;\n" +
-  'const require = (id) => id.startsWith("node:") ? __ttGetBuiltinModule.call(process, id) : ' +
-  '(__ttRequireOfFile ??= __ttGetBuiltinModule.call(process, "node:module").createRequire(import.meta.url))(id);\n' + ESM_BANNER_TAIL;
 
 /**
  * In the ES module build, `import { openSync } from "node:fs"` becomes `openSync = require("node:fs").openSync` (the
@@ -77,7 +61,7 @@ const READ_ERRORS = path.join(root, "src", "read", "errors");
 
 /**
  * The root entry's `summarizeJsonl()` loads the reader and the analysis at its first call, from a bundle of their own
- * beside the root's (`summarizeFile`: ./summarize.cjs, ./summarize.mjs or ./summarize.module-sync.mjs), instead of carrying them: they were 40% of
+ * beside the root's (`summarizeFile`: ./summarize.cjs or ./summarize.mjs), instead of carrying them: they were 40% of
  * the root bundle and ~4 ms of every `require`, for a call a training process never makes. The ES module build
  * `import()`s it (so that a consumer bundling that build with esbuild bundles this file too); the CommonJS one
  * `require`s it (an `import()` there would start Node's ES module loader and its CommonJS export scan).
@@ -91,7 +75,7 @@ function summaryAsOwnBundle(summarizeFile) {
         contents: `export function loadSummarize() { return ${load}; }\n`,
         loader: "js",
       });
-      build.onResolve({ filter: /^\.\/summarize(\.module-sync)?\.[cm]js$/ }, (args) => ({ path: args.path, external: true }));
+      build.onResolve({ filter: /^\.\/summarize\.[cm]js$/ }, (args) => ({ path: args.path, external: true }));
     },
   };
 }
@@ -148,26 +132,21 @@ async function bundle(outdir = path.join(root, "dist")) {
   };
   const esm = { ...common, format: "esm", banner: { js: ESM_BANNER } };
   const esmPlugins = [builtinsThroughRequire];
-  // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
-  const esmEntry = {
-    contents: 'export * from "./src/index";\nimport * as api from "./src/index";\nexport default api;\n',
-    resolveDir: root,
-    sourcefile: "esm-entry.ts",
-    loader: "ts",
-  };
   const cjs = { ...common, format: "cjs", outExtension: { ".js": ".cjs" } };
   const results = await Promise.all([
-    esbuild.build({ ...esm, stdin: esmEntry, outfile: path.join(outdir, "esm", "index.mjs"), plugins: [...esmPlugins, summaryAsOwnBundle("./summarize.mjs")] }),
     esbuild.build({
-      ...esm, banner: { js: ESM_MODULE_SYNC_BANNER }, stdin: esmEntry, outfile: path.join(outdir, "esm", "index.module-sync.mjs"),
-      plugins: [...esmPlugins, summaryAsOwnBundle("./summarize.module-sync.mjs")],
+      ...esm,
+      // The named exports, and the namespace as the default export, as the CommonJS build gives `import api from`.
+      stdin: {
+        contents: 'export * from "./src/index";\nimport * as api from "./src/index";\nexport default api;\n',
+        resolveDir: root,
+        sourcefile: "esm-entry.ts",
+        loader: "ts",
+      },
+      outfile: path.join(outdir, "esm", "index.mjs"),
+      plugins: [...esmPlugins, summaryAsOwnBundle("./summarize.mjs")],
     }),
     esbuild.build({ ...esm, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir: path.join(outdir, "esm"), outExtension: { ".js": ".mjs" }, plugins: [...esmPlugins, readErrorsFromRoot("./index.mjs")] }),
-    // Each ES module root has a summary bundle of its own, which takes the error classes from that root.
-    esbuild.build({
-      ...esm, banner: { js: ESM_MODULE_SYNC_BANNER }, entryPoints: { "summarize.module-sync": "src/cli/summarize.ts" }, outdir: path.join(outdir, "esm"),
-      outExtension: { ".js": ".mjs" }, plugins: [...esmPlugins, readErrorsFromRoot("./index.module-sync.mjs")],
-    }),
     esbuild.build({ ...cjs, entryPoints: { index: "src/index.ts" }, outdir, plugins: [summaryAsOwnBundle("./summarize.cjs")] }),
     esbuild.build({ ...cjs, entryPoints: { summarize: "src/cli/summarize.ts" }, outdir, plugins: [readErrorsFromRoot("./index.cjs")] }),
     // read-worker: the summary's worker threads load it from beside the bundle (src/read/scan-pool.ts).

@@ -172,9 +172,8 @@ describe("the packed package in a new project", function () {
     it(getBuiltinModule
       ? "imports the ES module build with process.getBuiltinModule (Node 20.16 and later), making its CommonJS require only when it needs one"
       : "imports the ES module build without process.getBuiltinModule (an older Node), through a CommonJS require made once", () => {
-      // The builds take builtins from process.getBuiltinModule (Node 20.16, 22.3 and later): createRequire, which sets
-      // up a CommonJS loader for the file, is left for reflect-metadata (or for everything on an older Node, whose
-      // `import` resolves to dist/esm/index.mjs: it does not know the "module-sync" condition).
+      // The build takes builtins from process.getBuiltinModule (Node 20.16, 22.3 and later): createRequire, which sets
+      // up a CommonJS loader for the file, is left for reflect-metadata (or for everything on an older Node).
       const script = `
         import { createRequire, syncBuiltinESMExports } from "node:module";
         import * as fs from "node:fs";
@@ -184,7 +183,7 @@ describe("the packed package in a new project", function () {
         moduleApi.createRequire = (from) => { made.push(String(from)); return original(from); };
         syncBuiltinESMExports();
         if (process.argv[2] === "without") delete process.getBuiltinModule;
-        const api = await import(process.argv[2] === "without" ? "./node_modules/trainer-telemetry/dist/esm/index.mjs" : "trainer-telemetry");
+        const api = await import("trainer-telemetry");
         const madeAtImport = made.length;
         class Trainer { trainStep(step) { return { loss: step }; } }
         api.instrument(Trainer, { steps: ["trainStep"], loggers: [new api.TelemetryLogger({ path: "builtins-" + process.argv[2] + ".jsonl", flushInterval: 1 })] });
@@ -201,29 +200,8 @@ describe("the packed package in a new project", function () {
     });
   }
 
-  it("resolves import to the build without a static import of node:module where Node knows \"module-sync\", require to the CommonJS one", () => {
-    // That build needs process.getBuiltinModule, which every Node that resolves "module-sync" has (20.19, 22.12 and
-    // later); a runtime that picked it without one is told which file to import.
-    const script = `
-      import { createRequire } from "node:module";
-      import * as fs from "node:fs";
-      const imported = new URL(import.meta.resolve("trainer-telemetry")).pathname.split("/").pop();
-      const required = createRequire(import.meta.url).resolve("trainer-telemetry").split("/").pop();
-      const moduleSync = fs.readFileSync("node_modules/trainer-telemetry/dist/esm/index.module-sync.mjs", "utf8");
-      delete process.getBuiltinModule;
-      const refused = await import("./node_modules/trainer-telemetry/dist/esm/index.module-sync.mjs").then(() => "imported", (error) => error.message);
-      console.log(JSON.stringify({ imported, required, staticImports: moduleSync.match(/^import /gm)?.length ?? 0, refused, requireModule: process.features.require_module === true }));
-    `;
-    fs.writeFileSync(path.join(project, "conditions.mjs"), script);
-    const result = JSON.parse(run(process.execPath, ["conditions.mjs"], project));
-    expect(result.required).to.equal("index.cjs");
-    expect(result.imported).to.equal(result.requireModule ? "index.module-sync.mjs" : "index.mjs");
-    expect(result.staticImports).to.equal(0);
-    expect(result.refused).to.match(/needs process\.getBuiltinModule .*import dist\/esm\/index\.mjs instead/);
-  });
-
   it("summarizes from require and import, loading the reader at the first call, with errors of the exported classes", () => {
-    // The reader is a bundle of its own (dist/summarize.cjs, dist/esm/summarize.mjs, dist/esm/summarize.module-sync.mjs) that the root loads on demand:
+    // The reader is a bundle of its own (dist/summarize.cjs, dist/esm/summarize.mjs) that the root loads on demand:
     // it must be in the tarball, and what it throws must be the root's SummaryInputError, not a copy.
     fs.writeFileSync(path.join(project, "summary-input.jsonl"), `${JSON.stringify({ ts: 1, tag: "step_end", step: 0, context: { loss: 0.5 } })}\n`);
     const script = `
@@ -232,9 +210,7 @@ describe("the packed package in a new project", function () {
       const cjs = createRequire(import.meta.url)("trainer-telemetry");
       const readerLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.endsWith("summarize.cjs"));
       const result = { loadedAtImport: readerLoaded() };
-      // The build an older Node's import resolves to, with its own summary bundle, by its path.
-      const portable = await import("./node_modules/trainer-telemetry/dist/esm/index.mjs");
-      for (const [name, api] of [["cjs", cjs], ["esm", esm], ["portable", portable]]) {
+      for (const [name, api] of [["cjs", cjs], ["esm", esm]]) {
         const summary = await api.summarizeJsonl("summary-input.jsonl");
         const error = await api.summarizeJsonl("missing.jsonl").catch((caught) => caught);
         result[name] = {
@@ -248,7 +224,7 @@ describe("the packed package in a new project", function () {
     fs.writeFileSync(path.join(project, "summarize.mjs"), script);
     const result = JSON.parse(run(process.execPath, ["summarize.mjs"], project));
     const side = { steps: 1, header: "summary of summary-input.jsonl", input: true, read: true, message: "cannot read missing.jsonl: no such file or folder" };
-    expect(result).to.deep.equal({ loadedAtImport: false, cjs: side, esm: side, portable: side, loadedAfter: true });
+    expect(result).to.deep.equal({ loadedAtImport: false, cjs: side, esm: side, loadedAfter: true });
   });
 
   it("runs an ES module consumer bundled with esbuild --format=esm", () => {
