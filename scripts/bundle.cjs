@@ -22,18 +22,23 @@ const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "pack
  * where Node has it (20.16, 22.3 and later): `createRequire` sets up a CommonJS loader for the file, ~0.6 ms of the
  * import (docs/performance.md), so it is made at the first `require` of anything else, or of a builtin on an older Node.
  * A consumer that bundles this file with esbuild --format=esm keeps this `require` (it is the module's own binding,
- * not the global). Not a wrapper of the CommonJS file: importing that made Node scan the whole bundle for export
- * names (~40 ms).
+ * not the global). One bundled with esbuild --format=cjs (esbuild resolves an import statement through "import"
+ * whatever the output format: AWS CDK's NodejsFunction does so) gets `import.meta` as `{}`: the bundle's own
+ * CommonJS module stands in for the file there (`module.filename`; in Node and in ES module bundles the `??` never
+ * reaches it). node:module is imported as a namespace: webpack drops a named `createRequire` import it finds and
+ * left the call in this lazy `require` undefined (webpack 5.113, checked by hand in a helper's review). Not a wrapper
+ * of the CommonJS file: importing that made Node scan the whole bundle for export names (~40 ms).
  */
-const ESM_BANNER = 'import { createRequire as __ttCreateRequire } from "node:module";\n' +
+const ESM_BANNER = 'import * as __ttModule from "node:module";\n' +
   "let __ttRequireOfFile;\n" +
   'const require = (id) => typeof process.getBuiltinModule === "function" && id.startsWith("node:") ? process.getBuiltinModule(id) : ' +
-  "(__ttRequireOfFile ??= __ttCreateRequire(import.meta.url))(id);\n" +
-  'const { fileURLToPath: __ttFileURLToPath } = require("node:url");\n' +
+  "(__ttRequireOfFile ??= __ttModule.createRequire(import.meta.url ?? module.filename))(id);\n" +
+  'const { fileURLToPath: __ttFileURLToPath, pathToFileURL: __ttPathToFileURL } = require("node:url");\n' +
+  "const __ttUrl = import.meta.url ?? __ttPathToFileURL(module.filename).href;\n" +
   // The files the library loads from beside its bundle (read-worker.cjs, report-client.js) sit beside the CommonJS
   // bundle in dist/, one folder up from this one: __dirname and __filename name that place, as in the CommonJS build.
-  'const __filename = __ttFileURLToPath(new URL("../index.cjs", import.meta.url));\n' +
-  'const __dirname = __ttFileURLToPath(new URL("..", import.meta.url)).replace(/[\\\\/]$/, "");';
+  'const __filename = __ttFileURLToPath(new URL("../index.cjs", __ttUrl));\n' +
+  'const __dirname = __ttFileURLToPath(new URL("..", __ttUrl)).replace(/[\\\\/]$/, "");';
 
 /**
  * In the ES module build, `import { openSync } from "node:fs"` becomes `openSync = require("node:fs").openSync` (the

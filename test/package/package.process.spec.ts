@@ -256,6 +256,28 @@ describe("the packed package in a new project", function () {
     });
   });
 
+  it("runs a consumer that imports the package and is bundled with esbuild --format=cjs", () => {
+    // esbuild resolves an import statement through "import" whatever the output format, so a TypeScript project bundled
+    // for CommonJS (as AWS CDK's NodejsFunction does by default) bundles the ES module build, where import.meta is {}.
+    const dir = path.join(project, "esbuild-cjs-consumer");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "consumer.mjs"), `
+      import { instrument, MemoryLogger, TelemetryLogger, runInfo, summarizeJsonl, SummaryInputError } from "trainer-telemetry";
+      const memory = new MemoryLogger();
+      const jsonl = new TelemetryLogger({ path: "run.jsonl" });
+      class Trainer { trainStep(step) { return { loss: 1 / (step + 1) }; } }
+      instrument(Trainer, { steps: ["trainStep"], loggers: [memory, jsonl], use: [runInfo({ runId: "r1" })] });
+      new Trainer().trainStep(0);
+      jsonl.close();
+      Promise.all([summarizeJsonl("run.jsonl"), summarizeJsonl("missing.jsonl").catch((error) => error)]).then(([summary, error]) =>
+        console.log(JSON.stringify({ tags: memory.records.map((r) => r.tag), steps: summary.steps, input: error instanceof SummaryInputError })));
+    `);
+    const esbuild = path.join(repo, "node_modules", ".bin", "esbuild");
+    run(esbuild, ["esbuild-cjs-consumer/consumer.mjs", "--bundle", "--format=cjs", "--platform=node", "--outfile=esbuild-cjs-consumer/bundle.cjs", "--log-level=error"], project);
+    expect(fs.readFileSync(path.join(dir, "bundle.cjs"), "utf8")).to.match(/\bTelemetryLogger = class\b/);
+    expect(JSON.parse(run(process.execPath, ["bundle.cjs"], dir))).to.deep.equal({ tags: ["run_begin", "step_begin", "step_end"], steps: 1, input: true });
+  });
+
   it("flushes a buffered TelemetryLogger on SIGTERM in an ES module consumer, imported and bundled with esbuild --format=esm", () => {
     // node:os (the signal list, runInfo's hostname) is required at its first use: in the ES module build, through the
     // build's own `require`, which a consumer's esbuild bundle keeps.
