@@ -661,7 +661,7 @@ function epochFieldJson(epoch: unknown): string {
   // NaN never equals itself: the first call, and a NaN epoch, are written afresh.
   if (epoch === lastEpoch) return lastEpochJson;
   const json = slotJson(',"epoch":', epoch);
-  // Numbers only: a string or an object equal to the last one by identity need not have the same text next time.
+  // Numbers only, what stepInEpoch() sets: an object the same by identity may have changed since its last line.
   if (typeof epoch === "number") {
     lastEpoch = epoch;
     lastEpochJson = json;
