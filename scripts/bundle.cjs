@@ -7,12 +7,13 @@
 // peer imports (@tensorflow/tfjs, @opentelemetry/api) stay external (optional peers), and their imports of the public index become
 // require("./index.cjs"), the one core instance (one registry). That rewrite is an esbuild plugin, hence async.
 const esbuild = require("esbuild");
+const fs = require("node:fs");
 const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 
 /** The version being built: written into the bundles, where no package.json sits at a known place above them. */
-const version = JSON.parse(require("node:fs").readFileSync(path.join(root, "package.json"), "utf8")).version;
+const version = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).version;
 
 /**
  * The ES module build, dist/esm/index.mjs: a `require` of its own for Node's builtins and for the modules it loads at
@@ -108,7 +109,7 @@ function assertAsciiOutputs(result) {
   const found = [];
   for (const file of Object.keys(result.metafile.outputs)) {
     if (!/\.(c|m)?js$/.test(file)) continue;
-    const lines = require("node:fs").readFileSync(path.resolve(root, file), "utf8").split("\n");
+    const lines = fs.readFileSync(path.resolve(root, file), "utf8").split("\n");
     lines.forEach((line, at) => {
       const character = line.match(/[^\t\n\r -~]/)?.[0];
       if (character !== undefined) found.push(`${file}:${at + 1}: "${character}" in ${line.trim().slice(0, 100)}`);
