@@ -359,6 +359,44 @@ describe(`CsvLogger's file under review: nothing lost or counted twice, nothing 
     expect(openFileCount()).to.equal(0);
   });
 
+  it("keeps its table's descriptor when, out of descriptors for a rewrite, a file given back was deleted and reopens (EMFILE)", async () => {
+    const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
+    const jsonl = new TelemetryLogger({ path: path.join(dir, "deleted.jsonl") });
+    const later = new TelemetryLogger({ path: path.join(dir, "later.jsonl") });
+    const temporary = `${csv.path}.${process.pid}.tmp`;
+    csv.onEpochEnd(0, { loss: 1 });
+    jsonl.onStepEnd(0, {});
+    fs.rmSync(jsonl.path);
+    // Out of descriptors for the rewrite's temporary file, and again for the deleted file's reopening, once each.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+    const { openSync } = nodeFs;
+    const refuse = new Set([temporary, jsonl.path]);
+    nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+      if (refuse.delete(String(args[0]))) throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
+      return openSync(...args);
+    }) as typeof fs.openSync;
+    let warnings: Error[];
+    try {
+      warnings = await warningsDuring(() => csv.onEpochEnd(1, { loss: 0.5, valAcc: 0.8 }));
+    } finally {
+      nodeFs.openSync = openSync;
+    }
+    expect(refuse.size, "both opens refused once").to.equal(0);
+    expect(warnings.map((w) => (w as NodeJS.ErrnoException).code)).to.deep.equal(["TRAINER_TELEMETRY_FILE_DELETED"]);
+    expect(openFileCount(), "the table's file").to.equal(1);
+    // A file opened now must not share a descriptor the table writes to.
+    later.onStepEnd(0, {});
+    csv.onEpochEnd(2, { loss: 0.25, valAcc: 0.9 });
+    csv.close();
+    jsonl.close();
+    later.close();
+    expect(table(csv.path)).to.deep.equal([["epoch", "loss", "valAcc"], ["0", "1", ""], ["1", "0.5", "0.8"], ["2", "0.25", "0.9"]]);
+    expect(csv.stats()).to.deep.equal({ written: 3, dropped: 0, rewrites: 1 });
+    expect(fs.readFileSync(later.path, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal([0]);
+    expect(fs.readFileSync(jsonl.path, "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { step: number }).step)).to.deep.equal([0]);
+  });
+
   it("closes the temporary file's descriptor and keeps the table's own when a rewrite's write fails (a full disk)", async () => {
     const csv = new CsvLogger({ path: path.join(dir, "epochs.csv") });
     csv.onEpochEnd(0, { loss: 1 });

@@ -657,6 +657,64 @@ describe("TelemetryLogger", () => {
       expect(steps(loggers[0].path)).to.deep.equal([0, 1]);
     });
 
+    it(`keeps at most ${MAX_OPEN_FILES} files open when the files given back for an open were deleted and reopen on the way`, function () {
+      if (!fs.existsSync("/proc/self/fd")) this.skip();
+      const openHere = () => fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir); } catch { return false; }
+      }).length;
+      const loggers = Array.from({ length: MAX_OPEN_FILES + 1 }, (_, at) => logger({ path: path.join(dir, `chain-${at}.jsonl`) }));
+      const opened = loggers[MAX_OPEN_FILES];
+      for (const jsonl of loggers.slice(0, MAX_OPEN_FILES)) jsonl.onStepEnd(0, {});
+      for (const jsonl of loggers.slice(0, MAX_OPEN_FILES)) fs.rmSync(jsonl.path);
+      // Its open gives back the least recently written file, which finds itself deleted and is created again with its
+      // record: that open gives back the next one, and so on, until the file still being opened is the least recent.
+      opened.onStepEnd(0, {});
+      expect([openHere(), openFileCount()], "the file opened is counted").to.deep.equal([1, 1]);
+      for (const jsonl of loggers) jsonl.onStepEnd(1, {});
+      expect([openHere(), openFileCount()], "descriptors open on the loggers' files, and counted").to.deep.equal([MAX_OPEN_FILES, MAX_OPEN_FILES]);
+      for (const jsonl of loggers) {
+        expect(steps(jsonl.path), jsonl.path).to.deep.equal([0, 1]);
+        expect(jsonl.stats()).to.include({ written: 2, dropped: 0 });
+      }
+      expect(capture.warnings.map((warning) => warning.code)).to.deep.equal(Array(MAX_OPEN_FILES).fill("TRAINER_TELEMETRY_FILE_DELETED"));
+    });
+
+    it("out of descriptors (EMFILE) for the look at a cut line, does not give back the file being opened when a file given back reopens", function () {
+      if (!fs.existsSync("/proc/self/fd")) this.skip();
+      const openHere = () => fs.readdirSync("/proc/self/fd").filter((fd) => {
+        try { return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir); } catch { return false; }
+      }).length;
+      const deleted = logger({ path: path.join(dir, "deleted.jsonl") });
+      deleted.onStepEnd(0, {});
+      fs.rmSync(deleted.path);
+      const file = path.join(dir, "cut.jsonl");
+      fs.writeFileSync(file, '{"ts": 1.5, "tag": "step_begin", "step": 0}\n{"ts": 1.6, "tag": "step_e');
+      const cut = logger({ path: file });
+      // Out of descriptors for the look at the cut line, and again for the deleted file's reopening, once each.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
+      const { openSync } = nodeFs;
+      const refuse = new Set([`${file} r`, `${deleted.path} a`]);
+      nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+        if (refuse.delete(`${String(args[0])} ${String(args[1])}`)) throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
+        return openSync(...args);
+      }) as typeof fs.openSync;
+      try {
+        cut.onStepBegin(1, {});
+      } finally {
+        nodeFs.openSync = openSync;
+      }
+      expect(refuse.size, "both opens refused once").to.equal(0);
+      expect([openHere(), openFileCount()], "the cut file's descriptor, counted").to.deep.equal([1, 1]);
+      const lines = fs.readFileSync(file, "utf8").split("\n");
+      expect(lines[1], "the cut line is left alone").to.equal('{"ts": 1.6, "tag": "step_e');
+      expect((JSON.parse(lines[2]) as { step: number }).step).to.equal(1);
+      expect(steps(deleted.path)).to.deep.equal([0]);
+      expect(deleted.stats()).to.include({ written: 1, dropped: 0 });
+      cut.close();
+      expect([openHere(), openFileCount()]).to.deep.equal([0, 0]);
+    });
+
     it("gives back the other loggers' files on ENFILE too, but not on another error, which is reported", () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };

@@ -30,6 +30,8 @@ export const MAX_OPEN_FILES = 64;
 const WRITE_ANEW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
 
 const openFiles = new Set<ReleasableFile>();
+/** Files in the middle of an open (nested when a file given back opens its own again): never given back, see {@link whileOpening}. */
+const opening = new Set<ReleasableFile>();
 let uses = 0;
 
 /** Marks `file` as just written. */
@@ -40,19 +42,26 @@ export function touch(file: ReleasableFile): void {
 /**
  * Opens `path` on behalf of `file` (for appending, or with `flags`: `"w"` for a file written anew), releasing the
  * least recently written file beyond the cap, and releasing every other file and trying once more when the process
- * is out of descriptors.
+ * is out of descriptors. Never releases a file that is itself being opened (see {@link whileOpening}).
  */
 export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "w" = "a"): number {
-  const fd = withDescriptor(file, () => openSync(path, flags === "a" ? "a" : WRITE_ANEW));
-  openFiles.add(file);
-  touch(file);
-  if (openFiles.size > MAX_OPEN_FILES) releaseFile(leastRecentlyUsed());
-  return fd;
+  return whileOpening(file, () => {
+    const fd = withDescriptor(file, () => openSync(path, flags === "a" ? "a" : WRITE_ANEW));
+    openFiles.add(file);
+    touch(file);
+    if (openFiles.size > MAX_OPEN_FILES) {
+      // None when every file open is being opened: files given back that each found theirs deleted and opened it again
+      // (giving back the next), every one of which closes it once its records are written there.
+      const oldest = leastRecentlyUsed();
+      if (oldest !== undefined) releaseFile(oldest);
+    }
+    return fd;
+  });
 }
 
 /**
  * Runs `action`, a call that opens a descriptor for a moment (reading a file back), on behalf of `file`; when the
- * process is out of descriptors, releases every other file and runs it once more.
+ * process is out of descriptors, releases every other file not being opened and runs it once more.
  */
 export function withDescriptor<T>(file: ReleasableFile, action: () => T): T {
   try {
@@ -60,8 +69,27 @@ export function withDescriptor<T>(file: ReleasableFile, action: () => T): T {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if ((code !== "EMFILE" && code !== "ENFILE") || openFiles.size === 0) throw error;
-    for (const other of [...openFiles]) if (other !== file) releaseFile(other);
+    return whileOpening(file, () => {
+      for (const other of [...openFiles]) if (openFiles.has(other) && !opening.has(other)) releaseFile(other);
+      return action();
+    });
+  }
+}
+
+/**
+ * Runs `action`, an open on behalf of `file` that may give other files back, with `file` marked as opening. A file given
+ * back whose own file was deleted writes its records again at once, opening it again, and that open gives files back
+ * in turn: never one still being opened, which has no descriptor of its own yet to close, and whose descriptor would
+ * then be open but not counted against the cap (or, for a table being rewritten, its old descriptor closed twice,
+ * the second time perhaps when its number is already the new table's).
+ */
+function whileOpening<T>(file: ReleasableFile, action: () => T): T {
+  if (opening.has(file)) return action();
+  opening.add(file);
+  try {
     return action();
+  } finally {
+    opening.delete(file);
   }
 }
 
@@ -80,10 +108,11 @@ function releaseFile(file: ReleasableFile): void {
   file.release();
 }
 
-function leastRecentlyUsed(): ReleasableFile {
+/** The open file written least recently that is not being opened; `undefined` when every one is. */
+function leastRecentlyUsed(): ReleasableFile | undefined {
   let oldest: ReleasableFile | undefined;
-  for (const file of openFiles) if (oldest === undefined || file.lastUse < oldest.lastUse) oldest = file;
-  return oldest!;
+  for (const file of openFiles) if (!opening.has(file) && (oldest === undefined || file.lastUse < oldest.lastUse)) oldest = file;
+  return oldest;
 }
 
 /**
