@@ -166,6 +166,11 @@ describe("the decorated call hands each call its own trainer's state", () => {
     expect(method.apply(trainer, [3, 0.5, "a", "b"])).to.deep.equal({ step: 3, lr: 0.5, given: 4, rest: 2 });
     expect(Reflect.apply(method, trainer, [4, 0.2, "c"])).to.deep.equal({ step: 4, lr: 0.2, given: 3, rest: 1 });
     expect(method.bind(trainer, 5)()).to.deep.equal({ step: 5, lr: 0.1, given: 1, rest: 0 });
-    expect(memory.records.filter((record) => record.tag === "step_end").map((record) => record.step)).to.deep.equal([1, 2, 3, 4, 5]);
+    const none = Reflect.apply(method, trainer, []) as Context;
+    expect(none).to.deep.equal({ step: undefined, lr: 0.1, given: 0, rest: 0 });
+    expect(none).to.have.own.property("step");
+    expect(method.call(trainer, 6, 0.3)).to.deep.equal({ step: 6, lr: 0.3, given: 2, rest: 0 });
+    // The call without arguments has no step number: it is counted (the first such call, 0).
+    expect(memory.records.filter((record) => record.tag === "step_end").map((record) => record.step)).to.deep.equal([1, 2, 3, 4, 5, 0, 6]);
   });
 });
