@@ -2,7 +2,7 @@
  * Records that no decorated call makes: hyperparameters, and what happens outside the decorated methods.
  * @packageDocumentation
  */
-import { classNameOf, TelemetryEvent, type Context } from "./events";
+import { classNameOf, EventWithFieldSlots, type Context } from "./events";
 import { dispatch } from "./dispatch";
 import { stateOf } from "./registry";
 import { safeString } from "./faults";
@@ -84,7 +84,7 @@ function record(trainer: object, tag: string, api: string, fields: Context): voi
   const state = stateOf(trainer);
   if (!state.active) return;
   // Of kind "train": about the run, so step-only middleware (sample, stepInEpoch) leave it alone.
-  const event = new TelemetryEvent(tag, "train", 0, {}, trainer, api, undefined);
+  const event = new EventWithFieldSlots(tag, "train", 0, {}, trainer, api, undefined);
   // Through set(), as middleware add theirs: the event keeps its own account of its fields.
   for (const name of Object.keys(fields)) event.set(name, fields[name]);
   dispatch(state, event);

@@ -3,7 +3,7 @@
  * (`instrument()`). It is the hot path: it runs on every training step.
  * @packageDocumentation
  */
-import { classNameOf, TelemetryEvent, type Context, type MethodKind } from "./events";
+import { classNameOf, EventWithFieldSlots, TelemetryEvent, type Context, type MethodKind } from "./events";
 import { dispatch, fanOut, fanOutStepBegin, fanOutStepEnd, flushLoggers, hasPropagatedErrorHook, isThenable } from "./dispatch";
 import { stateOf, type InstanceTelemetry } from "./registry";
 import { reportFault, safeString } from "./faults";
@@ -193,7 +193,11 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         return;
       }
     }
-    const event = new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin);
+    // The class written out at both hot sites, not chosen in newEvent(): one more function to inline there used up
+    // V8's inlining budget for `reported` (best case, one no-op logger: +20 ns a call; not with the budget raised).
+    const event = state.middleware.length === 0
+      ? new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin)
+      : new EventWithFieldSlots(endTag, kind, begin.index, context, state.trainer, methodName, begin);
     if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, event);
     else if (isStep) fanOutStepEnd(state, event);
     else fanOut(state, event);
@@ -210,7 +214,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       message: `${kindInfo.decorator} on '${begin.className}.${methodName}': its result could not be read (${safeString(fault)}). ` +
         "The record has an empty context; the method's result is returned unchanged.",
     }, state.onLoggerError, `${begin.className}.${methodName} result`);
-    dispatch(state, new TelemetryEvent(endTag, kind, begin.index, {}, state.trainer, methodName, begin));
+    dispatch(state, newEvent(state, endTag, kind, begin.index, {}, methodName, begin));
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
@@ -284,7 +288,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end) and
     // to the loggers that asked to learn how each call ended (onErrorPropagated), marked so none records it twice.
     if (first || state.middleware.length !== 0 || hasPropagatedErrorHook(state)) {
-      const event = new TelemetryEvent("error", kind, begin.index, EMPTY_CONTEXT, state.trainer, methodName, begin, error);
+      const event = newEvent(state, "error", kind, begin.index, EMPTY_CONTEXT, methodName, begin, error);
       if (!first) event.alreadyRecorded = true;
       dispatch(state, event);
     }
@@ -349,7 +353,10 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       // it so that what V8 inlines into this function on every step stays within its budget (measured: see docs/performance.md).
       const first: unknown = arguments[0];
       const index = indexFromFirst && typeof first === "number" && first >= 0 && Number.isInteger(first) ? first : indexOf(state, first, args, trainer);
-      const begin = new TelemetryEvent(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined);
+      // A smaller event without middleware (see EventWithFieldSlots), written out as in end().
+      const begin = state.middleware.length === 0
+        ? new TelemetryEvent(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined)
+        : new EventWithFieldSlots(beginTag, kind, index, EMPTY_CONTEXT, trainer, methodName, undefined);
       begin.call = ++callsBegun;
       // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
       if (state.middleware.length !== 0) void begin.ts;
@@ -412,6 +419,13 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   pendingOf.set(instrumented, pendingHere);
   preserveIdentity(instrumented, original);
   return instrumented;
+}
+
+/** An event of `state`'s trainer, of the class its begin and end events have (see {@link EventWithFieldSlots}). */
+function newEvent(state: InstanceTelemetry, tag: string, kind: MethodKind, index: number, context: Context, method: string, begin: TelemetryEvent, error?: unknown): TelemetryEvent {
+  return state.middleware.length === 0
+    ? new TelemetryEvent(tag, kind, index, context, state.trainer, method, begin, error)
+    : new EventWithFieldSlots(tag, kind, index, context, state.trainer, method, begin, error);
 }
 
 function isPlainObject(value: unknown): value is Context {

@@ -1,4 +1,4 @@
-import { TelemetryEvent } from "../events";
+import { EventWithFieldSlots } from "../events";
 import { ownPackageVersion } from "../package-info";
 import { markMiddlewareFactory, passThroughMiddleware, type Middleware } from "../registry";
 
@@ -84,7 +84,7 @@ export const runInfo = markMiddlewareFactory(function runInfo<T extends object =
       started = true;
       // Of kind "train": it is about the whole run, and step-only middleware (sample, stepInEpoch) leave it alone.
       // Stamped with the time of the event it comes before: read later, it would be later than that event's ts.
-      const runBegin = new TelemetryEvent("run_begin", "train", 0, {}, trainer, event.method, undefined).withTs(event.ts);
+      const runBegin = new EventWithFieldSlots("run_begin", "train", 0, {}, trainer, event.method, undefined).withTs(event.ts);
       const fields: Record<string, unknown> = {
         run_id: typeof runId === "function" ? String(runId(trainer as T)) : runId ?? createRunId(),
         start_time: runBegin.ts,
