@@ -393,27 +393,35 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         endUnreadable(state, begin, fault);
         return result;
       }
-      if (thenable) {
-        pendingBegins();
-        // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
-        // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
-        // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
-        try {
-          return (result as PromiseLike<unknown>).then(
-            (value) => { settled(); end(state, begin, value, args); return value; },
-            (error: unknown) => { settled(); fail(state, begin, error); throw error; },
-          );
-        } catch (fault) {
-          // A `then` that throws when called: the caller gets the result itself, as without telemetry.
-          settled();
-          endUnreadable(state, begin, fault);
-          return result;
-        }
-      }
+      if (thenable) return endWhenSettled(state, begin, result as PromiseLike<unknown>, args);
       end(state, begin, result, args);
       return result;
     },
   };
+
+  /**
+   * The end of a call that returned a promise (or any thenable). A function of its own, not written in `reported`:
+   * the two callbacks capture `state`, `begin` and `args`, and a variable an inner function captures lives in a
+   * context object that V8 allocates on every call of the function that declares it, sync calls included (best case,
+   * one no-op logger: -10 ns a call).
+   */
+  function endWhenSettled(state: InstanceTelemetry, begin: TelemetryEvent, result: PromiseLike<unknown>, args: unknown[] | undefined): unknown {
+    pendingBegins();
+    // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
+    // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
+    // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
+    try {
+      return result.then(
+        (value) => { settled(); end(state, begin, value, args); return value; },
+        (error: unknown) => { settled(); fail(state, begin, error); throw error; },
+      );
+    } catch (fault) {
+      // A `then` that throws when called: the caller gets the result itself, as without telemetry.
+      settled();
+      endUnreadable(state, begin, fault);
+      return result;
+    }
+  }
   /* eslint-enable prefer-rest-params */
 
   pendingOf.set(instrumented, pendingHere);
