@@ -91,6 +91,18 @@ interface StepCount {
  */
 const stepCountsOfProvider = new WeakMap<object, Map<string, StepCount>>();
 
+/**
+ * The name under which a backend keeps an instrument's series: Prometheus turns every character outside `A-Za-z0-9_`
+ * into `_` and squeezes runs of `_` (its exporter's `sanitizePrometheusMetricName`), and OTel instrument names ignore
+ * case. Two gauges with one such name would be merged, or make a scrape that Prometheus rejects whole.
+ */
+function seriesName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, "_").replace(/_{2,}/g, "_");
+}
+
+/** The series of the step-duration histogram, by {@link seriesName}: no gauge may take one of them. */
+const DURATION_SERIES = new Set(["", "_bucket", "_sum", "_count"].map((suffix) => seriesName(INSTRUMENT_NAMES.stepDuration) + suffix));
+
 /** A key that is the same for equal attribute sets, whatever their order. */
 function attributesKey(attributes: Attributes): string {
   return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -169,6 +181,8 @@ export class OtelLogger implements Callback {
   private readonly stepCounts: Map<string, StepCount>;
   /** Gauge name -> whether it exists (true) or was refused (false), per kind and key. */
   private readonly gauges = new Map<string, boolean>();
+  /** The key whose gauge holds each series name ({@link seriesName}): a second key that would share it gets none. */
+  private readonly gaugeSeries = new Map<string, string>();
   private readonly warned = new Set<string>();
   private closed = false;
 
@@ -420,9 +434,17 @@ export class OtelLogger implements Callback {
     const gaugeKey = `${kind}\u0000${key}`;
     const known = this.gauges.get(gaugeKey);
     if (known !== undefined) return known;
-    if (name === INSTRUMENT_NAMES.stepDuration || name.length > 255) {
+    const seriesKey = seriesName(name);
+    if (DURATION_SERIES.has(seriesKey) || name.length > 255) {
       this.gauges.set(gaugeKey, false);
       this.warn(`OtelLogger: the ${kind} value '${key}' gets no gauge: its name ${name} is ${name.length > 255 ? "longer than 255 characters" : "the step-duration histogram's"}. Rename the key in the method's result to chart it.`);
+      return false;
+    }
+    const holder = this.gaugeSeries.get(seriesKey);
+    if (holder !== undefined) {
+      this.gauges.set(gaugeKey, false);
+      this.warn(`OtelLogger: the ${kind} value '${key}' gets no gauge: its gauge ${name} would be one series with the gauge of '${holder}' ` +
+        "(backends ignore case and read '.', '-', '/' and '__' as '_'). Rename one of the keys to chart both.");
       return false;
     }
     let made = 0;
@@ -442,6 +464,7 @@ export class OtelLogger implements Callback {
       }
     });
     this.gauges.set(gaugeKey, true);
+    this.gaugeSeries.set(seriesKey, key);
     return true;
   }
 

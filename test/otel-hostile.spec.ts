@@ -1,0 +1,64 @@
+/**
+ * OtelLogger against what a trainer or an OTel set-up can hand it that is not ordinary: result keys whose gauges
+ * would be one series downstream, contexts that throw when read, errors that throw when described, and providers
+ * whose methods throw. The training goes on either way; these specs check what the telemetry still shows.
+ */
+import { expect } from "chai";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { MeterProvider, MetricReader, type MetricData } from "@opentelemetry/sdk-metrics";
+import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
+import { telemetry, onStep } from "../src/index";
+import { OtelLogger, type OtelLoggerOptions } from "../src/integrations/otel/index";
+import { convention, warningsDuring } from "./helpers";
+
+/** A reader the test collects from when it wants. */
+class CollectingReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+function setUp(options: OtelLoggerOptions = {}) {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const reader = new CollectingReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const logger = new OtelLogger({ tracerProvider, meterProvider, ...options });
+  async function collect() {
+    const { resourceMetrics } = await reader.collect();
+    const metrics = new Map<string, MetricData>(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]));
+    return { metrics, prometheus: new PrometheusSerializer().serialize(resourceMetrics) };
+  }
+  return { logger, spans, collect };
+}
+
+const valueOf = (metric: MetricData | undefined) => metric?.dataPoints[0]?.value;
+
+describe(`OtelLogger with hostile input (${convention} convention)`, () => {
+  it("gives one gauge to keys whose names would be one series (after '_' for unsafe characters, Prometheus' renaming, or case), with a warning naming both", async () => {
+    const { logger, collect } = setUp();
+    @telemetry({ loggers: [logger] })
+    class Trainer {
+      @onStep() trainStep(step: number) {
+        return { "val.loss": 1 + step, "val_loss": 2, "val loss": 3, "val__loss": 4, acc: 5, Acc: 6, "duration_count": 7 };
+      }
+    }
+    const trainer = new Trainer();
+    const warnings = await warningsDuring(() => { trainer.trainStep(0); trainer.trainStep(1); });
+    const { metrics, prometheus } = await collect();
+    const gauges = [...metrics.keys()].filter((name) => name.startsWith("trainer.step.") && name !== "trainer.step.duration").sort();
+    expect(gauges).to.deep.equal(["trainer.step.acc", "trainer.step.val.loss"]);
+    expect(valueOf(metrics.get("trainer.step.val.loss"))).to.equal(2);
+    expect(valueOf(metrics.get("trainer.step.acc"))).to.equal(5);
+    // A Prometheus scrape with two families of one name fails as a whole: every metric of the process would be lost.
+    const families = prometheus.split("\n").filter((line) => line.startsWith("# TYPE ")).map((line) => line.split(" ")[2]);
+    expect(families.length).to.be.greaterThan(3);
+    expect(new Set(families).size, prometheus).to.equal(families.length);
+    const messages = warnings.map((warning) => warning.message);
+    expect(messages).to.have.length(5);
+    expect(messages).to.include("OtelLogger: the step value 'val_loss' gets no gauge: its gauge trainer.step.val_loss would be one series " +
+      "with the gauge of 'val.loss' (backends ignore case and read '.', '-', '/' and '__' as '_'). Rename one of the keys to chart both.");
+    expect(messages.filter((message) => message.includes("with the gauge of 'val.loss'"))).to.have.length(3);
+    expect(messages.some((message) => message.includes("'Acc' gets no gauge") && message.includes("with the gauge of 'acc'"))).to.equal(true);
+    expect(messages.some((message) => message.includes("'duration_count' gets no gauge") && message.includes("step-duration histogram"))).to.equal(true);
+  });
+});
