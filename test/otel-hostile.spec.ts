@@ -61,4 +61,22 @@ describe(`OtelLogger with hostile input (${convention} convention)`, () => {
     expect(messages.some((message) => message.includes("'Acc' gets no gauge") && message.includes("with the gauge of 'acc'"))).to.equal(true);
     expect(messages.some((message) => message.includes("'duration_count' gets no gauge") && message.includes("step-duration histogram"))).to.equal(true);
   });
+
+  it("skips a value whose getter throws, keeps the others of that result, and reports no failure of the logger", async () => {
+    const { logger, collect } = setUp();
+    @telemetry({ loggers: [logger] })
+    class Trainer {
+      @onStep() trainStep(step: number) {
+        return { loss: 1 / (step + 1), get bad(): number { throw new Error("disposed"); }, lr: 0.1 + step };
+      }
+    }
+    const trainer = new Trainer();
+    const warnings = await warningsDuring(() => { trainer.trainStep(0); trainer.trainStep(1); });
+    expect(warnings.map((warning) => warning.message)).to.deep.equal([]);
+    const { metrics } = await collect();
+    expect(valueOf(metrics.get("trainer.step.loss"))).to.equal(0.5);
+    expect(valueOf(metrics.get("trainer.step.lr"))).to.equal(1.1);
+    expect(metrics.has("trainer.step.bad")).to.equal(false);
+    expect(valueOf(metrics.get("trainer.steps"))).to.equal(2);
+  });
 });

@@ -412,7 +412,12 @@ export class OtelLogger implements Callback {
   private recordValues(event: TelemetryEvent, kind: "step" | "epoch", context: Context): void {
     let series: ValueSeries | undefined;
     for (const key in context) {
-      const value = context[key];
+      let value: unknown;
+      try {
+        value = context[key];
+      } catch {
+        continue; // a getter that throws has no value to chart; the rest of the result still counts
+      }
       if (typeof value !== "number") continue;
       if (series === undefined) {
         const method = this.methodOf(event);
