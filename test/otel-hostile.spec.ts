@@ -4,10 +4,11 @@
  * whose methods throw. The training goes on either way; these specs check what the telemetry still shows.
  */
 import { expect } from "chai";
+import { SpanStatusCode } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { MeterProvider, MetricReader, type MetricData } from "@opentelemetry/sdk-metrics";
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
-import { telemetry, onStep } from "../src/index";
+import { telemetry, onEpoch, onStep, onTrain } from "../src/index";
 import { OtelLogger, type OtelLoggerOptions } from "../src/integrations/otel/index";
 import { convention, warningsDuring } from "./helpers";
 
@@ -78,5 +79,32 @@ describe(`OtelLogger with hostile input (${convention} convention)`, () => {
     expect(valueOf(metrics.get("trainer.step.lr"))).to.equal(1.1);
     expect(metrics.has("trainer.step.bad")).to.equal(false);
     expect(valueOf(metrics.get("trainer.steps"))).to.equal(2);
+  });
+
+  it("ends every span a thrown error passes through with ERROR, also when reading the error's message throws", async () => {
+    const { logger, spans } = setUp({ steps: true });
+    const hostile = new Proxy(new RangeError("diverged"), {
+      get(target, property) {
+        if (property === "message") throw new Error("a message that cannot be read");
+        return Reflect.get(target, property) as unknown;
+      },
+    });
+    @telemetry({ loggers: [logger] })
+    class Trainer {
+      @onTrain() async fit() { await this.fitEpoch(0); return {}; }
+      @onEpoch() async fitEpoch(_epoch: number) { this.trainStep(0); return {}; }
+      @onStep() trainStep(_step: number) { throw hostile; }
+    }
+    let thrown: unknown;
+    const warnings = await warningsDuring(async () => { thrown = await new Trainer().fit().then(() => undefined, (error: unknown) => error); });
+    expect(thrown).to.equal(hostile);
+    expect(warnings.map((warning) => warning.message)).to.deep.equal([]);
+    const finished = spans.getFinishedSpans();
+    expect(finished.map((span) => [span.name, span.status.code, span.events.map((event) => event.name)])).to.deep.equal([
+      ["step", SpanStatusCode.ERROR, ["exception"]],
+      ["epoch", SpanStatusCode.ERROR, ["exception"]],
+      ["train", SpanStatusCode.ERROR, ["exception"]],
+    ]);
+    expect(finished[0].status.message).to.match(/^RangeError: /);
   });
 });

@@ -392,11 +392,16 @@ export class OtelLogger implements Callback {
     if (open.recorded?.includes(error)) return;
     (open.recorded ??= []).push(error);
     if (error instanceof Error) {
-      open.span.recordException(error);
-    } else {
-      const { type, message } = describeError(error);
-      open.span.recordException({ name: type, message });
+      try {
+        open.span.recordException(error);
+        return;
+      } catch {
+        // An error whose properties throw when the SDK reads them: recorded as described below, so that the span
+        // still gets its status and ends.
+      }
     }
+    const { type, message } = describeError(error);
+    open.span.recordException({ name: type, message });
   }
 
   /** Ends a span once and forgets it. */
