@@ -107,4 +107,34 @@ describe(`OtelLogger with hostile input (${convention} convention)`, () => {
     ]);
     expect(finished[0].status.message).to.match(/^RangeError: /);
   });
+
+  it("close() ends every open span and flushes even when ending one throws, and reports failures as a rejection, never a throw", async () => {
+    const spans = new InMemorySpanExporter();
+    let throwsOnEnd = true;
+    const brokenProcessor = {
+      onStart: () => undefined,
+      onEnd: () => { if (throwsOnEnd) { throwsOnEnd = false; throw new Error("processor failed"); } },
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    };
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans), brokenProcessor] });
+    const flushed: string[] = [];
+    tracerProvider.forceFlush = () => { flushed.push("traces"); throw new Error("forceFlush failed"); };
+    const meterProvider = new MeterProvider();
+    meterProvider.forceFlush = async () => { flushed.push("metrics"); };
+    const logger = new OtelLogger({ tracerProvider, meterProvider });
+    @telemetry({ loggers: [logger] })
+    class Trainer {
+      @onTrain() fit() { void this.fitEpoch(0); return new Promise(() => undefined); }
+      @onEpoch() fitEpoch(_epoch: number) { return new Promise(() => undefined); }
+    }
+    void new Trainer().fit();
+
+    let closing: Promise<void> | undefined;
+    expect(() => { closing = logger.close(); }).to.not.throw();
+    const outcome = await closing!.then(() => "resolved", (error: Error) => error.message);
+    expect(outcome).to.be.oneOf(["processor failed", "forceFlush failed"]);
+    expect(spans.getFinishedSpans().map((span) => [span.name, span.attributes["trainer.unfinished"]])).to.deep.equal([["epoch", true], ["train", true]]);
+    expect(flushed).to.deep.equal(["traces", "metrics"]);
+  });
 });

@@ -304,26 +304,40 @@ export class OtelLogger implements Callback {
   flush(): Promise<void> {
     const pending: unknown[] = [];
     for (const provider of [this.tracerProvider, this.meterProvider] as Array<{ forceFlush?: () => unknown }>) {
-      if (typeof provider.forceFlush === "function") pending.push(provider.forceFlush());
+      if (typeof provider.forceFlush !== "function") continue;
+      try {
+        pending.push(provider.forceFlush());
+      } catch (error) {
+        pending.push(Promise.reject(error)); // a rejection like an async failure's; the other provider still flushes
+      }
     }
     return Promise.all(pending).then(() => undefined);
   }
 
   /**
    * Ends every span still open (attribute `trainer.unfinished: true`: its call had not ended), then flushes. The
-   * providers are not shut down: they are the application's. Calls that begin later get no span.
+   * providers are not shut down: they are the application's. Calls that begin later get no span. A span or provider
+   * that throws does not stop the others: the promise rejects with the first failure once every span ended and
+   * both providers were flushed (it never throws).
    */
   close(): Promise<void> {
+    let failed: { error: unknown } | undefined;
     if (!this.closed) {
       this.closed = true;
-      for (const open of [...this.openSpans.values()].reverse()) {
-        open.span.setAttribute("trainer.unfinished", true);
-        open.span.end();
-      }
+      const open = [...this.openSpans.values()].reverse();
       this.openSpans.clear();
       this.stepStarts.clear();
+      for (const { span } of open) {
+        try {
+          span.setAttribute("trainer.unfinished", true);
+          span.end();
+        } catch (error) {
+          failed ??= { error }; // a span processor that throws: the other spans still end, and the providers flush
+        }
+      }
     }
-    return this.flush();
+    const flushed = this.flush();
+    return failed === undefined ? flushed : flushed.then(() => Promise.reject(failed.error));
   }
 
   private stateOf(event: TelemetryEvent): TrainerState {
