@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -261,6 +261,41 @@ describe("serve's HTTP surface", function () {
     expect(await source.refresh()).to.equal(true);
     expect(source.data().notes.join()).to.match(/no such file or folder/);
     expect(source.files).to.have.length(1);
+  });
+
+  it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {
+    const folder = join(dir, "rewritten");
+    mkdirSync(folder);
+    const file = join(folder, "a.jsonl");
+    const steps = (...numbers: number[]) => jsonl(...numbers.map((step) => ({ ts: step, tag: "step_end", step, context: { loss: 1 / (step + 1) } })));
+    const shown = () => {
+      const data = source.data();
+      return { runs: data.runs.map((run) => [run.label, run.lastStep]), notes: data.notes };
+    };
+    writeFileSync(file, steps(0, 1, 2));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    await source.refresh();
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 2]], notes: [] });
+
+    rmSync(file); // `rm -rf runs/exp1` before training again
+    expect(await source.refresh()).to.equal(true);
+    expect(shown().notes.join()).to.match(/no such file or folder/);
+    writeFileSync(file, steps(0));
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 0]], notes: [] });
+    appendFileSync(file, steps(1));
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 1]], notes: [] });
+
+    writeFileSync(file, steps(5)); // truncated in place, then written: shorter than what was read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 5]], notes: [] });
+
+    writeFileSync(join(folder, "next.tmp"), steps(10, 11, 12, 13)); // replaced by a rename: longer than what was read
+    renameSync(join(folder, "next.tmp"), file);
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 13]], notes: [] });
+    expect(await source.refresh()).to.equal(false);
   });
 
   it("tells traversal and foreign hosts apart from ordinary paths", () => {

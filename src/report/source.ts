@@ -4,6 +4,7 @@
  * appended since the last call and picks up files that appeared in a folder, which is how `serve` follows runs.
  * @packageDocumentation
  */
+import { stat } from "node:fs/promises";
 import { findJsonlFiles, JsonlFileReader, TelemetryReadError, type JsonlFile, type RunRef } from "../read";
 import { buildReportData, RunSeriesBuilder } from "./data";
 import { readFileFast } from "./fast";
@@ -38,6 +39,8 @@ export class ReportSource {
   private readonly runs = new Map<string, RunSeriesBuilder>();
   /** Why a file or path could not be read, by path (follow mode only: otherwise it is thrown). */
   private readonly failures = new Map<string, string>();
+  /** Which file each path named when last looked at (following only): a new one there is read from its start. */
+  private readonly identities = new Map<string, { dev: number; ino: number }>();
   private refreshing: Promise<boolean> | null = null;
 
   constructor(
@@ -103,7 +106,9 @@ export class ReportSource {
         changed = true;
       }
     }
-    for (const [path, reader] of this.readers) {
+    for (const path of [...this.readers.keys()]) {
+      if (await this.replaced(path)) changed = true;
+      const reader = this.readers.get(path) as JsonlFileReader;
       // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
       // there would make the note vanish while the problem stays.
       if (this.failures.has(path)) continue;
@@ -119,6 +124,28 @@ export class ReportSource {
       }
     }
     return changed;
+  }
+
+  /**
+   * Whether the file at `path` is no longer the one being read (deleted and written again, replaced by a rename, or
+   * truncated below what was read): then it is read again from its start, and the runs read from the old one go,
+   * as they are no longer in any file. Following only; a file that cannot be stat'ed is left to the read to note.
+   */
+  private async replaced(path: string): Promise<boolean> {
+    let now;
+    try {
+      now = await stat(path);
+    } catch {
+      return false;
+    }
+    const reader = this.readers.get(path) as JsonlFileReader;
+    const before = this.identities.get(path);
+    this.identities.set(path, { dev: now.dev, ino: now.ino });
+    if (before === undefined ? reader.offset === 0 : before.dev === now.dev && before.ino === now.ino && now.size >= reader.offset) return false;
+    for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
+    this.failures.delete(path);
+    this.readers.set(path, new JsonlFileReader(reader.file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
+    return true;
   }
 
   private builderOf(run: RunRef, path: string): RunSeriesBuilder {
