@@ -136,6 +136,8 @@ export class ReportSource {
     try {
       now = await stat(path);
     } catch {
+      // Seen gone: whatever comes back under this name is another file, even on a reused inode number.
+      if (this.identities.has(path)) this.identities.set(path, { dev: -1, ino: -1 });
       return false;
     }
     const reader = this.readers.get(path) as JsonlFileReader;
