@@ -280,16 +280,16 @@ describe("serve's HTTP surface", function () {
     rmSync(file); // `rm -rf runs/exp1` before training again
     expect(await source.refresh()).to.equal(true);
     expect(shown().notes.join()).to.match(/no such file or folder/);
-    writeFileSync(file, steps(0));
+    writeFileSync(file, steps(0, 1, 2, 3, 4)); // longer than what was read, and often on the same inode number
     expect(await source.refresh()).to.equal(true);
-    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 0]], notes: [] });
-    appendFileSync(file, steps(1));
-    expect(await source.refresh()).to.equal(true);
-    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 1]], notes: [] });
-
-    writeFileSync(file, steps(5)); // truncated in place, then written: shorter than what was read
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 4]], notes: [] });
+    appendFileSync(file, steps(5));
     expect(await source.refresh()).to.equal(true);
     expect(shown()).to.deep.equal({ runs: [["a.jsonl", 5]], notes: [] });
+
+    writeFileSync(file, steps(7)); // truncated in place, then written: shorter than what was read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 7]], notes: [] });
 
     writeFileSync(join(folder, "next.tmp"), steps(10, 11, 12, 13)); // replaced by a rename: longer than what was read
     renameSync(join(folder, "next.tmp"), file);
