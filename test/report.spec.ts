@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../src/cli/main";
@@ -221,6 +221,26 @@ describe("serve's HTTP surface", function () {
       expect(post).to.equal(405);
       expect((await get(server.port, "/", "evil.example:80")).status).to.equal(403);
       expect((await get(server.port, "/", `localhost:${server.port}`)).status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers HEAD on every path it serves, the event stream too, and goes on with the next request on that connection", async () => {
+    const server = await startReportServer({ paths: [join(dir, "runs")], port: 0 });
+    try {
+      const host = `Host: 127.0.0.1:${server.port}\r\n`;
+      const socket = connect(server.port, "127.0.0.1");
+      let received = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk));
+      const statusLines = () => received.split("\r\n").filter((line) => line.startsWith("HTTP/1.1 "));
+      socket.write(`HEAD / HTTP/1.1\r\n${host}\r\nHEAD /events HTTP/1.1\r\n${host}\r\nHEAD /data.json HTTP/1.1\r\n${host}\r\n` +
+        `GET /nothing HTTP/1.1\r\n${host}\r\n`);
+      const deadline = Date.now() + 3000;
+      while (statusLines().length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.destroy();
+      expect(statusLines()).to.deep.equal(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"]);
+      expect(received).to.contain("text/event-stream").and.not.contain("data: ");
     } finally {
       await server.close();
     }

@@ -82,6 +82,8 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     }
     if (rawPath === EVENTS_PATH) {
       response.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8", Connection: "keep-alive" });
+      // HEAD has no body to stream: kept open, it would hold its connection (and any request after it) forever.
+      if (request.method === "HEAD") return void response.end();
       response.write(`retry: 1000\nevent: data\ndata: ${json}\n\n`);
       streams.add(response);
       request.on("close", () => streams.delete(response));
