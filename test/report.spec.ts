@@ -269,6 +269,51 @@ describe("serve's HTTP surface", function () {
     }
   });
 
+  it("holds no backlog for an event-stream client that stops reading: it gets the latest data when it reads again", async () => {
+    const folder = join(dir, "slow-client");
+    mkdirSync(folder);
+    const file = join(folder, "a.jsonl");
+    const record = (step: number) => {
+      const context: Record<string, number> = {};
+      for (let metric = 0; metric < 20; metric++) context[`metric${metric}`] = Math.sin(step * (metric + 1));
+      return { ts: step, tag: "step_end", step, context };
+    };
+    // Data of a few MB a snapshot: more than the kernel's socket buffers hold, so the server's own buffer fills.
+    writeFileSync(file, jsonl(...Array.from({ length: 5_000 }, (_, step) => record(step))));
+    const server = await startReportServer({ paths: [folder], pollMillis: 20 });
+    try {
+      const socket = connect(server.port, "127.0.0.1");
+      socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+      socket.pause();
+      const last = 5_000 + 29;
+      for (let step = 5_000; step <= last; step++) {
+        appendFileSync(file, jsonl(record(step)));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      let received = "";
+      let events = 0;
+      const caughtUp = new Promise<void>((resolve) => {
+        socket.setEncoding("utf8").on("data", (chunk: string) => {
+          received += chunk;
+          for (let end = received.indexOf("\n\n"); end !== -1; end = received.indexOf("\n\n")) {
+            const event = received.slice(0, end);
+            received = received.slice(end + 2);
+            if (!event.includes("data: ")) continue;
+            events++;
+            if ((JSON.parse(event.slice(event.indexOf("data: ") + 6)) as ReportData).runs[0].lastStep === last) resolve();
+          }
+        });
+      });
+      socket.resume();
+      await caughtUp;
+      socket.destroy();
+      // The first, those already in the kernel's buffers, and the latest; one for each of the ~10 changes before.
+      expect(events).to.be.within(2, 6);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("notes a file that went bad while following, and keeps serving", async () => {
     const folder = join(dir, "follow");
     mkdirSync(folder);

@@ -60,6 +60,8 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
 
   let json = JSON.stringify(source.data());
   const streams = new Set<ServerResponse>();
+  /** Streams whose client has not read what was sent yet: they get the data once, when it has ('drain'). */
+  const behind = new Set<ServerResponse>();
   const server = createServer((request, response) => handle(request, response));
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
@@ -86,7 +88,10 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       if (request.method === "HEAD") return void response.end();
       response.write(`retry: 1000\nevent: data\ndata: ${json}\n\n`);
       streams.add(response);
-      request.on("close", () => streams.delete(response));
+      request.on("close", () => {
+        streams.delete(response);
+        behind.delete(response);
+      });
       return;
     }
     plain(response, 404, "not found\n");
@@ -101,6 +106,23 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       resolve();
     });
   });
+
+  /**
+   * Every event carries the whole data, so a client that does not read (a stopped process, a sleeping laptop on
+   * `--host`) misses nothing by skipping the snapshots in between: buffering each for it would grow the server's
+   * memory by the data's size at every change.
+   */
+  function sendData(stream: ServerResponse): void {
+    if (!stream.writableNeedDrain) {
+      stream.write(`event: data\ndata: ${json}\n\n`);
+    } else if (!behind.has(stream)) {
+      behind.add(stream);
+      stream.once("drain", () => {
+        behind.delete(stream);
+        if (streams.has(stream)) sendData(stream);
+      });
+    }
+  }
 
   let stopped = false;
   let polling = false;
@@ -118,14 +140,14 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       const started = Date.now();
       json = JSON.stringify(source.data());
       notBefore = Date.now() + 3 * (Date.now() - started);
-      for (const stream of streams) stream.write(`event: data\ndata: ${json}\n\n`);
+      for (const stream of streams) sendData(stream);
     }, (error: unknown) => {
       process.stderr.write(`trainer-telemetry serve: ${error instanceof Error ? error.message : String(error)}\n`);
     }).finally(() => (polling = false));
   }, pollMillis);
   // Proxies close idle connections; a comment line now and then keeps the stream open.
   const keepAlive = setInterval(() => {
-    for (const stream of streams) stream.write(": keep-alive\n\n");
+    for (const stream of streams) if (!stream.writableNeedDrain) stream.write(": keep-alive\n\n");
   }, 15_000);
 
   const shownHost = host.includes(":") ? `[${host}]` : host;
