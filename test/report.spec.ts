@@ -314,6 +314,31 @@ describe("serve's HTTP surface", function () {
     }
   });
 
+  it("serves past a line that does not parse, with a note, and leaves a line still being written for the next check", async () => {
+    const folder = join(dir, "mid-file");
+    mkdirSync(folder);
+    const file = join(folder, "a.jsonl");
+    writeFileSync(file, jsonl({ ts: 1, tag: "step_end", step: 0, context: { loss: 1 } }));
+    const server = await startReportServer({ paths: [folder], pollMillis: 20 });
+    try {
+      const dataWhen = async (ready: (data: ReportData) => boolean) => {
+        for (const deadline = Date.now() + 5000; ;) {
+          const data = JSON.parse((await get(server.port, "/data.json")).body) as ReportData;
+          if (ready(data) || Date.now() > deadline) return data;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      appendFileSync(file, "{not json\n" + jsonl({ ts: 2, tag: "step_end", step: 1, context: { loss: 0.5 } }) + '{"ts":3,"tag":"step_end","st');
+      const data = await dataWhen((d) => d.runs[0].lastStep === 1);
+      expect([data.runs[0].lastStep, data.notes]).to.deep.equal([1, ["a.jsonl: 1 line that did not parse was skipped"]]);
+      appendFileSync(file, 'ep":2,"context":{"loss":0.25}}\n');
+      const after = await dataWhen((d) => d.runs[0].lastStep === 2);
+      expect([after.runs[0].lastStep, after.notes]).to.deep.equal([2, ["a.jsonl: 1 line that did not parse was skipped"]]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("notes a file that went bad while following, and keeps serving", async () => {
     const folder = join(dir, "follow");
     mkdirSync(folder);
