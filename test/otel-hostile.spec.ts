@@ -63,6 +63,25 @@ describe(`OtelLogger with hostile input (${convention} convention)`, () => {
     expect(messages.some((message) => message.includes("'duration_count' gets no gauge") && message.includes("step-duration histogram"))).to.equal(true);
   });
 
+  it("keeps one series name to one gauge name across the loggers of one meter provider", async () => {
+    const reader = new CollectingReader();
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    @telemetry({ loggers: [new OtelLogger({ meterProvider })] })
+    class Trainer { @onStep() trainStep(_step: number) { return { "val.loss": 1, loss: 2 }; } }
+    @telemetry({ loggers: [new OtelLogger({ meterProvider })] })
+    class Evaluator { @onStep() evalStep(_step: number) { return { val_loss: 3, loss: 4 }; } }
+    const warnings = await warningsDuring(() => { new Trainer().trainStep(0); new Evaluator().evalStep(0); });
+    const { resourceMetrics } = await reader.collect();
+    const families = new PrometheusSerializer().serialize(resourceMetrics).split("\n").filter((line) => line.startsWith("# TYPE ")).map((line) => line.split(" ")[2]);
+    expect(new Set(families).size, families.join()).to.equal(families.length);
+    const loss = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === "trainer.step.loss");
+    expect(loss?.dataPoints.map((point) => point.value).sort()).to.deep.equal([2, 4]); // one gauge, a series per trainer
+    expect(warnings.map((warning) => warning.message)).to.deep.equal([
+      "OtelLogger: the step value 'val_loss' gets no gauge: its gauge trainer.step.val_loss would be one series with the gauge of " +
+      "'val.loss' (backends ignore case and read '.', '-', '/' and '__' as '_'). Rename one of the keys to chart both.",
+    ]);
+  });
+
   it("skips a value whose getter throws, keeps the others of that result, and reports no failure of the logger", async () => {
     const { logger, collect } = setUp();
     @telemetry({ loggers: [logger] })

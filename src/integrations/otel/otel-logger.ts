@@ -103,6 +103,18 @@ function seriesName(name: string): string {
 /** The series of the step-duration histogram, by {@link seriesName}: no gauge may take one of them. */
 const DURATION_SERIES = new Set(["", "_bucket", "_sum", "_count"].map((suffix) => seriesName(INSTRUMENT_NAMES.stepDuration) + suffix));
 
+/** The gauge that holds a series name, and the result key it charts. */
+interface GaugeOfSeries {
+  readonly name: string;
+  readonly key: string;
+}
+
+/**
+ * Gauges by series name, per meter provider: a key may not take a series name that another key took, in this logger
+ * or in another on the same provider (whose gauges end up in the same Prometheus exposition).
+ */
+const gaugeSeriesOfProvider = new WeakMap<object, Map<string, GaugeOfSeries>>();
+
 /** A key that is the same for equal attribute sets, whatever their order. */
 function attributesKey(attributes: Attributes): string {
   return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -181,8 +193,8 @@ export class OtelLogger implements Callback {
   private readonly stepCounts: Map<string, StepCount>;
   /** Gauge name -> whether it exists (true) or was refused (false), per kind and key. */
   private readonly gauges = new Map<string, boolean>();
-  /** The key whose gauge holds each series name ({@link seriesName}): a second key that would share it gets none. */
-  private readonly gaugeSeries = new Map<string, string>();
+  /** The gauges by series name ({@link seriesName}), shared with the other loggers on the same meter provider. */
+  private readonly gaugeSeries: Map<string, GaugeOfSeries>;
   private readonly warned = new Set<string>();
   private closed = false;
 
@@ -226,6 +238,9 @@ export class OtelLogger implements Callback {
         .addCallback((result: ObservableResult) => { for (const steps of counts.values()) result.observe(steps.count, steps.attributes); });
     }
     this.stepCounts = stepCounts;
+    let gaugeSeries = gaugeSeriesOfProvider.get(this.meterProvider);
+    if (gaugeSeries === undefined) gaugeSeriesOfProvider.set(this.meterProvider, gaugeSeries = new Map());
+    this.gaugeSeries = gaugeSeries;
     this.errorCounter = this.meter.createCounter(INSTRUMENT_NAMES.errors, { description: "Errors thrown by decorated trainer methods, counted once each." });
     this.stepDuration = this.meter.createHistogram(INSTRUMENT_NAMES.stepDuration, {
       description: "Duration of the training steps that ended.",
@@ -465,9 +480,10 @@ export class OtelLogger implements Callback {
       return false;
     }
     const holder = this.gaugeSeries.get(seriesKey);
-    if (holder !== undefined) {
+    // The same key in another logger is the same gauge (the SDK gives both loggers one instrument): that is fine.
+    if (holder !== undefined && (holder.name !== name || holder.key !== key)) {
       this.gauges.set(gaugeKey, false);
-      this.warn(`OtelLogger: the ${kind} value '${key}' gets no gauge: its gauge ${name} would be one series with the gauge of '${holder}' ` +
+      this.warn(`OtelLogger: the ${kind} value '${key}' gets no gauge: its gauge ${name} would be one series with the gauge of '${holder.key}' ` +
         "(backends ignore case and read '.', '-', '/' and '__' as '_'). Rename one of the keys to chart both.");
       return false;
     }
@@ -488,7 +504,7 @@ export class OtelLogger implements Callback {
       }
     });
     this.gauges.set(gaugeKey, true);
-    this.gaugeSeries.set(seriesKey, key);
+    this.gaugeSeries.set(seriesKey, { name, key });
     return true;
   }
 
