@@ -386,6 +386,18 @@ describe("serve's HTTP surface", function () {
     expect(await source.refresh()).to.equal(true);
     expect(shown()).to.deep.equal({ runs: [["a.jsonl", 13]], notes: [] });
     expect(await source.refresh()).to.equal(false);
+
+    const named = join(dir, "named.jsonl");
+    writeFileSync(named, steps(0, 1, 2));
+    const given = new ReportSource([named], { follow: true, skipBadLines: true }); // a file named, not found in a folder
+    await given.refresh();
+    rmSync(named);
+    expect(await given.refresh()).to.equal(true);
+    writeFileSync(named, jsonl(...[20, 21, 22, 23, 24, 25].map((step) => ({ ts: step, tag: "step_end", step, context: { validationLoss: 0.5 } }))));
+    expect(await given.refresh()).to.equal(true);
+    expect(given.data().runs.map((run) => run.lastStep)).to.deep.equal([25]);
+    expect(given.data().metrics.map((metric) => metric.name)).to.deep.equal(["validationLoss"]);
+    expect(given.data().notes).to.deep.equal([]);
   });
 
   it("tells traversal and foreign hosts apart from ordinary paths", () => {

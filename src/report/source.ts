@@ -88,6 +88,8 @@ export class ReportSource {
       changed = this.failures.delete("(paths)") || changed;
     } catch (error) {
       if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
+      // A file named on the command line that is gone: seen gone, so that it is read anew when it comes back.
+      for (const path of this.readers.keys()) if (await this.replaced(path)) changed = true;
       changed = this.fail("(paths)", error) || changed;
       return changed;
     }
