@@ -407,6 +407,9 @@ describe("serve's HTTP surface", function () {
     expect(looksLikeTraversal("/%2525252e%2525252e/")).to.equal(true);
     expect(hostAllowed(undefined, "127.0.0.1", 80)).to.equal(false);
     expect(hostAllowed("anything", "0.0.0.0", 80)).to.equal(true);
+    // On port 80 a browser sends the Host without its port (RFC 9110: the default port is left out).
+    expect(["127.0.0.1", "localhost", "[::1]", "127.0.0.1:80"].map((host) => hostAllowed(host, "127.0.0.1", 80))).to.deep.equal([true, true, true, true]);
+    expect(["127.0.0.1", "localhost", "127.0.0.1:80", "evil.example"].map((host) => hostAllowed(host, "127.0.0.1", 8080))).to.deep.equal([false, false, false, false]);
   });
 });
 

@@ -205,7 +205,10 @@ export function hostAllowed(header: string | undefined, boundHost: string, port:
   const loopback = boundHost === "127.0.0.1" || boundHost === "localhost" || boundHost === "::1";
   if (!loopback) return true;
   if (header === undefined) return false;
-  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(header.toLowerCase());
+  const names = ["127.0.0.1", "localhost", "[::1]"];
+  const allowed = names.map((name) => `${name}:${port}`);
+  if (port === 80) allowed.push(...names); // clients leave the default port out of Host
+  return allowed.includes(header.toLowerCase());
 }
 
 async function firstMissingPath(paths: readonly string[]): Promise<string | undefined> {
