@@ -160,6 +160,9 @@ describe("report and serve commands", function () {
     } finally {
       blocker.close();
     }
+    const unknownHost = await cli("serve", dir, "--host", "no-such-host.invalid"); // .invalid never resolves (RFC 2606)
+    expect([unknownHost.code, unknownHost.stderr]).to.deep.equal([1, "trainer-telemetry: serve: cannot resolve --host no-such-host.invalid: " +
+      "give an address of this machine (127.0.0.1, or 0.0.0.0 for every interface) or a name that resolves to one\n"]);
   });
 
   it("serve prints its URL on the first line, serves the page, and stops on SIGTERM", async () => {

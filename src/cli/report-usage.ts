@@ -40,5 +40,5 @@ Options:
   --title <text>  The page's title
   -h, --help      Show this help
 
-Exit codes: 0 stopped, 1 a path does not exist or the port is taken, 2 usage error.
+Exit codes: 0 stopped, 1 a path does not exist, the port is taken or --host is not this machine, 2 usage error.
 `;

@@ -92,6 +92,10 @@ export async function serveCommand(args: readonly string[], io: CommandIo, stop:
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new ServeStartError(`serve: port ${port} is taken; pick another with --port, or --port 0 for a free one`);
     if (code === "EADDRNOTAVAIL") throw new ServeStartError(`serve: cannot bind ${parsed.values.get("--host")}: not an address of this machine`);
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+      throw new ServeStartError(`serve: cannot resolve --host ${parsed.values.get("--host")}: give an address of this machine ` +
+        "(127.0.0.1, or 0.0.0.0 for every interface) or a name that resolves to one");
+    }
     throw new ServeStartError((error as Error).message);
   }
   io.stdout.write(`${server.url}\n`);
