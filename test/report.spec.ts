@@ -218,10 +218,15 @@ describe("serve's HTTP surface", function () {
         expect([403, 404], path).to.include(response.status);
         expect(response.body, path).to.not.contain("SECRET").and.not.contain("step_end");
       }
-      const post = await new Promise<number>((resolve) => {
-        request({ host: "127.0.0.1", port: server.port, path: "/", method: "POST" }, (res) => resolve(res.statusCode ?? 0)).end();
-      });
-      expect(post).to.equal(405);
+      for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) {
+        const refused = await new Promise<[number, string | undefined]>((resolve) => {
+          request({ host: "127.0.0.1", port: server.port, path: "/", method }, (res) => {
+            res.resume();
+            resolve([res.statusCode ?? 0, res.headers.allow]);
+          }).end();
+        });
+        expect(refused, method).to.deep.equal([405, "GET, HEAD"]); // RFC 9110: a 405 names the methods allowed
+      }
       expect((await get(server.port, "/", "evil.example:80")).status).to.equal(403);
       expect((await get(server.port, "/", `localhost:${server.port}`)).status).to.equal(200);
     } finally {

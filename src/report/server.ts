@@ -68,7 +68,10 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     response.setHeader("X-Content-Type-Options", "nosniff");
     response.setHeader("Cache-Control", "no-store");
     response.setHeader("Referrer-Policy", "no-referrer");
-    if (request.method !== "GET" && request.method !== "HEAD") return plain(response, 405, "only GET and HEAD\n");
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.setHeader("Allow", "GET, HEAD");
+      return plain(response, 405, "only GET and HEAD\n");
+    }
     if (!hostAllowed(request.headers.host, host, port())) return plain(response, 403, "forbidden host\n");
     const rawPath = (request.url ?? "/").split("?")[0];
     if (looksLikeTraversal(rawPath)) return plain(response, 403, "forbidden\n");
