@@ -2,7 +2,7 @@
  * Dispatch: an event goes through the trainer's middleware, then to every one of its loggers, each isolated.
  * @packageDocumentation
  */
-import { classNameOf, type Callback, type TelemetryEvent } from "./events";
+import { classNameOf, closeTakeBack, openTakeBack, type Callback, type TelemetryEvent } from "./events";
 import {
   describeLogger, PASS_THROUGH, stateOf,
   type InstanceTelemetry, type Middleware, type MiddlewareChain, type PassThroughMiddleware, type PassThroughStep,
@@ -77,11 +77,14 @@ class PassThroughLink implements ChainLink {
     const { steps } = list;
     for (let position = first; position < steps.length; position++) {
       const { fieldsObject, fieldsForm, fieldCount } = event;
+      const mark = openTakeBack();
       try {
         if (steps[position](event, list.emits[position]) === true && list === this.own) this.own = this.without(list, position);
       } catch (thrown) {
         middlewareFailed(this.state, list.middleware[position], event, thrown);
-        event.restoreFields(fieldsObject, fieldsForm, fieldCount);
+        event.restoreFields(fieldsObject, fieldsForm, fieldCount, mark);
+      } finally {
+        closeTakeBack(mark);
       }
     }
     if (this.following !== undefined) this.following.run(event);
@@ -153,6 +156,8 @@ class MiddlewareLink implements ChainLink {
     const outerPassedOn = this.passedOn;
     // What a middleware may change, kept in locals rather than in a copy of the event: put back if it throws halfway.
     const { tag, index, context, error, fieldsObject, fieldsForm, fieldCount } = event;
+    // Where the names set() adds from here are noted, so that a take-back deletes exactly those.
+    const mark = openTakeBack();
     this.event = event;
     this.passedOn = false;
     try {
@@ -164,10 +169,11 @@ class MiddlewareLink implements ChainLink {
         event.index = index;
         event.context = context;
         if (error !== undefined || event.error !== undefined) event.error = error;
-        event.restoreFields(fieldsObject, fieldsForm, fieldCount);
+        event.restoreFields(fieldsObject, fieldsForm, fieldCount, mark);
         this.pass(event);
       }
     } finally {
+      closeTakeBack(mark);
       this.event = outerEvent;
       this.passedOn = outerPassedOn;
     }
