@@ -498,6 +498,14 @@ describe(`TelemetryEvent.fields and set() as loggers see them (${convention} con
       expect(entries(lines[1])).to.deep.equal([["ts", "<ts>"], ["tag", "step_begin"], ["step", 30], ["epoch", 3], ["context", "x"]]);
       expect(entries(lines[2])).to.deep.equal([["ts", "<ts>"], ["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["epoch", 3]]);
     });
+
+    it("a field named like what every object inherits (\"toString\", \"constructor\", \"valueOf\") is no seed field: both loggers write it", () => {
+      const inherited = on(isStepEnd, (event) => { event.set("toString", "a"); event.set("constructor", "b"); event.set("valueOf", "c"); });
+      const { records, lines } = train([stepInEpoch(), inherited]);
+      const expected = [["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["epoch", 3], ["toString", "a"], ["constructor", "b"], ["valueOf", "c"]];
+      expect(entries(records[2])).to.deep.equal(expected);
+      expect(entries(lines[2])).to.deep.equal([["ts", "<ts>"], ...expected]);
+    });
   });
 
   describe("CsvLogger", () => {

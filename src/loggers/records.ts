@@ -101,7 +101,9 @@ export function withFields(record: RecordFields, event: TelemetryEvent | undefin
   // The form first: on most events there are no fields, and a field load is cheaper than the `fields` getter's call.
   const extra = event === undefined || event.fieldsForm === NO_FIELDS ? undefined : event.fields;
   if (extra !== undefined) {
-    for (const key in extra) if (!(key in record)) record[key] = extra[key];
+    // An own key, not `in`: a field named like what every object inherits ("toString", "constructor") is written too,
+    // as the JSONL line has it.
+    for (const key in extra) if (!Object.hasOwn(record, key)) record[key] = extra[key];
   }
   // The record's tag and fields are the seed's for its hook (or, from genericRecord, whatever the event's tag is).
   return record as TelemetryRecord;
