@@ -442,6 +442,17 @@ export function openTakeBack(): number {
 }
 
 /**
+ * Within a frame, the mark of one more middleware run in it (a step of the built-in middleware, which share one frame):
+ * what it adds from here is its own to take back. Counted as an opening, so that `set()` notes names added to a fields
+ * object an earlier step of the frame made.
+ * @internal
+ */
+export function markTakeBack(): number {
+  addedFields.opened++;
+  return addedFields.length - 1;
+}
+
+/**
  * Closes the frame opened at `mark`, with what was noted in it (and in the frames opened inside it); the objects
  * noted are let go of, not kept alive by the journal.
  * @internal
