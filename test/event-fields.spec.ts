@@ -7,6 +7,7 @@ import {
 } from "../src/index";
 import { readCsv } from "./fixtures/csv-readers";
 import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
+import { on, throwsOn } from "./fixtures/middleware";
 import { convention } from "./helpers";
 
 /**
@@ -28,21 +29,6 @@ function entries(record: Record<string, unknown>): Array<[string, unknown]> {
   });
 }
 
-/** A middleware that works on the events `when` picks and passes every event on. */
-const on = (when: (event: TelemetryEvent) => boolean, work: (event: TelemetryEvent) => void): Middleware =>
-  function custom(event, next) {
-    if (when(event)) work(event);
-    next();
-  };
-/** A middleware that works on the events `when` picks, then throws there (and passes every other event on). */
-const throwsOn = (when: (event: TelemetryEvent) => boolean, work: (event: TelemetryEvent) => void): Middleware =>
-  function thrower(event, next) {
-    if (when(event)) {
-      work(event);
-      throw new Error(`thrower on ${event.tag}`);
-    }
-    next();
-  };
 const isStepEnd = (event: TelemetryEvent) => event.tag === "step_end";
 const isStep = (event: TelemetryEvent) => event.kind === "step";
 const isEpoch = (event: TelemetryEvent) => event.kind === "epoch";

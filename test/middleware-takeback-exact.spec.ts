@@ -9,6 +9,7 @@ import {
 import { closeTakeBack, openTakeBack } from "../src/events";
 import { passThroughMiddleware } from "../src/registry";
 import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
+import { on, throwsOn } from "./fixtures/middleware";
 import { convention } from "./helpers";
 
 /**
@@ -30,21 +31,6 @@ describe(`a throwing middleware's take-back is exact (${convention} convention)`
     return mark;
   }
 
-  /** Works on the events `when` picks and passes every event on. */
-  const on = (when: (event: TelemetryEvent) => boolean, work: (event: TelemetryEvent) => void): Middleware =>
-    function custom(event, next) {
-      if (when(event)) work(event);
-      next();
-    };
-  /** Works on the events `when` picks, then throws there; passes every other event on. */
-  const throwsOn = (when: (event: TelemetryEvent) => boolean, work: (event: TelemetryEvent) => void): Middleware =>
-    function thrower(event, next) {
-      if (when(event)) {
-        work(event);
-        throw new Error(`thrower on ${event.tag}`);
-      }
-      next();
-    };
   const isStepEnd = (event: TelemetryEvent) => event.tag === "step_end";
   const isEnd = (event: TelemetryEvent) => event.tag.endsWith("_end");
 

@@ -6,23 +6,15 @@
 import { expect } from "chai";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { MeterProvider, MetricReader, type MetricData } from "@opentelemetry/sdk-metrics";
+import { MeterProvider, type MetricData } from "@opentelemetry/sdk-metrics";
 import { PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { telemetry, onEpoch, onStep, onTrain } from "../src/index";
 import { OtelLogger, type OtelLoggerOptions } from "../src/integrations/otel/index";
+import { CollectingReader, inMemoryProviders } from "./fixtures/otel-providers";
 import { convention, warningsDuring } from "./helpers";
 
-/** A reader the test collects from when it wants. */
-class CollectingReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
 function setUp(options: OtelLoggerOptions = {}) {
-  const spans = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  const reader = new CollectingReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
+  const { spans, tracerProvider, reader, meterProvider } = inMemoryProviders();
   const logger = new OtelLogger({ tracerProvider, meterProvider, ...options });
   async function collect() {
     const { resourceMetrics } = await reader.collect();

@@ -5,22 +5,14 @@
 import { expect } from "chai";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from "@opentelemetry/sdk-metrics";
+import { MeterProvider, type DataPoint, type Histogram, type MetricData } from "@opentelemetry/sdk-metrics";
 import { telemetry, onEpoch, onStep, onTrain, runInfo, type Callback } from "../src/index";
 import { OtelLogger, STEP_DURATION_BUCKETS_SECONDS, type OtelLoggerOptions } from "../src/integrations/otel/index";
+import { CollectingReader, inMemoryProviders } from "./fixtures/otel-providers";
 import { convention, warningsDuring } from "./helpers";
 
-/** A reader the test collects from when it wants (the SDK's MetricReader with nothing scheduled). */
-class CollectingReader extends MetricReader {
-  protected async onForceFlush(): Promise<void> {}
-  protected async onShutdown(): Promise<void> {}
-}
-
 function setUp(options: OtelLoggerOptions = {}) {
-  const spans = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  const reader = new CollectingReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
+  const { spans, tracerProvider, reader, meterProvider } = inMemoryProviders();
   const logger = new OtelLogger({ tracerProvider, meterProvider, ...options });
   async function metrics(): Promise<Map<string, MetricData>> {
     const { resourceMetrics } = await reader.collect();
