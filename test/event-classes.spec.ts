@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import {
   MemoryLogger, TelemetryEvent, onStep, stepInEpoch, telemetry, timing, onEpoch,
-  type Callback, type Middleware, type TelemetryFault,
+  type Callback, type Middleware, type TelemetryFault, type TelemetryOptions,
 } from "../src/index";
 import { convention } from "./helpers";
 
@@ -12,6 +12,16 @@ import { convention } from "./helpers";
  * working on an event made by hand (which is of that smaller kind).
  */
 describe(`events with and without middleware (${convention} convention)`, () => {
+  /** One epoch (`epoch`) calling one step (`epoch * 10`) of a trainer with these telemetry options. */
+  function trainEpoch(options: TelemetryOptions, epoch: number): void {
+    @telemetry(options)
+    class Trainer {
+      @onEpoch() fitEpoch(at: number) { this.trainStep(at * 10); return { acc: 1 }; }
+      @onStep() trainStep(_step: number) { return { loss: 0.5 }; }
+    }
+    new Trainer().fitEpoch(epoch);
+  }
+
   /** What a logger reads of each event, and a set() of its own on step_end, for the loggers after it. */
   function reader(seen: unknown[]): Callback {
     // A copy of the fields: the object read is the one set() adds to next.
@@ -34,12 +44,7 @@ describe(`events with and without middleware (${convention} convention)`, () => 
   it("a trainer without middleware: every event reads fieldCount 0, no start, no fields; a logger's set() reaches the loggers after it", () => {
     const seen: unknown[] = [];
     const after = new MemoryLogger();
-    @telemetry({ loggers: [reader(seen), after] })
-    class Trainer {
-      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return { acc: 1 }; }
-      @onStep() trainStep(_step: number) { return { loss: 0.5 }; }
-    }
-    new Trainer().fitEpoch(2);
+    trainEpoch({ loggers: [reader(seen), after] }, 2);
     expect(seen).to.deep.equal([
       ["epoch_begin", true, 0, undefined, undefined],
       ["step_begin", true, 0, undefined, undefined],
@@ -52,12 +57,7 @@ describe(`events with and without middleware (${convention} convention)`, () => 
 
   it("a trainer with middleware: the same reads, with the built-in fields", () => {
     const seen: unknown[] = [];
-    @telemetry({ loggers: [reader(seen)], use: [stepInEpoch()] })
-    class Trainer {
-      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return { acc: 1 }; }
-      @onStep() trainStep(_step: number) { return { loss: 0.5 }; }
-    }
-    new Trainer().fitEpoch(2);
+    trainEpoch({ loggers: [reader(seen)], use: [stepInEpoch()] }, 2);
     expect(seen).to.deep.equal([
       ["epoch_begin", true, 0, undefined, undefined],
       ["step_begin", true, 1, undefined, { epoch: 2 }],
@@ -85,12 +85,7 @@ describe(`events with and without middleware (${convention} convention)`, () => 
       }
       next();
     };
-    @telemetry({ loggers: [memory], use: [remake, stepInEpoch(), timing(), thrower], onLoggerError: (fault) => { faults.push(fault); } })
-    class Trainer {
-      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return { acc: 1 }; }
-      @onStep() trainStep(_step: number) { return { loss: 0.5 }; }
-    }
-    new Trainer().fitEpoch(4);
+    trainEpoch({ loggers: [memory], use: [remake, stepInEpoch(), timing(), thrower], onLoggerError: (fault) => { faults.push(fault); } }, 4);
     const stepEnd = memory.records.find((record) => record.tag === "step_end")!;
     expect(Object.keys(stepEnd)).to.deep.equal(["tag", "step", "context", "epoch", "duration_ms"]);
     expect(stepEnd).to.include({ step: 41, epoch: 4 });
