@@ -144,7 +144,8 @@ export class TelemetryEvent {
     this.tsSeconds = undefined;
     // fieldCount, monotonicStart and the fields slots are not stored here: until a middleware sets them they are read
     // from the prototype's defaults (below). A trainer without middleware never sets them, and its two events a step
-    // are ~100 bytes smaller; a trainer with middleware gets EventWithFieldSlots, which has them from the start.
+    // are ~100 bytes smaller; a trainer with middleware gets EventWithFieldSlots, which has them from the start (and
+    // makes the fields above in this order too: keep the two alike).
   }
 
   /**
@@ -305,6 +306,23 @@ export class TelemetryEvent {
     this.fieldsObject = before;
     this.fieldsForm = fieldsForm;
     this.fieldCount = fieldCount;
+    // Back to the slots (or to none): an object assigned over one read out of them is no longer what was there.
+    if (before === undefined && fieldsForm !== FIELDS_IN_OBJECT) this.replacedSlotFields = undefined;
+  }
+
+  /**
+   * Puts the fields back as they were when `fieldsForm` and `fieldCount` were read from this event, which then had no
+   * fields object: an object made since (by `set()`, out of the slots, or assigned) goes, with every name in it, and
+   * the slots hold what they held (`set()` leaves them alone once there is an object; a slot it overwrote stays
+   * overwritten). The take-back of a built-in middleware's step that threw, run without a frame (see
+   * `PassThroughLink`): no one but the step can have seen such an object.
+   * @internal
+   */
+  dropFieldsSince(fieldsForm: FieldsForm, fieldCount: number): void {
+    this.fieldsObject = undefined;
+    this.fieldsForm = fieldsForm;
+    this.fieldCount = fieldCount;
+    if (fieldsForm !== FIELDS_IN_OBJECT) this.replacedSlotFields = undefined;
   }
 
   /** A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own. */
@@ -357,25 +375,46 @@ Object.assign(TelemetryEvent.prototype, {
 });
 
 /**
- * An event of a trainer that has middleware (and the events middleware make, and copies): `fieldCount`,
+ * Makes the events of a trainer that has middleware (and the events middleware make, and copies): `fieldCount`,
  * `monotonicStart` and the fields slots are own fields from the start, since the built-in middleware set them on
  * nearly every event. Added one by one to a {@link TelemetryEvent}, each would move the event to another hidden class
- * and out of its object (measured: the realistic JSONL stack ~40 ns a step slower). The wrapper picks the class by
- * whether the trainer has middleware; loggers and middleware see a `TelemetryEvent` either way.
+ * and out of its object (measured: the realistic JSONL stack ~40 ns a step slower). The wrapper picks the constructor
+ * by whether the trainer has middleware; loggers and middleware see a `TelemetryEvent` either way (the same prototype).
+ *
+ * A constructor of its own that stores every field, not a subclass calling `super()`: V8 inlines both constructors
+ * into the wrapper's shared code on every call, and a derived constructor with its base is twice the bytecode of this
+ * one, over the wrapper's inlining budget (one of them left as a call: the realistic JSONL stack ~200 instructions a
+ * step more, callgrind). Its stores are the base constructor's, in the same order, then the slots'.
  * @internal
  */
-export class EventWithFieldSlots extends TelemetryEvent {
-  constructor(tag: Tag, kind: MethodKind, index: number, context: Context, trainer: object, method: string, begin: TelemetryEvent | undefined, error?: unknown) {
-    super(tag, kind, index, context, trainer, method, begin, error);
-    this.fieldCount = 0;
-    this.monotonicStart = undefined;
-    this.fieldsObject = undefined;
-    this.fieldsMadeAt = -1;
-    this.fieldsForm = NO_FIELDS;
-    this.epochField = undefined;
-    this.durationField = undefined;
-  }
+export const EventWithFieldSlots = eventWithFieldSlots as unknown as new (
+  tag: Tag, kind: MethodKind, index: number, context: Context, trainer: object, method: string, begin: TelemetryEvent | undefined, error?: unknown,
+) => TelemetryEvent;
+
+function eventWithFieldSlots(this: EventStores, tag: Tag, kind: MethodKind, index: number, context: Context, trainer: object, method: string, begin: TelemetryEvent | undefined, error?: unknown): void {
+  this.tag = tag;
+  this.kind = kind;
+  this.index = index;
+  this.context = context;
+  this.trainer = trainer;
+  this.method = method;
+  this.begin = begin === undefined ? this as unknown as TelemetryEvent : begin;
+  if (error !== undefined) this.error = error;
+  this.call = 0;
+  this.lastNestedCall = 0;
+  this.tsSeconds = undefined;
+  this.fieldCount = 0;
+  this.monotonicStart = undefined;
+  this.fieldsObject = undefined;
+  this.fieldsMadeAt = -1;
+  this.fieldsForm = NO_FIELDS;
+  this.epochField = undefined;
+  this.durationField = undefined;
 }
+eventWithFieldSlots.prototype = TelemetryEvent.prototype;
+
+/** An event as its constructors write it: every field, `readonly` ones and the private clock reading included. */
+type EventStores = { -readonly [Name in keyof TelemetryEvent]: TelemetryEvent[Name] } & { tsSeconds: number | undefined };
 
 /** A slot's value once the fields were made from the other slot alone (see `restoreFields`). */
 const NOT_READ: unique symbol = Symbol("not in the fields made from the slots");
@@ -439,17 +478,6 @@ export function openTakeBack(): number {
   addedFields.length = mark + 1;
   addedFields.opened++;
   return mark;
-}
-
-/**
- * Within a frame, the mark of one more middleware run in it (a step of the built-in middleware, which share one frame):
- * what it adds from here is its own to take back. Counted as an opening, so that `set()` notes names added to a fields
- * object an earlier step of the frame made.
- * @internal
- */
-export function markTakeBack(): number {
-  addedFields.opened++;
-  return addedFields.length - 1;
 }
 
 /**

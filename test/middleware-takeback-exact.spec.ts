@@ -381,6 +381,37 @@ describe(`a throwing middleware's take-back is exact (${convention} convention)`
     });
   });
 
+  describe("an event put back to its slots", () => {
+    it("does not bring back an object an earlier thrower assigned over fields it read out of the slots", () => {
+      // The first thrower's epoch went to a slot, was read out as an object and assigned over: all taken back. What
+      // the second thrower then assigned over the built-in's slot must give back that slot, not the first's object.
+      const readsThenAssigns = throwsOn(isStepEnd, (event) => {
+        event.set("epoch", 1);
+        void event.fields;
+        event.fields = { a: 1 };
+      });
+      const assigns = throwsOn(isStepEnd, (event) => { event.fields = { b: 1 }; });
+      const run = stepEnd([readsThenAssigns, stepInEpoch(), assigns]);
+      expect(run.faults).to.deep.equal(["thrower: thrower on step_end", "thrower: thrower on step_end"]);
+      expect(run.record).to.deep.equal({ epoch: 3 });
+      expect(run.line).to.deep.equal({ epoch: 3 });
+    });
+
+    it("drops what a built-in step that threw set() on an event whose fields were in slots, read out or not", () => {
+      const setsThenThrows = passThroughMiddleware("setsThenThrows", () => (event) => {
+        if (event.tag !== "step_end") return;
+        event.set("duration_ms", -1);
+        void event.fields;
+        event.set("x", 1);
+        throw new Error("thrower on step_end");
+      });
+      const run = stepEnd([stepInEpoch(), setsThenThrows, on(isStepEnd, (event) => event.set("after", true))]);
+      expect(run.faults).to.deep.equal(["setsThenThrows: thrower on step_end"]);
+      expect(run.record).to.deep.equal({ epoch: 3, after: true });
+      expect(run.line).to.deep.equal({ epoch: 3, after: true });
+    });
+  });
+
   describe("fields that are not plain objects", () => {
     it("lets a middleware assign fields over a null an earlier (JavaScript) middleware assigned", () => {
       const nulls = on(isStepEnd, (event) => { event.fields = null as unknown as undefined; });
