@@ -205,8 +205,9 @@ export class TelemetryEvent {
 
   /**
    * Adds a record field beside the seed's fields (middleware use this: `event.set("duration_ms", 3.2)`).
-   * Seed fields (`step`, `context`, ...) cannot be overwritten this way: loggers keep the seed's value. A middleware
-   * that throws loses the names it added this way (a value it overwrote stays overwritten).
+   * Seed fields (`step`, `context`, ...) cannot be overwritten this way: loggers keep the seed's value. Any other name
+   * is a field, `__proto__` too (never the fields object's prototype). A middleware that throws loses the names it
+   * added this way (a value it overwrote stays overwritten).
    */
   set(name: string, value: unknown): void {
     let fields = this.fieldsObject;
@@ -232,7 +233,8 @@ export class TelemetryEvent {
     switch (name) {
       case "epoch": fields.epoch = value; break;
       case "duration_ms": fields.duration_ms = value; break;
-      default: fields[name] = value;
+      // A store to "__proto__" would set the object's prototype (a metric name is data): defined as a field instead.
+      default: if (name === "__proto__") defineField(fields, name, value); else fields[name] = value;
     }
     if (adds) {
       this.fieldCount++;
@@ -492,6 +494,11 @@ function deleteField(fields: Context, name: string): void {
   } catch {
     // left as it is
   }
+}
+
+/** Adds `name` as an own, enumerable field, as a store would on a plain object: for "__proto__", which a store does not. */
+function defineField(fields: Context, name: string, value: unknown): void {
+  Object.defineProperty(fields, name, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** The class name of a trainer, for messages; never throws (a Proxy or an odd `constructor` is not our problem). */
