@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import { types } from "node:util";
+import { safeString } from "./faults";
 
 /** The key/value payload a hook receives, as in the Python original's `Mapping[str, Any]`. */
 export type Context = Record<string, unknown>;
@@ -206,8 +207,9 @@ export class TelemetryEvent {
 
   /**
    * Adds a record field beside the seed's fields (middleware use this: `event.set("duration_ms", 3.2)`).
-   * Seed fields (`step`, `context`, ...) cannot be overwritten this way: loggers keep the seed's value. A middleware
-   * that throws loses the names it added this way (a value it overwrote stays overwritten).
+   * Seed fields (`step`, `context`, ...) cannot be overwritten this way: loggers keep the seed's value. Any other name
+   * is a field, `__proto__` too (never the fields object's prototype). A middleware that throws loses the names it
+   * added this way (a value it overwrote stays overwritten).
    */
   set(name: string, value: unknown): void {
     let fields = this.fieldsObject;
@@ -233,7 +235,8 @@ export class TelemetryEvent {
     switch (name) {
       case "epoch": fields.epoch = value; break;
       case "duration_ms": fields.duration_ms = value; break;
-      default: fields[name] = value;
+      // A store to "__proto__" would set the object's prototype (a metric name is data): defined as a field instead.
+      default: if (name === "__proto__") defineField(fields, name, value); else fields[name] = value;
     }
     if (adds) {
       this.fieldCount++;
@@ -325,7 +328,14 @@ export class TelemetryEvent {
     if (fieldsForm !== FIELDS_IN_OBJECT) this.replacedSlotFields = undefined;
   }
 
-  /** A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own. */
+  /**
+   * A shallow copy, with its own `fields`; a copy of a begin event is a begin event of its own.
+   *
+   * Never throws. When the fields cannot all be read (an object a middleware assigned, with a getter or Proxy trap that
+   * throws), the copy gets those that can be, and leaves out a field whose read throws; when their keys cannot be
+   * listed at all, the copy has no fields (`set()` on it starts its own). A `TelemetryWarning` says so (once a process
+   * for each of the two). The original keeps its fields as they are, and the loggers that get it report them as ever.
+   */
   clone(): TelemetryEvent {
     const copy = new EventWithFieldSlots(this.tag, this.kind, this.index, this.context, this.trainer, this.method,
       this.begin === this ? undefined : this.begin, this.error);
@@ -335,10 +345,21 @@ export class TelemetryEvent {
     copy.monotonicStart = this.monotonicStart;
     copy.fieldCount = this.fieldCount;
     if (this.alreadyRecorded) copy.alreadyRecorded = true;
-    if (this.fieldsObject !== undefined) copy.fieldsObject = { ...this.fieldsObject };
     copy.fieldsForm = this.fieldsForm;
     copy.epochField = this.epochField;
     copy.durationField = this.durationField;
+    const fields = this.fieldsObject;
+    if (fields !== undefined) {
+      try {
+        copy.fieldsObject = { ...fields };
+      } catch {
+        // A middleware calling clone() is not to blame for a fields object that cannot be read.
+        const some = copyReadableFields(this, fields);
+        copy.fieldsObject = some;
+        copy.fieldsForm = FIELDS_IN_OBJECT;
+        copy.fieldCount = some === undefined ? 0 : ownKeyCount(some);
+      }
+    }
     return copy;
   }
 }
@@ -520,6 +541,45 @@ function deleteField(fields: Context, name: string): void {
   } catch {
     // left as it is
   }
+}
+
+/** Adds `name` as an own, enumerable field, as a store would on a plain object: for "__proto__", which a store does not. */
+function defineField(fields: Context, name: string, value: unknown): void {
+  Object.defineProperty(fields, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * `fields` copied key by key, for a clone whose spread of them threw: a key whose read throws is left out; `undefined`
+ * when the keys cannot be listed. Warns of what the copy lacks.
+ */
+function copyReadableFields(event: TelemetryEvent, fields: Context): Context | undefined {
+  let keys: string[];
+  try {
+    keys = Object.keys(fields);
+  } catch (error) {
+    warnCloneOnce("keys", event, `the keys of its fields cannot be listed (${safeString(error)}): the copy has no fields`);
+    return undefined;
+  }
+  const copy: Context = {};
+  for (const key of keys) {
+    try {
+      defineField(copy, key, fields[key]);
+    } catch (error) {
+      warnCloneOnce("read", event, `its field '${key}' cannot be read (${safeString(error)}): the copy is without it`);
+    }
+  }
+  return copy;
+}
+
+/** What clone() warned of already: a middleware cloning every step's event would otherwise print a warning a step. */
+const cloneWarned = new Set<"keys" | "read">();
+
+/** A `TelemetryWarning` of what a clone lacks, once a process for each `kind`. */
+function warnCloneOnce(kind: "keys" | "read", event: TelemetryEvent, what: string): void {
+  if (cloneWarned.has(kind)) return;
+  cloneWarned.add(kind);
+  process.emitWarning(`TelemetryEvent.clone() of a ${safeString(event.tag)} event of ${event.className}.${safeString(event.method)}: ${what}. ` +
+    "Fields are read by every logger; give them plain values (this warning is shown once).", { type: "TelemetryWarning", code: "TRAINER_TELEMETRY_FAULT" });
 }
 
 /** The class name of a trainer, for messages; never throws (a Proxy or an odd `constructor` is not our problem). */

@@ -8,7 +8,7 @@ import {
 import { readCsv } from "./fixtures/csv-readers";
 import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
 import { on, throwsOn } from "./fixtures/middleware";
-import { convention } from "./helpers";
+import { convention, telemetryWarnings, warningsDuring } from "./helpers";
 
 /**
  * Guards the public contract of `TelemetryEvent.fields` and `TelemetryEvent.set()` as middleware and loggers observe
@@ -354,6 +354,56 @@ describe(`TelemetryEvent.fields and set() as loggers see them (${convention} con
       expect(cloneFields).to.deep.equal([undefined, { epoch: 3 }, { epoch: 3 }, undefined]);
       expect(entries(records[2])).to.deep.equal([["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["epoch", 3], ["extra", true]]);
       expect(entries(records[3])).to.deep.equal([["tag", "epoch_end"], ["epoch", 3], ["context", { acc: 1 }]]);
+    });
+
+    // clone() warns once a process for each of the two: these are the only specs that make it warn.
+    it("never throws when the fields' keys cannot be listed: the copy has none, set() on it starts its own, one warning says so", async () => {
+      const target: Record<string, unknown> = {};
+      const unlistable = new Proxy(target, { ownKeys() { throw new Error("no keys here"); } });
+      const copies: unknown[] = [];
+      const cloner: Middleware = (event, next) => {
+        if (event.kind !== "step") return next();
+        event.fields = unlistable;
+        const copy = event.clone();
+        copies.push([copy.fields, copy.fieldCount]);
+        copy.set("extra", true);
+        next(copy);
+      };
+      let run: Run | undefined;
+      const warnings = await warningsDuring(() => { run = train([stepInEpoch(), cloner]); });
+      expect(run!.faults).to.deep.equal([]);
+      expect(copies).to.deep.equal([[undefined, 0], [undefined, 0]]);
+      expect(target).to.deep.equal({});
+      expect(run!.records.slice(1, 3).map(entries)).to.deep.equal([
+        [["tag", "step_begin"], ["step", 30], ["extra", true]],
+        [["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["extra", true]],
+      ]);
+      expect(telemetryWarnings(warnings)).to.deep.equal([
+        "TelemetryEvent.clone() of a step_begin event of Trainer.trainStep: the keys of its fields cannot be listed (Error: no keys here): " +
+        "the copy has no fields. Fields are read by every logger; give them plain values (this warning is shown once).",
+      ]);
+    });
+
+    it("never throws when a field cannot be read: the copy has the others, in their order, and one warning says so", async () => {
+      const copies: unknown[] = [];
+      const cloner: Middleware = (event, next) => {
+        if (event.tag !== "step_end") return next();
+        event.fields = { a: 1, get bad(): unknown { throw new Error("unreadable"); }, c: 3 };
+        const copy = event.clone();
+        copies.push([Object.keys(copy.fields!), copy.fieldCount]);
+        next(copy);
+      };
+      let run: Run | undefined;
+      const warnings = await warningsDuring(() => { run = train([stepInEpoch(), cloner]); });
+      expect(run!.faults).to.deep.equal([]);
+      expect(copies).to.deep.equal([[["a", "c"], 2]]);
+      const expected = [["tag", "step_end"], ["step", 30], ["context", { loss: 0.5 }], ["a", 1], ["c", 3]];
+      expect(entries(run!.records[2])).to.deep.equal(expected);
+      expect(entries(run!.lines[2])).to.deep.equal([["ts", "<ts>"], ...expected]);
+      expect(telemetryWarnings(warnings)).to.deep.equal([
+        "TelemetryEvent.clone() of a step_end event of Trainer.trainStep: its field 'bad' cannot be read (Error: unreadable): " +
+        "the copy is without it. Fields are read by every logger; give them plain values (this warning is shown once).",
+      ]);
     });
   });
 

@@ -363,6 +363,36 @@ describe(`a throwing middleware's take-back is exact (${convention} convention)`
         ["step_begin", {}], ["step_end", { 10: "earlier", "by helpStep": true }],
       ]);
     });
+
+    it("keeps a name a nested call's middleware or logger hook set() on the outer event when the outer middleware throws (docs/middleware.md)", () => {
+      let outer: TelemetryEvent | undefined;
+      const isNestedEnd = (event: TelemetryEvent) => event.tag === "step_end" && event.method === "evalStep";
+      const addsToOuter = on(isNestedEnd, () => outer!.set("by nested middleware", true));
+      const hook: Callback = { onStepEnd: (_step, _context, event) => { if (event.method === "evalStep") outer!.set("by nested logger hook", true); } };
+      /** On the outer step's end: sets "x", calls evalStep(99) (whose chain and loggers add to this event), sets "y", throws. */
+      const thrower = throwsOn((event) => event.tag === "step_end" && event.method === "trainStep", (event) => {
+        outer = event;
+        event.set("x", 1);
+        (event.trainer as Trainer).evalStep(99);
+        event.set("y", 2);
+      });
+      const memory = new MemoryLogger();
+      const faults: string[] = [];
+      @telemetry({ loggers: [hook, memory], use: [stepInEpoch(), addsToOuter, thrower], onLoggerError: (fault: TelemetryFault) => { faults.push(`${fault.where}: ${(fault.error as Error).message}`); } })
+      class Trainer {
+        @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return {}; }
+        @onStep() trainStep(_step: number) { return {}; }
+        @onStep() evalStep(_step: number) { return {}; }
+      }
+      new Trainer().fitEpoch(3);
+      expect(faults).to.deep.equal(["thrower: thrower on step_end"]);
+      // The thrower's own "x" and "y" are taken back; what the nested call's middleware and logger hook added stays.
+      expect(memory.records.filter((record) => record.tag === "step_end").map((record) => [record.step, fieldsOf(record as Record<string, unknown>)])).to.deep.equal([
+        [99, { epoch: 3 }],
+        [30, { epoch: 3, "by nested middleware": true, "by nested logger hook": true }],
+      ]);
+      expect(journalInUse()).to.equal(0);
+    });
   });
 
   describe("a built-in step in a row of built-ins (PassThroughLink)", () => {

@@ -331,4 +331,55 @@ describe(`OtelLogger (${convention} convention)`, () => {
       globalMetrics.disable();
     }
   });
+
+  describe("flush() flushes the providers it records to", () => {
+    /** Global providers that note their forceFlush(), registered around `body`, and the notes. */
+    async function withGlobalProviders(body: (flushed: string[]) => Promise<void>): Promise<void> {
+      const { trace, metrics: globalMetrics } = await import("@opentelemetry/api");
+      const flushed: string[] = [];
+      const tracerProvider = new BasicTracerProvider();
+      const meterProvider = new MeterProvider();
+      tracerProvider.forceFlush = async () => { flushed.push("global traces"); };
+      meterProvider.forceFlush = async () => { flushed.push("global metrics"); };
+      trace.setGlobalTracerProvider(tracerProvider);
+      globalMetrics.setGlobalMeterProvider(meterProvider);
+      try {
+        await body(flushed);
+      } finally {
+        trace.disable();
+        globalMetrics.disable();
+      }
+    }
+
+    it("with none given: the global tracer provider (behind the API's proxy) and the global meter provider", async () => {
+      await withGlobalProviders(async (flushed) => {
+        await new OtelLogger().flush();
+        expect(flushed).to.deep.equal(["global traces", "global metrics"]);
+      });
+    });
+
+    it("with both given: those two, not the global ones", async () => {
+      await withGlobalProviders(async (flushed) => {
+        const tracerProvider = new BasicTracerProvider();
+        const meterProvider = new MeterProvider();
+        tracerProvider.forceFlush = async () => { flushed.push("given traces"); };
+        meterProvider.forceFlush = async () => { flushed.push("given metrics"); };
+        await new OtelLogger({ tracerProvider, meterProvider }).flush();
+        expect(flushed).to.deep.equal(["given traces", "given metrics"]);
+      });
+    });
+
+    it("with a meter provider given: the global tracer provider and the given meter provider", async () => {
+      await withGlobalProviders(async (flushed) => {
+        const meterProvider = new MeterProvider();
+        meterProvider.forceFlush = async () => { flushed.push("given metrics"); };
+        await new OtelLogger({ meterProvider }).flush();
+        expect(flushed).to.deep.equal(["global traces", "given metrics"]);
+      });
+    });
+
+    it("with no global provider registered: nothing to flush, and the promise resolves", async () => {
+      expect(await new OtelLogger().flush()).to.equal(undefined);
+    });
+  });
 });

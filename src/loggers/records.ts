@@ -102,8 +102,12 @@ export function withFields(record: RecordFields, event: TelemetryEvent | undefin
   const extra = event === undefined || event.fieldsForm === NO_FIELDS ? undefined : event.fields;
   if (extra !== undefined) {
     // An own key, not `in`: a field named like what every object inherits ("toString", "constructor") is written too,
-    // as the JSONL line has it.
-    for (const key in extra) if (!Object.hasOwn(record, key)) record[key] = extra[key];
+    // as the JSONL line has it. A store to "__proto__" would set the record's prototype: that one is defined.
+    for (const key in extra) {
+      if (Object.hasOwn(record, key)) continue;
+      if (key === "__proto__") Object.defineProperty(record, key, { value: extra[key], writable: true, enumerable: true, configurable: true });
+      else record[key] = extra[key];
+    }
   }
   // The record's tag and fields are the seed's for its hook (or, from genericRecord, whatever the event's tag is).
   return record as TelemetryRecord;

@@ -315,13 +315,17 @@ export class OtelLogger implements Callback {
     if (own !== undefined) this.fail(own, error);
   }
 
-  /** Flushes the providers given to the constructor, when they can (`forceFlush()`); the global ones are yours. */
+  /**
+   * Flushes (`forceFlush()`, where they have it) the providers this logger records to: the ones given to the
+   * constructor, else the global ones. A global tracer provider is flushed too: `trace.getTracerProvider()` hands out
+   * the API's proxy, which has no `forceFlush()`, so the provider registered behind it (where the spans went) is.
+   */
   flush(): Promise<void> {
     const pending: unknown[] = [];
-    for (const provider of [this.tracerProvider, this.meterProvider] as Array<{ forceFlush?: () => unknown }>) {
-      if (typeof provider.forceFlush !== "function") continue;
+    for (const provider of [this.tracerProvider, this.meterProvider] as Array<{ forceFlush?: () => unknown; getDelegate?: () => unknown }>) {
       try {
-        pending.push(provider.forceFlush());
+        const target = (typeof provider.getDelegate === "function" ? provider.getDelegate() : provider) as { forceFlush?: () => unknown } | undefined;
+        if (typeof target?.forceFlush === "function") pending.push(target.forceFlush());
       } catch (error) {
         pending.push(Promise.reject(error)); // a rejection like an async failure's; the other provider still flushes
       }
