@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../src/cli/main";
@@ -163,6 +163,28 @@ describe("report and serve commands", function () {
     const unknownHost = await cli("serve", dir, "--host", "no-such-host.invalid"); // .invalid never resolves (RFC 2606)
     expect([unknownHost.code, unknownHost.stderr]).to.deep.equal([1, "trainer-telemetry: serve: cannot resolve --host no-such-host.invalid: " +
       "give an address of this machine (127.0.0.1, or 0.0.0.0 for every interface) or a name that resolves to one\n"]);
+  });
+
+  it("serve fails with exit 1 and names the port and the fix when it may not listen there (a port below 1024, not root)", async () => {
+    // Run as root here, so the kernel would allow port 80: listen fails as Node fails it for anyone else.
+    const listen = Server.prototype.listen;
+    Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+      const [port] = args as [number];
+      const code = port === 80 ? "EACCES" : "EPERM";
+      process.nextTick(() => this.emit("error", Object.assign(new Error(`listen ${code}: permission denied 127.0.0.1:${port}`),
+        { code, syscall: "listen", address: "127.0.0.1", port })));
+      return this;
+    } as typeof listen;
+    try {
+      const privileged = await cli("serve", dir, "--port", "80");
+      expect([privileged.code, privileged.stderr]).to.deep.equal([1, "trainer-telemetry: serve: no permission to listen on port 80: " +
+        "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick one from 1024 up with --port, or --port 0 for a free one\n"]);
+      const refused = await cli("serve", dir, "--port", "8080"); // a sandbox's policy: no rule to name
+      expect([refused.code, refused.stderr]).to.deep.equal([1, "trainer-telemetry: serve: no permission to listen on port 8080; " +
+        "pick one from 1024 up with --port, or --port 0 for a free one\n"]);
+    } finally {
+      Server.prototype.listen = listen;
+    }
   });
 
   it("serve prints its URL on the first line, serves the page, and stops on SIGTERM", async () => {
