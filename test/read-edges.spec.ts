@@ -26,6 +26,42 @@ describe("reader and statistics: edges", () => {
     }
   });
 
+  it("findJsonlFiles(): leaves out, with one note each, a subfolder it may not read and a linked file it cannot reach, and goes on", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    // The specs run as root, whom no mode bit stops: readdir fails as the system fails it for anyone else.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    const refused = new Map([[join(root, "lost+found"), "EACCES"], [join(root, "b", "other-user"), "EPERM"], [join(root, "gone"), "ENOENT"]]);
+    fsPromises.readdir = (...args: unknown[]) => {
+      const code = refused.get(args[0] as string);
+      if (code === undefined) return readdir(...args);
+      return Promise.reject(Object.assign(new Error(`${code}: refused, scandir '${String(args[0])}'`), { code }));
+    };
+    try {
+      for (const dir of ["a", "b/other-user", "lost+found", "gone"]) mkdirSync(join(root, dir), { recursive: true });
+      for (const file of ["a/run.jsonl", "b/other-user/x.jsonl", "lost+found/y.jsonl", "gone/z.jsonl", "top.jsonl"]) writeFileSync(join(root, file), "{}\n");
+      symlinkSync("loop.jsonl", join(root, "a", "loop.jsonl")); // opening it fails with ELOOP
+      symlinkSync(join(root, "nowhere.jsonl"), join(root, "dangling.jsonl"));
+      const notes: string[] = [];
+      const files = await findJsonlFiles([root], (note) => notes.push(note));
+      expect(files.map((file) => file.label)).to.deep.equal(["a/run.jsonl", "top.jsonl"]);
+      expect(notes).to.deep.equal([
+        `${join(root, "a", "loop.jsonl")}: left out, it cannot be read: a loop of symbolic links`,
+        `${join(root, "b", "other-user")}: left out, it cannot be read: operation not permitted`,
+        `${join(root, "dangling.jsonl")}: left out, it cannot be read: no such file or folder`,
+        `${join(root, "lost+found")}: left out, it cannot be read: permission denied`,
+      ]);
+      expect((await findJsonlFiles([root])).length, "no listener: the same files, silently").to.equal(2);
+      refused.set(root, "EACCES"); // the folder given itself is still an error
+      const error = await findJsonlFiles([root]).then(() => null, (e: unknown) => e);
+      expect((error as Error).message).to.equal(`cannot read ${root}: permission denied`);
+    } finally {
+      fsPromises.readdir = readdir;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("Samples: keeps values in order past its first capacity and across 65,536-value blocks, trimmed or not", () => {
     const samples = new Samples(3);
     const n = 65_536 + 5;

@@ -383,6 +383,36 @@ describe("serve's HTTP surface", function () {
     expect(source.files).to.have.length(1);
   });
 
+  it("serves the runs beside a subfolder it may not read, noted on the page until it can read it", async () => {
+    const folder = join(dir, "locked-beside");
+    for (const sub of ["mine", "lost+found"]) mkdirSync(join(folder, sub), { recursive: true });
+    const step = (n: number) => jsonl({ ts: n, tag: "step_end", step: n, context: { loss: 1 } });
+    writeFileSync(join(folder, "mine", "a.jsonl"), step(3));
+    writeFileSync(join(folder, "lost+found", "b.jsonl"), step(5));
+    // As root no mode bit stops readdir: it fails here as it would for anyone else.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    let locked = true;
+    fsPromises.readdir = (...args: unknown[]) => (locked && args[0] === join(folder, "lost+found")
+      ? Promise.reject(Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" }))
+      : readdir(...args));
+    try {
+      const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+      expect(await source.refresh()).to.equal(true);
+      const first = source.data();
+      expect([first.runs.map((run) => run.lastStep), first.notes]).to.deep.equal([[3],
+        [`${join(folder, "lost+found")}: left out, it cannot be read: permission denied`]]);
+      expect(await source.refresh()).to.equal(false); // the same note is not news
+      locked = false;
+      expect(await source.refresh()).to.equal(true);
+      const after = source.data();
+      expect([after.runs.map((run) => run.lastStep), after.notes]).to.deep.equal([[3, 5], []]);
+    } finally {
+      fsPromises.readdir = readdir;
+    }
+  });
+
   it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {
     const folder = join(dir, "rewritten");
     mkdirSync(folder);

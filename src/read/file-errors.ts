@@ -4,15 +4,21 @@
  */
 import { TelemetryReadError } from "./errors";
 
-/** Turns a file-system error (ENOENT, EISDIR, EACCES…) into one sentence that names the path. */
+/** Turns a file-system error (ENOENT, EISDIR, EACCES, EPERM, ELOOP…) into one sentence that names the path. */
 export function readError(path: string, error: NodeJS.ErrnoException): TelemetryReadError {
+  return new TelemetryReadError(`cannot read ${path}: ${fileErrorReason(error)}`, path, null);
+}
+
+/** The reason a file-system error gives, in words (`permission denied`), or the system's message for the rarer ones. */
+export function fileErrorReason(error: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = {
     ENOENT: "no such file or folder",
     EISDIR: "it is a directory, not a file",
     EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    ELOOP: "a loop of symbolic links",
   };
-  const reason = (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
-  return new TelemetryReadError(`cannot read ${path}: ${reason}`, path, null);
+  return (error.code !== undefined ? reasons[error.code] : undefined) ?? error.message;
 }
 
 /**

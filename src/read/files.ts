@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { readError } from "./file-errors";
+import { fileErrorReason, readError } from "./file-errors";
 
 /** A telemetry file to read, and the name it is shown under. */
 export interface JsonlFile {
@@ -25,9 +25,12 @@ export interface JsonlFile {
  * The telemetry files named by `paths`: a file is taken as it is (whatever its extension); a folder is searched,
  * recursively, for files whose name ends in `.jsonl`, in sorted order (hidden folders and `node_modules` are
  * skipped, symbolic links to folders are not followed, so a link loop cannot hang the search). A path that
- * appears twice is read once. Rejects with a {@link TelemetryReadError} when a path does not exist or cannot be
- * read; a folder with no `.jsonl` file gives no files (the caller decides whether that is an error: `serve` waits
- * for files to appear).
+ * appears twice is read once. Rejects with a {@link TelemetryReadError} when a path given does not exist or cannot
+ * be read; a folder with no `.jsonl` file gives no files (the caller decides whether that is an error: `serve` waits
+ * for files to appear). Under a folder given, a subfolder that cannot be read (`lost+found`, another user's folder)
+ * or a linked `.jsonl` whose target cannot be reached (a loop, a dangling link) is left out and the search goes on;
+ * `onSkip` gets one note for each (`runs/lost+found: left out, it cannot be read: permission denied`), in path order.
+ * A subfolder deleted while being searched is left out without a note.
  *
  * @example
  * ```ts
@@ -35,7 +38,7 @@ export interface JsonlFile {
  * // [{ path: "runs/exp1/telemetry.jsonl", label: "exp1/telemetry.jsonl", argument: "runs/" }, ...]
  * ```
  */
-export async function findJsonlFiles(paths: readonly string[]): Promise<JsonlFile[]> {
+export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: string) => void): Promise<JsonlFile[]> {
   const found: JsonlFile[] = [];
   const seen = new Set<string>();
   for (const argument of paths) {
@@ -50,7 +53,7 @@ export async function findJsonlFiles(paths: readonly string[]): Promise<JsonlFil
       seen.add(argument);
       continue;
     }
-    for (const path of await jsonlFilesUnder(argument)) {
+    for (const path of await jsonlFilesUnder(argument, onSkip)) {
       if (seen.has(path)) continue;
       seen.add(path);
       found.push({ path, label: toSlashes(relative(argument, path)), argument });
@@ -61,8 +64,12 @@ export async function findJsonlFiles(paths: readonly string[]): Promise<JsonlFil
   return found.map((file) => (labels.get(file.label) === 1 ? file : { ...file, label: toSlashes(file.path) }));
 }
 
-async function jsonlFilesUnder(folder: string): Promise<string[]> {
+async function jsonlFilesUnder(folder: string, onSkip: ((note: string) => void) | undefined): Promise<string[]> {
   const files: string[] = [];
+  const skipped: Array<[path: string, note: string]> = [];
+  const skip = (path: string, error: NodeJS.ErrnoException) => {
+    skipped.push([path, `${path}: left out, it cannot be read: ${fileErrorReason(error)}`]);
+  };
   const pending = [folder];
   while (pending.length > 0) {
     const current = pending.pop() as string;
@@ -70,17 +77,28 @@ async function jsonlFilesUnder(folder: string): Promise<string[]> {
     try {
       entries = await readdir(current, { withFileTypes: true });
     } catch (error) {
-      throw readError(current, error as NodeJS.ErrnoException);
+      if (current === folder) throw readError(current, error as NodeJS.ErrnoException);
+      // One unreadable subfolder must not hide every run beside it; one deleted since it was listed is just gone.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") skip(current, error as NodeJS.ErrnoException);
+      continue;
     }
     for (const entry of entries) {
       const path = join(current, entry.name);
       if (entry.isDirectory()) {
         if (!entry.name.startsWith(".") && entry.name !== "node_modules") pending.push(path);
-      } else if (entry.name.endsWith(".jsonl") && (entry.isFile() || entry.isSymbolicLink())) {
+      } else if (entry.name.endsWith(".jsonl") && entry.isFile()) {
         files.push(path);
+      } else if (entry.name.endsWith(".jsonl") && entry.isSymbolicLink()) {
+        try {
+          await stat(path);
+          files.push(path);
+        } catch (error) {
+          skip(path, error as NodeJS.ErrnoException);
+        }
       }
     }
   }
+  if (onSkip !== undefined) for (const [, note] of skipped.sort(([a], [b]) => comparePaths(a, b))) onSkip(note);
   return files.sort(comparePaths);
 }
 

@@ -41,6 +41,8 @@ export class ReportSource {
   private readonly failures = new Map<string, string>();
   /** Which file each path named when last looked at (following only): a new one there is read from its start. */
   private readonly identities = new Map<string, { dev: number; ino: number }>();
+  /** What the last search of the folders left out (an unreadable subfolder, a link loop), as notes: replaced at each search. */
+  private searchNotes: string[] = [];
   private refreshing: Promise<boolean> | null = null;
 
   constructor(
@@ -76,6 +78,7 @@ export class ReportSource {
     const notes: string[] = [];
     for (const reader of this.readers.values()) for (const note of reader.notes) notes.push(`${reader.file.label}: ${note}`);
     for (const { file, notes: fileNotes } of this.fastRead.values()) for (const note of fileNotes) notes.push(`${file.label}: ${note}`);
+    notes.push(...this.searchNotes);
     for (const [path, reason] of this.failures) notes.push(`${path}: ${reason}`);
     return buildReportData([...this.runs.values()], { title: this.options.title, notes, buckets: this.options.buckets });
   }
@@ -83,9 +86,14 @@ export class ReportSource {
   private async readNew(): Promise<boolean> {
     let changed = false;
     let files;
+    const searchNotes: string[] = [];
     try {
-      files = await findJsonlFiles(this.paths);
+      files = await findJsonlFiles(this.paths, (note) => searchNotes.push(note));
       changed = this.failures.delete("(paths)") || changed;
+      if (searchNotes.join("\n") !== this.searchNotes.join("\n")) {
+        this.searchNotes = searchNotes;
+        changed = true;
+      }
     } catch (error) {
       if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
       // A file named on the command line that is gone: seen gone, so that it is read anew when it comes back.
