@@ -1,10 +1,11 @@
 // Edges of the reader's file search, of the step-time statistics, and of a worker's job whose last line is long.
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mergedStats, percentile, Samples } from "../src/analysis/stats";
-import { findJsonlFiles } from "../src/read/index";
+import { findJsonlFiles, JsonlFileReader, scanFileChunks } from "../src/read/index";
 import { scanJob } from "../src/read/scan-pool";
 
 describe("reader and statistics: edges", () => {
@@ -58,6 +59,37 @@ describe("reader and statistics: edges", () => {
       expect((error as Error).message).to.equal(`cannot read ${root}: permission denied`);
     } finally {
       fsPromises.readdir = readdir;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads only regular files: a named pipe given is an error, one in a folder (or linked) is left out, one opened is refused at once", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000); // opening a pipe the old way waited for a writer: forever
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    try {
+      const pipe = join(root, "pipe.jsonl");
+      execFileSync("mkfifo", [pipe]);
+      mkdirSync(join(root, "runs"));
+      writeFileSync(join(root, "runs", "a.jsonl"), "{}\n");
+      execFileSync("mkfifo", [join(root, "runs", "fifo.jsonl")]);
+      symlinkSync(pipe, join(root, "runs", "link.jsonl"));
+      symlinkSync(join(root, "runs"), join(root, "runs", "folder.jsonl")); // a link to a folder: not followed, as ever
+      const reason = "it is a named pipe (FIFO), not a regular file; only regular files are read";
+      const given = await findJsonlFiles([pipe]).then(() => "", (e: Error) => e.message);
+      expect(given).to.equal(`cannot read ${pipe}: ${reason}`);
+      const notes: string[] = [];
+      const files = await findJsonlFiles([join(root, "runs")], (note) => notes.push(note));
+      expect(files.map((file) => file.label)).to.deep.equal(["a.jsonl"]);
+      expect(notes).to.deep.equal([`${join(root, "runs", "fifo.jsonl")}: left out, ${reason}`, `${join(root, "runs", "link.jsonl")}: left out, ${reason}`]);
+      // A file found, then replaced by a pipe before it is read (or between two polls of serve).
+      const file = { path: pipe, label: "pipe.jsonl", argument: pipe };
+      const generic = async () => {
+        for await (const _ of new JsonlFileReader(file).read()) void _;
+      };
+      expect(await generic().then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
+      expect(await scanFileChunks(file, (chunk) => chunk.next, () => 0).then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
+    } finally {
       rmSync(root, { recursive: true, force: true });
     }
   });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, createServer, Server } from "node:net";
@@ -185,6 +185,17 @@ describe("report and serve commands", function () {
     } finally {
       Server.prototype.listen = listen;
     }
+  });
+
+  it("serve, report and summary refuse a named pipe given as the file, with exit 1 and a sentence, instead of waiting on it", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000); // opening the pipe waited for a writer: forever
+    const pipe = join(dir, "pipe.jsonl");
+    execFileSync("mkfifo", [pipe]);
+    const sentence = `${pipe}: it is a named pipe (FIFO), not a regular file; only regular files are read\n`;
+    expect(Object.values(await cli("serve", pipe))).to.deep.equal([1, "", `trainer-telemetry: ${sentence}`]);
+    expect(Object.values(await cli("report", pipe, "-o", join(dir, "r.html")))).to.deep.equal([1, "", `trainer-telemetry: cannot read ${sentence}`]);
+    expect(Object.values(await cli("summary", pipe))).to.deep.equal([1, "", `trainer-telemetry: cannot read ${sentence}`]);
   });
 
   it("serve prints its URL on the first line, serves the page, and stops on SIGTERM", async () => {
@@ -411,6 +422,28 @@ describe("serve's HTTP surface", function () {
     } finally {
       fsPromises.readdir = readdir;
     }
+  });
+
+  it("keeps following when a file it reads is replaced by a named pipe: a note, not a poll that waits forever", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000);
+    const folder = join(dir, "piped");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "a.jsonl"), jsonl({ ts: 1, tag: "step_end", step: 1, context: { loss: 1 } }));
+    writeFileSync(join(folder, "b.jsonl"), jsonl({ ts: 1, tag: "step_end", step: 2, context: { loss: 1 } }));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    await source.refresh();
+    rmSync(join(folder, "a.jsonl"));
+    execFileSync("mkfifo", [join(folder, "a.jsonl")]);
+    appendFileSync(join(folder, "b.jsonl"), jsonl({ ts: 2, tag: "step_end", step: 3, context: { loss: 1 } }));
+    expect(await source.refresh()).to.equal(true);
+    const data = source.data();
+    expect(data.runs.map((run) => run.lastStep)).to.deep.equal([3]);
+    expect(data.notes).to.deep.equal([`${join(folder, "a.jsonl")}: left out, it is a named pipe (FIFO), not a regular file; only regular files are read`]);
+    rmSync(join(folder, "a.jsonl"));
+    writeFileSync(join(folder, "a.jsonl"), jsonl({ ts: 3, tag: "step_end", step: 4, context: { loss: 1 } }));
+    expect(await source.refresh()).to.equal(true);
+    expect([source.data().runs.map((run) => run.lastStep), source.data().notes]).to.deep.equal([[3, 4], []]);
   });
 
   it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {

@@ -40,6 +40,6 @@ Options:
   --title <text>  The page's title
   -h, --help      Show this help
 
-Exit codes: 0 stopped, 1 a path does not exist, the port is taken or not allowed (below 1024 without root) or
---host is not this machine, 2 usage error.
+Exit codes: 0 stopped, 1 a path does not exist or is not a folder or regular file (a named pipe), the port is
+taken or not allowed (below 1024 without root) or --host is not this machine, 2 usage error.
 `;

@@ -3,10 +3,10 @@
  * byte offset reached, so a caller can stop and later go on from there (`serve` tails a growing file this way).
  * @packageDocumentation
  */
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { TelemetryReadError } from "./errors";
 import { longLineError, readError } from "./file-errors";
-import type { JsonlFile } from "./files";
+import { openRegularFile, type JsonlFile } from "./files";
 import { excerpt, parseLine, type JsonlRecord } from "./lines";
 import { RunSplitter, type RunRef } from "./runs";
 import { readSizes } from "./limits";
@@ -150,12 +150,7 @@ export class JsonlFileReader {
    * {@link ReadOptions.skipBadLines}) or a line longer than {@link MAX_LINE_BYTES}.
    */
   async *read(): AsyncGenerator<RunBatch, void, undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.file.path, "r");
-    } catch (error) {
-      throw readError(this.file.path, error as NodeJS.ErrnoException);
-    }
+    const handle: FileHandle = await openRegularFile(this.file.path);
     try {
       const { chunkBytes, batchRecords, maxLineBytes } = readSizes;
       const chunk = Buffer.allocUnsafe(chunkBytes);

@@ -43,6 +43,8 @@ export class ReportSource {
   private readonly identities = new Map<string, { dev: number; ino: number }>();
   /** What the last search of the folders left out (an unreadable subfolder, a link loop), as notes: replaced at each search. */
   private searchNotes: string[] = [];
+  /** The paths the last search left out: a file read before and left out now (a pipe in its place) is not opened. */
+  private leftOut = new Set<string>();
   private refreshing: Promise<boolean> | null = null;
 
   constructor(
@@ -87,8 +89,13 @@ export class ReportSource {
     let changed = false;
     let files;
     const searchNotes: string[] = [];
+    const leftOut = new Set<string>();
     try {
-      files = await findJsonlFiles(this.paths, (note) => searchNotes.push(note));
+      files = await findJsonlFiles(this.paths, (note, path) => {
+        searchNotes.push(note);
+        leftOut.add(path);
+      });
+      this.leftOut = leftOut;
       changed = this.failures.delete("(paths)") || changed;
       if (searchNotes.join("\n") !== this.searchNotes.join("\n")) {
         this.searchNotes = searchNotes;
@@ -120,8 +127,8 @@ export class ReportSource {
       if (await this.replaced(path)) changed = true;
       const reader = this.readers.get(path) as JsonlFileReader;
       // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
-      // there would make the note vanish while the problem stays.
-      if (this.failures.has(path)) continue;
+      // there would make the note vanish while the problem stays. One the search left out has its note already.
+      if (this.failures.has(path) || this.leftOut.has(path)) continue;
       try {
         for await (const batch of reader.read()) {
           const run = this.builderOf(batch.run, path);
