@@ -446,6 +446,24 @@ describe("serve's HTTP surface", function () {
     expect([source.data().runs.map((run) => run.lastStep), source.data().notes]).to.deep.equal([[3, 4], []]);
   });
 
+  it("shows a file renamed while served once, under its new name, also when the rename replaces another file", async () => {
+    const folder = join(dir, "renamed");
+    mkdirSync(folder);
+    const steps = (...numbers: number[]) => jsonl(...numbers.map((step) => ({ ts: step, tag: "step_end", step, context: { loss: 1 } })));
+    writeFileSync(join(folder, "a.jsonl"), steps(0, 1));
+    writeFileSync(join(folder, "c.jsonl"), steps(0, 1, 2, 3, 4, 5));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    const shown = () => ({ runs: source.data().runs.map((run) => [run.label, run.lastStep]), notes: source.data().notes });
+    await source.refresh();
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 1], ["c.jsonl", 5]], notes: [] });
+    renameSync(join(folder, "a.jsonl"), join(folder, "b.jsonl")); // `mv a.jsonl b.jsonl`
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["c.jsonl", 5], ["b.jsonl", 1]], notes: [] });
+    renameSync(join(folder, "b.jsonl"), join(folder, "c.jsonl")); // onto a file being read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["c.jsonl", 1]], notes: [] });
+  });
+
   it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {
     const folder = join(dir, "rewritten");
     mkdirSync(folder);

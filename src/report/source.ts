@@ -123,6 +123,7 @@ export class ReportSource {
         changed = true;
       }
     }
+    if (await this.forgetRenamed(files)) changed = true;
     for (const path of [...this.readers.keys()]) {
       if (await this.replaced(path)) changed = true;
       const reader = this.readers.get(path) as JsonlFileReader;
@@ -165,6 +166,38 @@ export class ReportSource {
     this.failures.delete(path);
     this.readers.set(path, new JsonlFileReader(reader.file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
     return true;
+  }
+
+  /**
+   * A file found in a folder, gone from the listing, whose inode is listed under another name, was renamed (`mv
+   * a.jsonl b.jsonl`, or onto a file being read): its reader and runs go, as the new name reads it from its start.
+   * Without this its runs would show twice, the old ones kept as those of a deleted file are. Only paths not yet
+   * seen gone are checked, so a deleted file costs the stats of the listing once.
+   */
+  private async forgetRenamed(files: readonly JsonlFile[]): Promise<boolean> {
+    const listed = new Set(files.map((file) => file.path));
+    const vanished = [...this.readers.keys()].filter((path) => !listed.has(path) && (this.identities.get(path)?.ino ?? -1) !== -1);
+    if (vanished.length === 0) return false;
+    const pathOf = new Map<string, string>();
+    for (const path of listed) {
+      try {
+        const now = await stat(path);
+        pathOf.set(`${now.dev}:${now.ino}`, path);
+      } catch {
+        // gone already: nothing was renamed to it
+      }
+    }
+    let forgot = false;
+    for (const path of vanished) {
+      const { dev, ino } = this.identities.get(path) as { dev: number; ino: number };
+      if (!pathOf.has(`${dev}:${ino}`)) continue;
+      for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
+      this.readers.delete(path);
+      this.failures.delete(path);
+      this.identities.delete(path);
+      forgot = true;
+    }
+    return forgot;
   }
 
   private builderOf(run: RunRef, path: string): RunSeriesBuilder {
