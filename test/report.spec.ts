@@ -464,6 +464,27 @@ describe("serve's HTTP surface", function () {
     expect(shown()).to.deep.equal({ runs: [["c.jsonl", 1]], notes: [] });
   });
 
+  it("reads a file again from its start when it is rewritten in place between two checks, as long as before or longer", async () => {
+    const folder = join(dir, "in-place");
+    mkdirSync(folder);
+    const file = join(folder, "a.jsonl");
+    const steps = (loss: number, ...numbers: number[]) => jsonl(...numbers.map((step) => ({ ts: step, tag: "step_end", step, context: { loss } })));
+    writeFileSync(file, steps(1, 0, 1, 2));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    const shown = () => {
+      const data = source.data();
+      return { runs: data.runs.map((run) => [run.lastStep, run.last["step:loss"]]), x: data.metrics[0].series.map((s) => s.x), notes: data.notes };
+    };
+    await source.refresh();
+    appendFileSync(file, steps(1, 3));
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [[3, "1"]], x: [[0, 1, 2, 3]], notes: [] }); // appended: read on
+    writeFileSync(file, steps(2, 10, 11, 12, 13, 14)); // truncated and written again, same inode, longer than what was read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [[14, "2"]], x: [[10, 11, 12, 13, 14]], notes: [] });
+    expect(await source.refresh()).to.equal(false);
+  });
+
   it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {
     const folder = join(dir, "rewritten");
     mkdirSync(folder);

@@ -126,20 +126,32 @@ export class ReportSource {
     if (await this.forgetRenamed(files)) changed = true;
     for (const path of [...this.readers.keys()]) {
       if (await this.replaced(path)) changed = true;
-      const reader = this.readers.get(path) as JsonlFileReader;
       // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
       // there would make the note vanish while the problem stays. One the search left out has its note already.
       if (this.failures.has(path) || this.leftOut.has(path)) continue;
-      try {
-        for await (const batch of reader.read()) {
-          const run = this.builderOf(batch.run, path);
-          for (const { record } of batch.records) run.add(record);
-          changed = true;
-        }
-      } catch (error) {
-        if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
-        changed = this.fail(path, error) || changed;
+      if (await this.readOn(path)) changed = true;
+      if ((this.readers.get(path) as JsonlFileReader).rewritten) {
+        this.restart(path);
+        await this.readOn(path);
+        changed = true;
       }
+    }
+    return changed;
+  }
+
+  /** Reads what is new in the file at `path`; true when records came or a failure is news. */
+  private async readOn(path: string): Promise<boolean> {
+    const reader = this.readers.get(path) as JsonlFileReader;
+    let changed = false;
+    try {
+      for await (const batch of reader.read()) {
+        const run = this.builderOf(batch.run, path);
+        for (const { record } of batch.records) run.add(record);
+        changed = true;
+      }
+    } catch (error) {
+      if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
+      changed = this.fail(path, error) || changed;
     }
     return changed;
   }
@@ -148,6 +160,7 @@ export class ReportSource {
    * Whether the file at `path` is no longer the one being read (deleted and written again, replaced by a rename, or
    * truncated below what was read): then it is read again from its start, and the runs read from the old one go,
    * as they are no longer in any file. Following only; a file that cannot be stat'ed is left to the read to note.
+   * A file written again in place, as long or longer, looks the same here: its reader tells (`rewritten`).
    */
   private async replaced(path: string): Promise<boolean> {
     let now;
@@ -162,10 +175,16 @@ export class ReportSource {
     const before = this.identities.get(path);
     this.identities.set(path, { dev: now.dev, ino: now.ino });
     if (before === undefined ? reader.offset === 0 : before.dev === now.dev && before.ino === now.ino && now.size >= reader.offset) return false;
+    this.restart(path);
+    return true;
+  }
+
+  /** The file at `path` is another one now: the runs read from the old one go, and it is read from its start. */
+  private restart(path: string): void {
+    const reader = this.readers.get(path) as JsonlFileReader;
     for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
     this.failures.delete(path);
     this.readers.set(path, new JsonlFileReader(reader.file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
-    return true;
   }
 
   /**
