@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_CODES } from "../src/cli/main";
@@ -222,6 +222,17 @@ describe("trainer-telemetry summary", () => {
       expect(result.stdout).to.include("1 step");
       expect(result.stderr).to.equal(`trainer-telemetry: note: ${fixture("cut-last-line.jsonl")}: line 4 is cut short (the file ends ` +
         "without a line break inside it; the writer was still writing or was killed): it was left out\n");
+    });
+
+    it("summarizes the rest of a folder with a note on stderr for a linked file it cannot reach (a link loop), exit 0", async () => {
+      const folder = join(scratch, "with-loop");
+      mkdirSync(folder);
+      writeFileSync(join(folder, "a.jsonl"), readFileSync(join(fixtures, "two-epochs.jsonl")));
+      symlinkSync("loop.jsonl", join(folder, "loop.jsonl")); // ELOOP, for root too
+      const result = await cli("summary", folder);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.include("r1");
+      expect(result.stderr).to.equal(`trainer-telemetry: note: ${join(folder, "loop.jsonl")}: left out, it cannot be read: a loop of symbolic links\n`);
     });
 
     it("exits 1 on a file that is not JSONL, or has a bad line, naming the file and the line", async () => {

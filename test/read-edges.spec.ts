@@ -1,10 +1,11 @@
 // Edges of the reader's file search, of the step-time statistics, and of a worker's job whose last line is long.
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mergedStats, percentile, Samples } from "../src/analysis/stats";
-import { findJsonlFiles } from "../src/read/index";
+import { findJsonlFiles, JsonlFileReader, scanFileChunks } from "../src/read/index";
 import { scanJob } from "../src/read/scan-pool";
 
 describe("reader and statistics: edges", () => {
@@ -21,6 +22,73 @@ describe("reader and statistics: edges", () => {
         ["a/a.jsonl", "a/a.jsonl"], ["a/b.jsonl", "a/b.jsonl"], ["a/c/d.jsonl", "a/c/d.jsonl"], ["a-b/c.jsonl", "a-b/c.jsonl"],
         ["z/link.jsonl", "z/link.jsonl"],
       ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("findJsonlFiles(): leaves out, with one note each, a subfolder it may not read and a linked file it cannot reach, and goes on", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    // The specs run as root, whom no mode bit stops: readdir fails as the system fails it for anyone else.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    const refused = new Map([[join(root, "lost+found"), "EACCES"], [join(root, "b", "other-user"), "EPERM"], [join(root, "gone"), "ENOENT"]]);
+    fsPromises.readdir = (...args: unknown[]) => {
+      const code = refused.get(args[0] as string);
+      if (code === undefined) return readdir(...args);
+      return Promise.reject(Object.assign(new Error(`${code}: refused, scandir '${String(args[0])}'`), { code }));
+    };
+    try {
+      for (const dir of ["a", "b/other-user", "lost+found", "gone"]) mkdirSync(join(root, dir), { recursive: true });
+      for (const file of ["a/run.jsonl", "b/other-user/x.jsonl", "lost+found/y.jsonl", "gone/z.jsonl", "top.jsonl"]) writeFileSync(join(root, file), "{}\n");
+      symlinkSync("loop.jsonl", join(root, "a", "loop.jsonl")); // opening it fails with ELOOP
+      symlinkSync(join(root, "nowhere.jsonl"), join(root, "dangling.jsonl"));
+      const notes: string[] = [];
+      const files = await findJsonlFiles([root], (note) => notes.push(note));
+      expect(files.map((file) => file.label)).to.deep.equal(["a/run.jsonl", "top.jsonl"]);
+      expect(notes).to.deep.equal([
+        `${join(root, "a", "loop.jsonl")}: left out, it cannot be read: a loop of symbolic links`,
+        `${join(root, "b", "other-user")}: left out, it cannot be read: operation not permitted`,
+        `${join(root, "dangling.jsonl")}: left out, it cannot be read: no such file or folder`,
+        `${join(root, "lost+found")}: left out, it cannot be read: permission denied`,
+      ]);
+      expect((await findJsonlFiles([root])).length, "no listener: the same files, silently").to.equal(2);
+      refused.set(root, "EACCES"); // the folder given itself is still an error
+      const error = await findJsonlFiles([root]).then(() => null, (e: unknown) => e);
+      expect((error as Error).message).to.equal(`cannot read ${root}: permission denied`);
+    } finally {
+      fsPromises.readdir = readdir;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads only regular files: a named pipe given is an error, one in a folder (or linked) is left out, one opened is refused at once", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000); // opening a pipe the old way waited for a writer: forever
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    try {
+      const pipe = join(root, "pipe.jsonl");
+      execFileSync("mkfifo", [pipe]);
+      mkdirSync(join(root, "runs"));
+      writeFileSync(join(root, "runs", "a.jsonl"), "{}\n");
+      execFileSync("mkfifo", [join(root, "runs", "fifo.jsonl")]);
+      symlinkSync(pipe, join(root, "runs", "link.jsonl"));
+      symlinkSync(join(root, "runs"), join(root, "runs", "folder.jsonl")); // a link to a folder: not followed, as ever
+      const reason = "it is a named pipe (FIFO), not a regular file; only regular files are read";
+      const given = await findJsonlFiles([pipe]).then(() => "", (e: Error) => e.message);
+      expect(given).to.equal(`cannot read ${pipe}: ${reason}`);
+      const notes: string[] = [];
+      const files = await findJsonlFiles([join(root, "runs")], (note) => notes.push(note));
+      expect(files.map((file) => file.label)).to.deep.equal(["a.jsonl"]);
+      expect(notes).to.deep.equal([`${join(root, "runs", "fifo.jsonl")}: left out, ${reason}`, `${join(root, "runs", "link.jsonl")}: left out, ${reason}`]);
+      // A file found, then replaced by a pipe before it is read (or between two polls of serve).
+      const file = { path: pipe, label: "pipe.jsonl", argument: pipe };
+      const generic = async () => {
+        for await (const _ of new JsonlFileReader(file).read()) void _;
+      };
+      expect(await generic().then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
+      expect(await scanFileChunks(file, (chunk) => chunk.next, () => 0).then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../src/cli/main";
@@ -163,6 +163,39 @@ describe("report and serve commands", function () {
     const unknownHost = await cli("serve", dir, "--host", "no-such-host.invalid"); // .invalid never resolves (RFC 2606)
     expect([unknownHost.code, unknownHost.stderr]).to.deep.equal([1, "trainer-telemetry: serve: cannot resolve --host no-such-host.invalid: " +
       "give an address of this machine (127.0.0.1, or 0.0.0.0 for every interface) or a name that resolves to one\n"]);
+  });
+
+  it("serve fails with exit 1 and names the port and the fix when it may not listen there (a port below 1024, not root)", async () => {
+    // Run as root here, so the kernel would allow port 80: listen fails as Node fails it for anyone else.
+    const listen = Server.prototype.listen;
+    Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+      const [port] = args as [number];
+      const code = port === 80 ? "EACCES" : "EPERM";
+      process.nextTick(() => this.emit("error", Object.assign(new Error(`listen ${code}: permission denied 127.0.0.1:${port}`),
+        { code, syscall: "listen", address: "127.0.0.1", port })));
+      return this;
+    } as typeof listen;
+    try {
+      const privileged = await cli("serve", dir, "--port", "80");
+      expect([privileged.code, privileged.stderr]).to.deep.equal([1, "trainer-telemetry: serve: no permission to listen on port 80: " +
+        "ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick one from 1024 up with --port, or --port 0 for a free one\n"]);
+      const refused = await cli("serve", dir, "--port", "8080"); // a sandbox's policy: no rule to name
+      expect([refused.code, refused.stderr]).to.deep.equal([1, "trainer-telemetry: serve: no permission to listen on port 8080; " +
+        "pick one from 1024 up with --port, or --port 0 for a free one\n"]);
+    } finally {
+      Server.prototype.listen = listen;
+    }
+  });
+
+  it("serve, report and summary refuse a named pipe given as the file, with exit 1 and a sentence, instead of waiting on it", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000); // opening the pipe waited for a writer: forever
+    const pipe = join(dir, "pipe.jsonl");
+    execFileSync("mkfifo", [pipe]);
+    const sentence = `${pipe}: it is a named pipe (FIFO), not a regular file; only regular files are read\n`;
+    expect(Object.values(await cli("serve", pipe))).to.deep.equal([1, "", `trainer-telemetry: ${sentence}`]);
+    expect(Object.values(await cli("report", pipe, "-o", join(dir, "r.html")))).to.deep.equal([1, "", `trainer-telemetry: cannot read ${sentence}`]);
+    expect(Object.values(await cli("summary", pipe))).to.deep.equal([1, "", `trainer-telemetry: cannot read ${sentence}`]);
   });
 
   it("serve prints its URL on the first line, serves the page, and stops on SIGTERM", async () => {
@@ -359,6 +392,97 @@ describe("serve's HTTP surface", function () {
     expect(await source.refresh()).to.equal(true);
     expect(source.data().notes.join()).to.match(/no such file or folder/);
     expect(source.files).to.have.length(1);
+  });
+
+  it("serves the runs beside a subfolder it may not read, noted on the page until it can read it", async () => {
+    const folder = join(dir, "locked-beside");
+    for (const sub of ["mine", "lost+found"]) mkdirSync(join(folder, sub), { recursive: true });
+    const step = (n: number) => jsonl({ ts: n, tag: "step_end", step: n, context: { loss: 1 } });
+    writeFileSync(join(folder, "mine", "a.jsonl"), step(3));
+    writeFileSync(join(folder, "lost+found", "b.jsonl"), step(5));
+    // As root no mode bit stops readdir: it fails here as it would for anyone else.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    let locked = true;
+    fsPromises.readdir = (...args: unknown[]) => (locked && args[0] === join(folder, "lost+found")
+      ? Promise.reject(Object.assign(new Error("EACCES: permission denied"), { code: "EACCES" }))
+      : readdir(...args));
+    try {
+      const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+      expect(await source.refresh()).to.equal(true);
+      const first = source.data();
+      expect([first.runs.map((run) => run.lastStep), first.notes]).to.deep.equal([[3],
+        [`${join(folder, "lost+found")}: left out, it cannot be read: permission denied`]]);
+      expect(await source.refresh()).to.equal(false); // the same note is not news
+      locked = false;
+      expect(await source.refresh()).to.equal(true);
+      const after = source.data();
+      expect([after.runs.map((run) => run.lastStep), after.notes]).to.deep.equal([[3, 5], []]);
+    } finally {
+      fsPromises.readdir = readdir;
+    }
+  });
+
+  it("keeps following when a file it reads is replaced by a named pipe: a note, not a poll that waits forever", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(5_000);
+    const folder = join(dir, "piped");
+    mkdirSync(folder);
+    writeFileSync(join(folder, "a.jsonl"), jsonl({ ts: 1, tag: "step_end", step: 1, context: { loss: 1 } }));
+    writeFileSync(join(folder, "b.jsonl"), jsonl({ ts: 1, tag: "step_end", step: 2, context: { loss: 1 } }));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    await source.refresh();
+    rmSync(join(folder, "a.jsonl"));
+    execFileSync("mkfifo", [join(folder, "a.jsonl")]);
+    appendFileSync(join(folder, "b.jsonl"), jsonl({ ts: 2, tag: "step_end", step: 3, context: { loss: 1 } }));
+    expect(await source.refresh()).to.equal(true);
+    const data = source.data();
+    expect(data.runs.map((run) => run.lastStep)).to.deep.equal([3]);
+    expect(data.notes).to.deep.equal([`${join(folder, "a.jsonl")}: left out, it is a named pipe (FIFO), not a regular file; only regular files are read`]);
+    rmSync(join(folder, "a.jsonl"));
+    writeFileSync(join(folder, "a.jsonl"), jsonl({ ts: 3, tag: "step_end", step: 4, context: { loss: 1 } }));
+    expect(await source.refresh()).to.equal(true);
+    expect([source.data().runs.map((run) => run.lastStep), source.data().notes]).to.deep.equal([[3, 4], []]);
+  });
+
+  it("shows a file renamed while served once, under its new name, also when the rename replaces another file", async () => {
+    const folder = join(dir, "renamed");
+    mkdirSync(folder);
+    const steps = (...numbers: number[]) => jsonl(...numbers.map((step) => ({ ts: step, tag: "step_end", step, context: { loss: 1 } })));
+    writeFileSync(join(folder, "a.jsonl"), steps(0, 1));
+    writeFileSync(join(folder, "c.jsonl"), steps(0, 1, 2, 3, 4, 5));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    const shown = () => ({ runs: source.data().runs.map((run) => [run.label, run.lastStep]), notes: source.data().notes });
+    await source.refresh();
+    expect(shown()).to.deep.equal({ runs: [["a.jsonl", 1], ["c.jsonl", 5]], notes: [] });
+    renameSync(join(folder, "a.jsonl"), join(folder, "b.jsonl")); // `mv a.jsonl b.jsonl`
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["c.jsonl", 5], ["b.jsonl", 1]], notes: [] });
+    renameSync(join(folder, "b.jsonl"), join(folder, "c.jsonl")); // onto a file being read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [["c.jsonl", 1]], notes: [] });
+  });
+
+  it("reads a file again from its start when it is rewritten in place between two checks, as long as before or longer", async () => {
+    const folder = join(dir, "in-place");
+    mkdirSync(folder);
+    const file = join(folder, "a.jsonl");
+    const steps = (loss: number, ...numbers: number[]) => jsonl(...numbers.map((step) => ({ ts: step, tag: "step_end", step, context: { loss } })));
+    writeFileSync(file, steps(1, 0, 1, 2));
+    const source = new ReportSource([folder], { follow: true, skipBadLines: true });
+    const shown = () => {
+      const data = source.data();
+      return { runs: data.runs.map((run) => [run.lastStep, run.last["step:loss"]]), x: data.metrics[0].series.map((s) => s.x), notes: data.notes };
+    };
+    await source.refresh();
+    appendFileSync(file, steps(1, 3));
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [[3, "1"]], x: [[0, 1, 2, 3]], notes: [] }); // appended: read on
+    writeFileSync(file, steps(2, 10, 11, 12, 13, 14)); // truncated and written again, same inode, longer than what was read
+    expect(await source.refresh()).to.equal(true);
+    expect(shown()).to.deep.equal({ runs: [[14, "2"]], x: [[10, 11, 12, 13, 14]], notes: [] });
+    expect(await source.refresh()).to.equal(false);
   });
 
   it("reads a file again from its start when it is deleted and written again, truncated or replaced while served", async () => {

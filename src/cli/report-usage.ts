@@ -7,7 +7,7 @@
 /** A command-line mistake in `report` or `serve` (exit code 2). */
 export class ReportUsageError extends Error {}
 
-/** `serve` could not start (port taken, address not ours, path missing): exit code 1, message only. */
+/** `serve` could not start (port taken or not allowed, address not ours, path missing): exit code 1, message only. */
 export class ServeStartError extends Error {}
 
 /** `report --help`. */
@@ -40,5 +40,6 @@ Options:
   --title <text>  The page's title
   -h, --help      Show this help
 
-Exit codes: 0 stopped, 1 a path does not exist, the port is taken or --host is not this machine, 2 usage error.
+Exit codes: 0 stopped, 1 a path does not exist or is not a folder or regular file (a named pipe), the port is
+taken or not allowed (below 1024 without root) or --host is not this machine, 2 usage error.
 `;

@@ -91,6 +91,12 @@ export async function serveCommand(args: readonly string[], io: CommandIo, stop:
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new ServeStartError(`serve: port ${port} is taken; pick another with --port, or --port 0 for a free one`);
+    if (code === "EACCES" || code === "EPERM") {
+      // Below 1024 the cause is nearly always the privileged-port rule; above it, a policy (SELinux, a sandbox) we cannot name.
+      const why = port > 0 && port < 1024 ? ": ports below 1024 need root (or CAP_NET_BIND_SERVICE)" : "";
+      throw new ServeStartError(`serve: no permission to listen on port ${port}${why}; pick one from 1024 up with --port, ` +
+        "or --port 0 for a free one");
+    }
     if (code === "EADDRNOTAVAIL") throw new ServeStartError(`serve: cannot bind ${parsed.values.get("--host")}: not an address of this machine`);
     if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
       throw new ServeStartError(`serve: cannot resolve --host ${parsed.values.get("--host")}: give an address of this machine ` +

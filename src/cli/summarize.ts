@@ -42,7 +42,8 @@ export interface Summary {
   skippedLines: number;
   /**
    * Things the reader should know that are not errors, each starting with the file or run it is about: a cut last
-   * line, skipped lines, an empty file, metric keys left out, timestamps going backwards.
+   * line, skipped lines, an empty file, metric keys left out, timestamps going backwards, a subfolder (or a linked
+   * file) under a folder given that could not be read and was left out.
    */
   notes: string[];
 }
@@ -111,7 +112,8 @@ export async function summarizeFiles(paths: string | readonly string[], options:
 
 async function summarize(given: string[], options: SummaryOptions): Promise<Summary> {
   if (given.length === 0) throw new SummaryInputError("no file to summarize", "", null);
-  const files = await findJsonlFiles(given);
+  const searchNotes: string[] = [];
+  const files = await findJsonlFiles(given, (note) => searchNotes.push(note));
   if (files.length === 0) {
     throw new SummaryInputError(`no *.jsonl file under ${given.join(", ")}`, given.join(", "), null);
   }
@@ -122,7 +124,7 @@ async function summarize(given: string[], options: SummaryOptions): Promise<Summ
   }
   const runs = sections(fold.summarizers);
   const selected = select(runs, options, given);
-  const notes = [...fold.notes];
+  const notes = [...searchNotes, ...fold.notes];
   for (const run of selected) for (const note of run.notes) notes.push(`${run.label}: ${note}`);
   return {
     file: given.join(", "),

@@ -28,7 +28,8 @@ export { SummaryInputError } from "../read/errors";
  * left out), plus every step duration as 8 bytes, for exact percentiles (a million steps is 8 MB).
  *
  * A last line without a line break that does not parse is a write the process did not finish: it is left out and
- * reported in {@link Summary.notes}. Rejects with a {@link SummaryInputError} when a file cannot be read, when its
+ * reported in {@link Summary.notes}, as is a subfolder of a folder given that cannot be read (it is left out).
+ * Rejects with a {@link SummaryInputError} when a file cannot be read, when its
  * first non-blank line is not a JSON object with a string `tag`, or when a later line does not parse (unless
  * {@link SummaryOptions.skipBadLines}).
  *

@@ -3,10 +3,10 @@
  * byte offset reached, so a caller can stop and later go on from there (`serve` tails a growing file this way).
  * @packageDocumentation
  */
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { TelemetryReadError } from "./errors";
 import { longLineError, readError } from "./file-errors";
-import type { JsonlFile } from "./files";
+import { openRegularFile, type JsonlFile } from "./files";
 import { excerpt, parseLine, type JsonlRecord } from "./lines";
 import { RunSplitter, type RunRef } from "./runs";
 import { readSizes } from "./limits";
@@ -93,6 +93,8 @@ export function readNotes(cutLine: number | null, skippedLines: number): string[
 
 export { MAX_LINE_BYTES } from "./limits";
 const NEWLINE = 0x0a;
+/** How many bytes before the offset a follower checks, to see a file written again in place. */
+const SEAM_BYTES = 64;
 
 /**
  * Reads one telemetry JSONL file from the start (or from where the last {@link JsonlFileReader.read} stopped),
@@ -120,6 +122,14 @@ export class JsonlFileReader {
   skippedLines = 0;
   /** A last line without a line break was left out as cut short: its 1-based line number, else `null`. */
   cutLine: number | null = null;
+  /**
+   * Following ({@link ReadOptions.tail}) only: the file no longer holds what was read (it was written again in place:
+   * same inode, as long or longer, so neither its identity nor its size tells). {@link JsonlFileReader.read} then
+   * reads nothing; the file is for a new reader, from its start.
+   */
+  rewritten = false;
+  /** Following only: the last bytes read, up to `end`, looked at again before reading on. */
+  private seam: { end: number; bytes: Buffer } | null = null;
   private readonly splitter: RunSplitter;
 
   constructor(
@@ -150,13 +160,12 @@ export class JsonlFileReader {
    * {@link ReadOptions.skipBadLines}) or a line longer than {@link MAX_LINE_BYTES}.
    */
   async *read(): AsyncGenerator<RunBatch, void, undefined> {
-    let handle: FileHandle;
+    const handle: FileHandle = await openRegularFile(this.file.path);
     try {
-      handle = await open(this.file.path, "r");
-    } catch (error) {
-      throw readError(this.file.path, error as NodeJS.ErrnoException);
-    }
-    try {
+      if (this.seam !== null && !(await this.seamIntact(handle, this.seam))) {
+        this.rewritten = true;
+        return;
+      }
       const { chunkBytes, batchRecords, maxLineBytes } = readSizes;
       const chunk = Buffer.allocUnsafe(chunkBytes);
       /** The start of a line whose end has not been read yet; it begins at `this.offset`. */
@@ -212,9 +221,25 @@ export class JsonlFileReader {
         if (finished !== null) yield finished;
       }
       if (run !== null && batch.length > 0) yield { file: this.file, run, records: batch, end: this.offset };
+      if (this.options.tail === true && this.offset > 0) this.seam = await this.seamAt(handle, this.offset);
     } finally {
       await handle.close();
     }
+  }
+
+  /** The (up to) 64 bytes before `end`: enough to differ when a writer starts the file again (times, steps). */
+  private async seamAt(handle: FileHandle, end: number): Promise<{ end: number; bytes: Buffer }> {
+    const bytes = Buffer.alloc(Math.min(SEAM_BYTES, end));
+    try {
+      await handle.read(bytes, 0, bytes.length, end - bytes.length);
+    } catch (error) {
+      throw readError(this.file.path, error as NodeJS.ErrnoException);
+    }
+    return { end, bytes };
+  }
+
+  private async seamIntact(handle: FileHandle, seam: { end: number; bytes: Buffer }): Promise<boolean> {
+    return (await this.seamAt(handle, seam.end)).bytes.equals(seam.bytes);
   }
 
   /** Reads the line `data[start, end)`, moving the offset past it: a record, or `null` for a blank or skipped line. */

@@ -3,9 +3,8 @@
  * only, each {@link ScannedChunk} given to a callback in file order: the summary's and the report's fast way.
  * @packageDocumentation
  */
-import { open } from "node:fs/promises";
 import { longLineError, readError } from "./file-errors";
-import type { JsonlFile } from "./files";
+import { openRegularFile, type JsonlFile } from "./files";
 import { readSizes } from "./limits";
 import { LineScanner, type ScannedChunk } from "./scan";
 
@@ -22,12 +21,7 @@ export async function scanFileChunks(
   apply: (chunk: ScannedChunk) => number,
   linesBefore: () => number,
 ): Promise<void> {
-  let handle;
-  try {
-    handle = await open(file.path, "r");
-  } catch (error) {
-    throw readError(file.path, error as NodeJS.ErrnoException);
-  }
+  const handle = await openRegularFile(file.path);
   try {
     const scanner = new LineScanner();
     const { blockBytes, maxLineBytes } = readSizes;

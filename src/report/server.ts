@@ -7,6 +7,7 @@
 import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { notRegularFileReason } from "../read/file-errors";
 import { renderReportHtml } from "./html";
 import { ReportSource } from "./source";
 
@@ -40,7 +41,8 @@ const EVENTS_PATH = "/events";
 
 /**
  * Reads the paths, then serves the page and follows the files: records flushed to a file reach the open pages
- * within `pollMillis` (plus the time to send them). Rejects when a path does not exist or the port is taken.
+ * within `pollMillis` (plus the time to send them). Rejects when a path does not exist or is neither a folder nor a
+ * regular file (a named pipe), or when the port is taken or not allowed.
  *
  * @example
  * ```ts
@@ -53,9 +55,9 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
   const host = options.host ?? "127.0.0.1";
   const pollMillis = options.pollMillis ?? 250;
   const source = new ReportSource(options.paths, { follow: true, skipBadLines: true, title: options.title ?? "trainer-telemetry serve" });
-  // The first read is strict about the paths: a typo is an error now, not a note on an empty page.
-  const missing = await firstMissingPath(options.paths);
-  if (missing !== undefined) throw new Error(`${missing}: no such file or folder`);
+  // The first read is strict about the paths: a typo (or a named pipe) is an error now, not a note on an empty page.
+  const unusable = await firstUnusablePath(options.paths);
+  if (unusable !== undefined) throw new Error(unusable);
   await source.refresh();
 
   let json = JSON.stringify(source.data());
@@ -214,13 +216,16 @@ export function hostAllowed(header: string | undefined, boundHost: string, port:
   return allowed.includes(header.toLowerCase());
 }
 
-async function firstMissingPath(paths: readonly string[]): Promise<string | undefined> {
+/** Why the first path that cannot be served cannot: it does not exist, or is neither a folder nor a regular file. */
+async function firstUnusablePath(paths: readonly string[]): Promise<string | undefined> {
   for (const path of paths) {
+    let info;
     try {
-      await stat(path);
+      info = await stat(path);
     } catch {
-      return path;
+      return `${path}: no such file or folder`;
     }
+    if (!info.isDirectory() && !info.isFile()) return `${path}: ${notRegularFileReason(info)}`;
   }
   return undefined;
 }

@@ -41,6 +41,10 @@ export class ReportSource {
   private readonly failures = new Map<string, string>();
   /** Which file each path named when last looked at (following only): a new one there is read from its start. */
   private readonly identities = new Map<string, { dev: number; ino: number }>();
+  /** What the last search of the folders left out (an unreadable subfolder, a link loop), as notes: replaced at each search. */
+  private searchNotes: string[] = [];
+  /** The paths the last search left out: a file read before and left out now (a pipe in its place) is not opened. */
+  private leftOut = new Set<string>();
   private refreshing: Promise<boolean> | null = null;
 
   constructor(
@@ -76,6 +80,7 @@ export class ReportSource {
     const notes: string[] = [];
     for (const reader of this.readers.values()) for (const note of reader.notes) notes.push(`${reader.file.label}: ${note}`);
     for (const { file, notes: fileNotes } of this.fastRead.values()) for (const note of fileNotes) notes.push(`${file.label}: ${note}`);
+    notes.push(...this.searchNotes);
     for (const [path, reason] of this.failures) notes.push(`${path}: ${reason}`);
     return buildReportData([...this.runs.values()], { title: this.options.title, notes, buckets: this.options.buckets });
   }
@@ -83,9 +88,19 @@ export class ReportSource {
   private async readNew(): Promise<boolean> {
     let changed = false;
     let files;
+    const searchNotes: string[] = [];
+    const leftOut = new Set<string>();
     try {
-      files = await findJsonlFiles(this.paths);
+      files = await findJsonlFiles(this.paths, (note, path) => {
+        searchNotes.push(note);
+        leftOut.add(path);
+      });
+      this.leftOut = leftOut;
       changed = this.failures.delete("(paths)") || changed;
+      if (searchNotes.join("\n") !== this.searchNotes.join("\n")) {
+        this.searchNotes = searchNotes;
+        changed = true;
+      }
     } catch (error) {
       if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
       // A file named on the command line that is gone: seen gone, so that it is read anew when it comes back.
@@ -108,22 +123,35 @@ export class ReportSource {
         changed = true;
       }
     }
+    if (await this.forgetRenamed(files)) changed = true;
     for (const path of [...this.readers.keys()]) {
       if (await this.replaced(path)) changed = true;
-      const reader = this.readers.get(path) as JsonlFileReader;
       // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
-      // there would make the note vanish while the problem stays.
-      if (this.failures.has(path)) continue;
-      try {
-        for await (const batch of reader.read()) {
-          const run = this.builderOf(batch.run, path);
-          for (const { record } of batch.records) run.add(record);
-          changed = true;
-        }
-      } catch (error) {
-        if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
-        changed = this.fail(path, error) || changed;
+      // there would make the note vanish while the problem stays. One the search left out has its note already.
+      if (this.failures.has(path) || this.leftOut.has(path)) continue;
+      if (await this.readOn(path)) changed = true;
+      if ((this.readers.get(path) as JsonlFileReader).rewritten) {
+        this.restart(path);
+        await this.readOn(path);
+        changed = true;
       }
+    }
+    return changed;
+  }
+
+  /** Reads what is new in the file at `path`; true when records came or a failure is news. */
+  private async readOn(path: string): Promise<boolean> {
+    const reader = this.readers.get(path) as JsonlFileReader;
+    let changed = false;
+    try {
+      for await (const batch of reader.read()) {
+        const run = this.builderOf(batch.run, path);
+        for (const { record } of batch.records) run.add(record);
+        changed = true;
+      }
+    } catch (error) {
+      if (!this.options.follow || !(error instanceof TelemetryReadError)) throw error;
+      changed = this.fail(path, error) || changed;
     }
     return changed;
   }
@@ -132,6 +160,7 @@ export class ReportSource {
    * Whether the file at `path` is no longer the one being read (deleted and written again, replaced by a rename, or
    * truncated below what was read): then it is read again from its start, and the runs read from the old one go,
    * as they are no longer in any file. Following only; a file that cannot be stat'ed is left to the read to note.
+   * A file written again in place, as long or longer, looks the same here: its reader tells (`rewritten`).
    */
   private async replaced(path: string): Promise<boolean> {
     let now;
@@ -146,10 +175,48 @@ export class ReportSource {
     const before = this.identities.get(path);
     this.identities.set(path, { dev: now.dev, ino: now.ino });
     if (before === undefined ? reader.offset === 0 : before.dev === now.dev && before.ino === now.ino && now.size >= reader.offset) return false;
+    this.restart(path);
+    return true;
+  }
+
+  /** The file at `path` is another one now: the runs read from the old one go, and it is read from its start. */
+  private restart(path: string): void {
+    const reader = this.readers.get(path) as JsonlFileReader;
     for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
     this.failures.delete(path);
     this.readers.set(path, new JsonlFileReader(reader.file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
-    return true;
+  }
+
+  /**
+   * A file found in a folder, gone from the listing, whose inode is listed under another name, was renamed (`mv
+   * a.jsonl b.jsonl`, or onto a file being read): its reader and runs go, as the new name reads it from its start.
+   * Without this its runs would show twice, the old ones kept as those of a deleted file are. Only paths not yet
+   * seen gone are checked, so a deleted file costs the stats of the listing once.
+   */
+  private async forgetRenamed(files: readonly JsonlFile[]): Promise<boolean> {
+    const listed = new Set(files.map((file) => file.path));
+    const vanished = [...this.readers.keys()].filter((path) => !listed.has(path) && (this.identities.get(path)?.ino ?? -1) !== -1);
+    if (vanished.length === 0) return false;
+    const pathOf = new Map<string, string>();
+    for (const path of listed) {
+      try {
+        const now = await stat(path);
+        pathOf.set(`${now.dev}:${now.ino}`, path);
+      } catch {
+        // gone already: nothing was renamed to it
+      }
+    }
+    let forgot = false;
+    for (const path of vanished) {
+      const { dev, ino } = this.identities.get(path) as { dev: number; ino: number };
+      if (!pathOf.has(`${dev}:${ino}`)) continue;
+      for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
+      this.readers.delete(path);
+      this.failures.delete(path);
+      this.identities.delete(path);
+      forgot = true;
+    }
+    return forgot;
   }
 
   private builderOf(run: RunRef, path: string): RunSeriesBuilder {
