@@ -7,6 +7,7 @@
  *   npm run bench:instructions                          # realistic.noop1, sync.noop1, realistic.jsonl
  *   npm run bench:instructions -- realistic.none sync.none
  *   npm run bench:instructions -- sync.noop1 floor.generic floor.inline   # the library against the least code (floor.ts)
+ *   npm run bench:instructions -- realistic.noop1 shape.noop1.steps shape.noop1.one   # fewer methods decorated
  *
  * Needs `valgrind` (Debian: `apt-get install valgrind`) and a build (`npm run build`). Slow: a few minutes a case.
  * Instructions are not time (a cache miss is one instruction), so the clock benchmarks (`npm run bench`) stay the
@@ -20,12 +21,13 @@ import * as path from "node:path";
 import { loadLibrary } from "./common";
 import { FLOOR_CASES } from "./floor";
 import { MICRO_CASES } from "./micro";
+import { SHAPE_CASES } from "./realistic";
 
 /** Calls of the two runs per side: the first ends warm-up effects, the difference is what is counted. */
 const CALLS = [200_000, 600_000] as const;
 const DEFAULT_CASES = ["realistic.noop1", "sync.noop1", "realistic.jsonl"];
-/** Every case this counts: the per-call cases of `npm run bench`, and the reference wrappers of floor.ts. */
-const CASES = [...MICRO_CASES, ...FLOOR_CASES];
+/** Every case this counts: the per-call cases of `npm run bench`, the reference wrappers of floor.ts, and the shape cases of realistic.ts. */
+const CASES = [...MICRO_CASES, ...FLOOR_CASES, ...SHAPE_CASES];
 
 /** In the child: sets the case up, makes `calls` calls of one side, and ends what the set-up started. */
 async function child(caseId: string, side: "baseline" | "candidate", calls: number): Promise<void> {

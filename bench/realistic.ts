@@ -363,3 +363,58 @@ export const REALISTIC_CASES: readonly MicroCase[] = [
     },
   },
 ];
+
+/**
+ * The realistic no-op case with fewer methods decorated, for `npm run bench:instructions` only (no target, no table
+ * row): how much of that case's cost comes from sharing the wrapper's code with more methods.
+ * `shape.noop1.steps`: only the step methods decorated (`trainStep`, `evalStep`, the second class's `tuneStep`), the
+ * async `fit`, `fitEpoch` and `tuneEpoch` left plain; `shape.noop1.one`: `trainStep` alone, no second class. Run as
+ * `npm run bench:instructions -- realistic.noop1 shape.noop1.steps shape.noop1.one`.
+ */
+export const SHAPE_CASES: readonly MicroCase[] = [
+  {
+    id: "shape.noop1.steps",
+    group: "realistic",
+    candidateTitle: "trainer: trainStep, 1 no-op logger, step methods alone decorated",
+    baselineTitle: "same trainer undecorated",
+    async setup(lib, consume) {
+      const { telemetry, onStep } = lib;
+      @telemetry({ loggers: [noopLogger()] })
+      class Trainer extends PlainTrainer {
+        @onStep() override trainStep(step: number) { return loss(step); }
+        @onStep() override evalStep(step: number) { return accuracy(step); }
+      }
+      @telemetry({ loggers: [noopLogger()] })
+      class FineTuner {
+        async tuneEpoch(epoch: number) {
+          for (let s = 0; s < WARM_UP_STEPS; s++) this.tuneStep(s);
+          await Promise.resolve();
+          return { epoch, frozen: 3 };
+        }
+        @onStep() tuneStep(step: number) { return { loss: 2 / (step + 1), grad_norm: step / 10 }; }
+      }
+      const tuner = new FineTuner();
+      for (let epoch = 0; epoch < 3; epoch++) await tuner.tuneEpoch(epoch);
+      return runningEpochPair(new PlainTrainer(), new Trainer(), consume);
+    },
+  },
+  {
+    id: "shape.noop1.one",
+    group: "realistic",
+    candidateTitle: "trainer: trainStep, 1 no-op logger, trainStep alone decorated",
+    baselineTitle: "same trainer undecorated",
+    async setup(lib, consume) {
+      const { telemetry, onStep } = lib;
+      @telemetry({ loggers: [noopLogger()] })
+      class Trainer extends PlainTrainer {
+        @onStep() override trainStep(step: number) { return loss(step); }
+      }
+      return runningEpochPair(new PlainTrainer(), new Trainer(), consume);
+    },
+  },
+];
+
+/** The no-op logger of the realistic no-op cases. */
+function noopLogger(): Library.Callback {
+  return { onStepBegin() {}, onStepEnd() {} };
+}
