@@ -76,6 +76,27 @@ describe(`TelemetryEvent fields kept in slots: take-backs and loggers (${convent
     });
   });
 
+  it("MemoryLogger records the built-in fields in the order they were set, and leaves them in the event's slots for the loggers after it", () => {
+    const memory = new MemoryLogger();
+    const jsonl = new TelemetryLogger({ path: path.join(dir, "after-memory.jsonl") });
+    // What the loggers after MemoryLogger find: no fields object made (the JSONL lines are written from the slots).
+    const objectsMade: unknown[] = [];
+    const probe = { onStepBegin: (_s: number, _c: unknown, event: TelemetryEvent) => objectsMade.push(event.fieldsObject), onStepEnd: (_s: number, _c: unknown, event: TelemetryEvent) => objectsMade.push(event.fieldsObject) };
+    @telemetry({ loggers: [memory, probe, jsonl], use: [timing(), stepInEpoch()] })
+    class Trainer {
+      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 10); return {}; }
+      @onStep() trainStep(_step: number) { return { loss: 0.5 }; }
+    }
+    new Trainer().fitEpoch(3);
+    jsonl.close();
+    expect(objectsMade).to.deep.equal([undefined, undefined]);
+    const steps = memory.records.filter((record) => record.tag.startsWith("step_"));
+    expect(steps.map((record) => Object.keys(record))).to.deep.equal([["tag", "step", "epoch"], ["tag", "step", "context", "duration_ms", "epoch"]]);
+    const lines = readJsonl(jsonl.path).filter((line) => String(line.tag).startsWith("step_")).map(({ ts: _ts, ...rest }) => rest);
+    expect(lines).to.deep.equal(steps);
+    expect(lines.map((line) => Object.keys(line))).to.deep.equal(steps.map((record) => Object.keys(record)));
+  });
+
   it("TelemetryLogger writes the fields of an event that holds them only in `fields` on step and epoch lines, as MemoryLogger records them", () => {
     // An event as a hook called by hand may get it, or as another copy of the package makes it: `fields`, no slots.
     const event = { ts: 1764130000.5, fields: { epoch: 4, lr: 0.1 } } as unknown as TelemetryEvent;

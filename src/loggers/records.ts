@@ -3,7 +3,7 @@
  * `step_end` record holds.
  * @packageDocumentation
  */
-import { describeError, NO_FIELDS, type Context, type TelemetryEvent } from "../events";
+import { describeError, DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, NO_FIELDS, type Context, type TelemetryEvent } from "../events";
 import { thrownMarker } from "../serialize";
 
 /** A record while it is built: a tag and fields. */
@@ -107,6 +107,15 @@ export function withFields(record: RecordFields, event: TelemetryEvent | undefin
 
 /** {@link withFields} of an event that has fields (or had: slots emptied by a take-back leave none). */
 function addFields(record: RecordFields, event: TelemetryEvent): void {
+  // The built-in fields straight from their slots, in the order they were set: reading `fields` would make the object
+  // on every event, and move the event off the slots for the loggers after this one (the JSONL lines are built from
+  // them). callgrind, MemoryLogger with stepInEpoch() and timing(): 5,049 instructions a step through `fields`.
+  switch (event.fieldsForm) {
+    case EPOCH_SLOT: addEpoch(record, event.epochField); return;
+    case DURATION_SLOT: addDuration(record, event.durationField); return;
+    case EPOCH_THEN_DURATION: addEpoch(record, event.epochField); addDuration(record, event.durationField); return;
+    case DURATION_THEN_EPOCH: addDuration(record, event.durationField); addEpoch(record, event.epochField); return;
+  }
   const extra = event.fields;
   if (extra === undefined) return;
   // An own key, not `in`: a field named like what every object inherits ("toString", "constructor") is written too,
@@ -116,6 +125,15 @@ function addFields(record: RecordFields, event: TelemetryEvent): void {
     if (key === "__proto__") Object.defineProperty(record, key, { value: extra[key], writable: true, enumerable: true, configurable: true });
     else record[key] = extra[key];
   }
+}
+
+/** `epoch` from its slot, unless the record has the seed's (an epoch record's own number). */
+function addEpoch(record: RecordFields, epoch: unknown): void {
+  if (!Object.hasOwn(record, "epoch")) record.epoch = epoch;
+}
+
+function addDuration(record: RecordFields, duration: unknown): void {
+  if (!Object.hasOwn(record, "duration_ms")) record.duration_ms = duration;
 }
 
 /**
