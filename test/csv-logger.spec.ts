@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CsvLogger, onEpoch, onStep, stepInEpoch, telemetry, timing } from "../src/index";
+import { CsvLogger, onEpoch, onStep, stepInEpoch, telemetry, timing, type TelemetryEvent } from "../src/index";
 import { tempDir } from "./fixtures/jsonl-readers";
 import { readCsv, readCsvStrict } from "./fixtures/csv-readers";
 import { convention, warningsDuring } from "./helpers";
@@ -54,6 +54,24 @@ describe(`CsvLogger (${convention} convention)`, () => {
       ["0", "0", "1", "0.1"], ["1", "0", "0.5", "0.1"], ["2", "1", String(1 / 3), "0.1"], ["3", "1", "0.25", "0.1"],
     ]);
     for (const row of rows) expect(Number(row[4])).to.be.at.least(0);
+  });
+
+  it("writes the built-in fields of a step without making the event's fields object (the loggers after it write from the slots)", () => {
+    const csv = new CsvLogger({ path: path.join(dir, "slots.csv"), per: "step" });
+    const objectsMade: unknown[] = [];
+    const probe = { onStepEnd: (_s: number, _c: unknown, event: TelemetryEvent) => objectsMade.push(event.fieldsObject) };
+    @telemetry({ loggers: [csv, probe], use: [timing(), stepInEpoch()] })
+    class Trainer {
+      @onEpoch() fitEpoch(epoch: number) { this.trainStep(epoch * 2); return {}; }
+      @onStep() trainStep(step: number) { return { loss: 1 / (step + 1) }; }
+    }
+    new Trainer().fitEpoch(2);
+    csv.close();
+    expect(objectsMade).to.deep.equal([undefined]);
+    const [header, row] = readCsv(csv.path);
+    expect(header).to.deep.equal(["step", "epoch", "loss", "duration_ms"]);
+    expect(row.slice(0, 3)).to.deep.equal(["4", "2", "0.2"]);
+    expect(Number(row[3])).to.be.at.least(0);
   });
 
   it("rewrites the file with the union of the keys when a new key appears; missing values are empty", () => {

@@ -11,6 +11,7 @@ import { safeString } from "../faults";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { stringifyValue } from "../serialize";
 import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
+import { fieldsOf } from "./records";
 
 /** Options of {@link CsvLogger}. */
 export interface CsvLoggerOptions {
@@ -155,7 +156,7 @@ type Row = Map<string, string>;
 /** A row: the index, then the context flattened, then middleware fields (which never replace a cell already set). */
 function rowOf(indexKey: string, index: number, context: Context, event: TelemetryEvent | undefined): Row {
   const row: Row = new Map([[indexKey, cell(Math.trunc(index))]]);
-  const extra = event?.fields;
+  const extra = fieldsOf(event);
   // The epoch of a step (stepInEpoch) goes next to the step, before the metrics.
   if (extra !== undefined && indexKey === "step" && extra.epoch !== undefined) row.set("epoch", cell(extra.epoch));
   if (!flatInto(row, context)) flattenInto(row, plainCopy(context), "", true);
