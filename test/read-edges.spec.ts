@@ -103,6 +103,29 @@ describe("reader and statistics: edges", () => {
     }
   });
 
+  it("findJsonlFiles(): a signal aborted mid-search stops it before the next folder, rejecting with the reason", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    const listed: string[] = [];
+    const abort = new AbortController();
+    fsPromises.readdir = (...args: unknown[]) => {
+      listed.push(args[0] as string);
+      abort.abort(new Error("stopped")); // during the first folder's listing
+      return readdir(...args);
+    };
+    try {
+      for (const dir of ["a", "b", "c"]) mkdirSync(join(root, dir));
+      for (const file of ["a/x.jsonl", "b/y.jsonl", "c/z.jsonl"]) writeFileSync(join(root, file), "{}\n");
+      const error = await findJsonlFiles([root], undefined, abort.signal).then(() => null, (e: Error) => e);
+      expect([error?.message, listed]).to.deep.equal(["stopped", [root]]);
+    } finally {
+      fsPromises.readdir = readdir;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("JsonlFileReader: a signal aborted mid-file stops the read before its next chunk, the file closed, rejecting with the reason", async () => {
     const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
     const path = join(root, "a.jsonl");

@@ -35,7 +35,8 @@ export interface JsonlFile {
  * that is not a regular file, is left out and the search goes on;
  * `onSkip` gets one note for each (`runs/lost+found: left out, it cannot be read: permission denied`) and the path
  * left out, in path order.
- * A subfolder deleted while being searched is left out without a note.
+ * A subfolder deleted while being searched is left out without a note. An aborted `signal` stops the search before
+ * its next folder (`serve` stopped during its start), rejecting with the signal's reason.
  *
  * @example
  * ```ts
@@ -43,10 +44,13 @@ export interface JsonlFile {
  * // [{ path: "runs/exp1/telemetry.jsonl", label: "exp1/telemetry.jsonl", argument: "runs/" }, ...]
  * ```
  */
-export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: string, path: string) => void): Promise<JsonlFile[]> {
+export async function findJsonlFiles(
+  paths: readonly string[], onSkip?: (note: string, path: string) => void, signal?: AbortSignal,
+): Promise<JsonlFile[]> {
   const found: JsonlFile[] = [];
   const seen = new Set<string>();
   for (const argument of paths) {
+    signal?.throwIfAborted();
     let info;
     try {
       info = await stat(argument);
@@ -59,7 +63,7 @@ export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: s
       seen.add(argument);
       continue;
     }
-    for (const path of await jsonlFilesUnder(argument, onSkip)) {
+    for (const path of await jsonlFilesUnder(argument, onSkip, signal)) {
       if (seen.has(path)) continue;
       seen.add(path);
       found.push({ path, label: toSlashes(relative(argument, path)), argument });
@@ -129,13 +133,14 @@ function asReadError(path: string, error: unknown): TelemetryReadError {
   return error instanceof TelemetryReadError ? error : readError(path, error as NodeJS.ErrnoException);
 }
 
-async function jsonlFilesUnder(folder: string, onSkip: ((note: string, path: string) => void) | undefined): Promise<string[]> {
+async function jsonlFilesUnder(folder: string, onSkip: ((note: string, path: string) => void) | undefined, signal: AbortSignal | undefined): Promise<string[]> {
   const files: string[] = [];
   const skipped: Array<[path: string, note: string]> = [];
   const skip = (path: string, why: string) => skipped.push([path, `${path}: left out, ${why}`]);
   const pending = [folder];
   while (pending.length > 0) {
     const current = pending.pop() as string;
+    signal?.throwIfAborted();
     let entries;
     try {
       entries = await readdir(current, { withFileTypes: true });

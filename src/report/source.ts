@@ -30,8 +30,8 @@ export interface ReportSourceOptions {
    */
   way?: "fast" | "generic";
   /**
-   * Stops a refresh under way (`serve` stopped during its first read): it ends before the next file or chunk, its
-   * files closed, and rejects with the signal's reason. Following only (the fast way reads each file whole).
+   * Stops a refresh under way (`serve` stopped during its first read): it ends before the next folder searched, file
+   * or chunk, its files closed, and rejects with the signal's reason. Following only (the fast way reads each file whole).
    */
   signal?: AbortSignal;
 }
@@ -99,7 +99,7 @@ export class ReportSource {
       files = await findJsonlFiles(this.paths, (note, path) => {
         searchNotes.push(note);
         leftOut.add(path);
-      });
+      }, this.options.signal);
       this.leftOut = leftOut;
       changed = this.failures.delete("(paths)") || changed;
       if (searchNotes.join("\n") !== this.searchNotes.join("\n")) {
