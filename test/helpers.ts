@@ -59,3 +59,15 @@ export class ManualThenable<T> implements PromiseLike<T> {
     }
   }
 }
+
+/**
+ * Makes a named pipe at `path` with a writer that opens it `afterMillis` from now and closes it at once (kill the
+ * child it returns when done). A sync `open` of the pipe for reading would otherwise wait, with the thread, forever:
+ * with this writer, code that still opens pipes is seen by what it returns, not by a hung spec.
+ */
+export function pipeWithLateWriter(path: string, afterMillis = 1500): import("node:child_process").ChildProcess {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only the specs that make pipes load it
+  const { execFileSync, spawn } = require("node:child_process") as typeof import("node:child_process");
+  execFileSync("mkfifo", [path]);
+  return spawn("sh", ["-c", `sleep ${afterMillis / 1000}; : > "$0"`, path], { stdio: "ignore" });
+}

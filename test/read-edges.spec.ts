@@ -1,12 +1,21 @@
 // Edges of the reader's file search, of the step-time statistics, and of a worker's job whose last line is long.
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mergedStats, percentile, Samples } from "../src/analysis/stats";
 import { findJsonlFiles, JsonlFileReader, scanFileChunks } from "../src/read/index";
+import { readSizes } from "../src/read/limits";
 import { scanJob } from "../src/read/scan-pool";
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+}
 
 describe("reader and statistics: edges", () => {
   it("findJsonlFiles(): skips dot folders and node_modules, takes linked files, sorts by path segment, lists a file once", async () => {
@@ -90,6 +99,55 @@ describe("reader and statistics: edges", () => {
       expect(await generic().then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
       expect(await scanFileChunks(file, (chunk) => chunk.next, () => 0).then(() => "", (e: Error) => e.message)).to.equal(`cannot read ${pipe}: ${reason}`);
     } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("findJsonlFiles(): a signal aborted mid-search stops it before the next folder, rejecting with the reason", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object the search calls through
+    const fsPromises = require("node:fs/promises") as { readdir: (...args: unknown[]) => Promise<unknown> };
+    const { readdir } = fsPromises;
+    const listed: string[] = [];
+    const abort = new AbortController();
+    fsPromises.readdir = (...args: unknown[]) => {
+      listed.push(args[0] as string);
+      abort.abort(new Error("stopped")); // during the first folder's listing
+      return readdir(...args);
+    };
+    try {
+      for (const dir of ["a", "b", "c"]) mkdirSync(join(root, dir));
+      for (const file of ["a/x.jsonl", "b/y.jsonl", "c/z.jsonl"]) writeFileSync(join(root, file), "{}\n");
+      const error = await findJsonlFiles([root], undefined, abort.signal).then(() => null, (e: Error) => e);
+      expect([error?.message, listed]).to.deep.equal(["stopped", [root]]);
+    } finally {
+      fsPromises.readdir = readdir;
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("JsonlFileReader: a signal aborted mid-file stops the read before its next chunk, the file closed, rejecting with the reason", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tt-edges-"));
+    const path = join(root, "a.jsonl");
+    writeFileSync(path, Array.from({ length: 100 }, (_, step) => `{"tag":"step_end","step":${step}}\n`).join(""));
+    Object.assign(readSizes, { chunkBytes: 64, batchRecords: 1 });
+    try {
+      const abort = new AbortController();
+      const reader = new JsonlFileReader({ path, label: "a.jsonl", argument: path }, { signal: abort.signal });
+      const steps: unknown[] = [];
+      const error = await (async () => {
+        for await (const batch of reader.read()) {
+          steps.push(...batch.records.map(({ record }) => record.step));
+          abort.abort(new Error("stopped")); // the rest of this chunk's lines may come; no later chunk
+        }
+      })().then(() => null, (e: Error) => e);
+      expect(error?.message).to.equal("stopped");
+      expect(steps).to.deep.equal([0, 1]); // 64 bytes: two lines of 29 and the start of the third
+      expect(readdirSync("/proc/self/fd").filter((fd) => readlinkOr(`/proc/self/fd/${fd}`) === path)).to.deep.equal([]);
+      expect(await new JsonlFileReader({ path, label: "a.jsonl", argument: path }, { signal: abort.signal }).read().next().then(() => "", (e: Error) => e.message))
+        .to.equal("stopped", "aborted before the read");
+    } finally {
+      Object.assign(readSizes, { chunkBytes: 256 * 1024, batchRecords: 512 });
       rmSync(root, { recursive: true, force: true });
     }
   });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { ScanJob } from "../src/read/scan-pool";
 import { scanJobHandler, type ScanFailure } from "../src/read/scan-worker";
 import type { ScanResult } from "../src/read/scan-pool";
+import { pipeWithLateWriter } from "./helpers";
 
 /** The files this process has open, by path. */
 function openFiles(under: string): string[] {
@@ -53,12 +54,35 @@ describe("scanJobHandler(): a worker's jobs, in this thread", () => {
     const handle = scanJobHandler((message) => posted.push(message));
     const gone = join(scratch, "gone.jsonl");
     handle({ id: 7, path: gone, start: 0, end: 10, maxLineBytes: 1024 });
-    expect(posted).to.deep.equal([{ id: 7, error: { message: `ENOENT: no such file or directory, open '${gone}'`, code: "ENOENT" } }]);
+    expect(posted).to.deep.equal([{ id: 7, error: { message: `cannot read ${gone}: no such file or folder`, code: undefined, file: gone } }]);
     const c = join(scratch, "c.jsonl");
     writeFileSync(c, '{"tag":"z"}\n');
     handle({ id: 8, path: c, start: 0, end: 12, maxLineBytes: 1024 });
     expect((posted[1] as ScanResult).chunks[0].records).to.deep.equal([{ tag: "z" }]);
     handle(null);
     expect(openFiles(scratch)).to.deep.equal([]);
+  });
+
+  it("posts a named pipe put in the file's place as a failure at once (no wait for a writer), and then closes nothing twice", function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    const a = join(scratch, "before-pipe.jsonl");
+    writeFileSync(a, '{"tag":"a"}\n');
+    const pipe = join(scratch, "pipe.jsonl");
+    const writer = pipeWithLateWriter(pipe); // an open that waits is let go after 1.5 s, and then reads nothing
+    try {
+      const posted: Array<ScanResult | ScanFailure> = [];
+      const handle = scanJobHandler((message) => posted.push(message));
+      handle({ id: 1, path: a, start: 0, end: 12, maxLineBytes: 1024 });
+      const started = Date.now();
+      handle({ id: 2, path: pipe, start: 0, end: 10, maxLineBytes: 1024 });
+      expect(Date.now() - started, "ms the open took").to.be.below(1000);
+      expect(posted[1]).to.deep.equal({ id: 2, error: {
+        message: `cannot read ${pipe}: it is a named pipe (FIFO), not a regular file; only regular files are read`, code: undefined, file: pipe,
+      } });
+      expect(() => handle(null)).not.to.throw(); // a.jsonl was closed for the pipe: not closed again
+      expect(openFiles(scratch)).to.deep.equal([]);
+    } finally {
+      writer.kill();
+    }
   });
 });

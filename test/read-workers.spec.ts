@@ -2,9 +2,11 @@
 // scanInWorkers() alone here; the summary through worker threads is in read-large.spec.ts (each case starts
 // workers, seconds under Stryker for every mutant of the summary it covers).
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TelemetryReadError } from "../src/read/errors";
 import { scanInWorkers } from "../src/read/scan-pool";
 
 describe("the fast path's worker threads, on small jobs", function () {
@@ -45,11 +47,24 @@ describe("the fast path's worker threads, on small jobs", function () {
     }
   });
 
-  it("scanInWorkers() rejects with the worker's error and its code (a file that is not there)", async () => {
+  it("scanInWorkers() rejects with the worker's error: the reader's sentence for a file that is not there", async () => {
     const path = join(scratch, "gone.jsonl");
     const error = await (async () => {
       for await (const _ of scanInWorkers(path, 4096, 1, 1024, 1 << 20)) void _;
     })().then(() => null, (e: NodeJS.ErrnoException) => e);
-    expect([error?.code, error?.message]).to.deep.equal(["ENOENT", `ENOENT: no such file or directory, open '${path}'`]);
+    expect(error).to.be.instanceOf(TelemetryReadError);
+    expect([error?.code, error?.message, (error as TelemetryReadError).file]).to.deep.equal([undefined, `cannot read ${path}: no such file or folder`, path]);
+  });
+
+  it("scanInWorkers() rejects at once when a named pipe took the file's place (its worker does not wait for a writer)", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    this.timeout(10_000); // the worker's open waited for a writer: forever
+    const path = join(scratch, "pipe.jsonl");
+    execFileSync("mkfifo", [path]);
+    const error = await (async () => {
+      for await (const _ of scanInWorkers(path, 4096, 1, 1024, 1 << 20)) void _;
+    })().then(() => null, (e: Error) => e);
+    expect(error).to.be.instanceOf(TelemetryReadError);
+    expect(error?.message).to.equal(`cannot read ${path}: it is a named pipe (FIFO), not a regular file; only regular files are read`);
   });
 });

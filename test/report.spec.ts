@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, createServer, Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +14,20 @@ import { ReportSource } from "../src/report/source";
 import { SMOOTHING_WEIGHTS, type ReportData } from "../src/report/types";
 
 const root = join(__dirname, "..");
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS fixture, preloaded into children too
+const { slowJsonlReads } = require("./fixtures/slow-reads.cjs") as { slowJsonlReads: (delayMs: number, onFirstRead?: () => void) => () => void };
+
+/** The files under `folder` this process has open. */
+function openFilesUnder(folder: string): string[] {
+  return readdirSync("/proc/self/fd").flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(folder) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 const bin = join(root, "bin", "trainer-telemetry.js");
 const jsonl = (...records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join("");
 const ASSETS = { script: "document.body.dataset.ready='true'", style: "body{}" };
@@ -217,6 +231,64 @@ describe("report and serve commands", function () {
     const exit = new Promise<number | null>((resolve) => child.on("exit", resolve));
     child.kill("SIGTERM");
     expect(await exit).to.equal(0);
+  });
+
+  it("serve stopped by SIGTERM or SIGINT during its first read of a slow folder ends at once, exit 0, nothing served", async function () {
+    this.timeout(120_000);
+    // 200 files, each read in three reads of 200 ms: the first read takes two minutes.
+    for (let i = 0; i < 200; i++) writeFileSync(join(dir, `run-${String(i).padStart(3, "0")}.jsonl`), twoRuns());
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const child = spawn(process.execPath, ["-r", join(root, "test", "fixtures", "slow-reads.cjs"), bin, "serve", dir, "--port", "0"], {
+        cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TT_SLOW_READ_MS: "200" },
+      });
+      try {
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+        const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        await new Promise<void>((resolve, reject) => {
+          child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+            stderr += chunk;
+            if (stderr.includes("slow-reads: reading\n")) resolve();
+          });
+          void exit.then((code) => reject(new Error(`serve exited with ${code} before its first read: ${stderr}`)));
+        });
+        child.kill(signal);
+        // A bound for a busy machine, not a timing claim: before, it read the whole folder (two minutes) first.
+        const ended = await Promise.race([exit, new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 20_000))]);
+        expect([ended, stdout, stderr], signal).to.deep.equal([0, "", "slow-reads: reading\n"]);
+      } finally {
+        child.kill("SIGKILL");
+      }
+    }
+  });
+
+  it("startReportServer() stopped by its signal during the first read rejects with the reason, its files closed and no server left", async () => {
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `run-${i}.jsonl`), twoRuns());
+    const servers = () => process.getActiveResourcesInfo().filter((kind) => kind === "TCPServerWrap").length;
+    const serversBefore = servers();
+    const abort = new AbortController();
+    const restore = slowJsonlReads(100, () => setTimeout(() => abort.abort(new Error("stopped")), 50));
+    try {
+      const started = Date.now();
+      const error = await startReportServer({ paths: [dir], signal: abort.signal }).then(() => null, (e: Error) => e);
+      expect(error?.message).to.equal("stopped");
+      expect(Date.now() - started, "ms to stop (the whole read takes 6 s)").to.be.below(3000);
+      expect(openFilesUnder(dir)).to.deep.equal([]);
+      expect(servers()).to.equal(serversBefore);
+      // A signal that fires after the start stops nothing: close() does.
+      const late = new AbortController();
+      restore();
+      const server = await startReportServer({ paths: [dir], signal: late.signal, pollMillis: 20 });
+      late.abort();
+      appendFileSync(join(dir, "run-0.jsonl"), jsonl({ ts: 9, tag: "step_end", step: 99, context: { loss: 0.5 } }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { body } = await get(server.port, "/data.json");
+      await server.close();
+      expect((JSON.parse(body) as ReportData).runs.map((run) => run.lastStep)).to.include(99);
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { TelemetryReadError } from "../src/read/errors";
 import type { JsonlFile } from "../src/read/files";
 import { readSizes } from "../src/read/limits";
 import { scanJob, type LocalJob, type ScanResult } from "../src/read/scan-pool";
+import { pipeWithLateWriter } from "./helpers";
 
 /** A pool in this thread: results of jobs of `jobBytes`, every third job left to the caller. */
 async function* inThisThread(path: string, size: number, _threads: number, jobBytes: number, maxLineBytes: number): AsyncGenerator<ScanResult | LocalJob> {
@@ -91,5 +92,23 @@ describe("SummaryFold: the workers' results, folded", () => {
     expect(await fold().fast(file, 1, 0, 1024, failing(own)).then(() => null, (e: Error) => e)).to.equal(own);
     const plain = new Error("plain");
     expect(await fold().fast(file, 1, 0, 1024, failing(plain)).then(() => null, (e: Error) => e)).to.equal(plain);
+  });
+
+  it("refuses a named pipe put in the file's place before the job it scans itself, at once (no wait for a writer)", async function () {
+    if (process.platform === "win32") this.skip(); // no mkfifo
+    const pipe = join(scratch, "pipe.jsonl");
+    const writer = pipeWithLateWriter(pipe); // an open that waits is let go after 1.5 s, and then reads nothing
+    try {
+      const localFirst = async function* (path: string, _size: number, _threads: number, jobBytes: number, maxLineBytes: number): AsyncGenerator<ScanResult | LocalJob> {
+        yield { local: { id: 0, path, start: 0, end: jobBytes, maxLineBytes } };
+      };
+      const started = Date.now();
+      const error = await new SummaryFold(10, false).fast({ ...file, path: pipe }, 1, 0, 1024, localFirst).then(() => null, (e: Error) => e);
+      expect(Date.now() - started, "ms the open took").to.be.below(1000);
+      expect(error).to.be.instanceOf(TelemetryReadError);
+      expect(error?.message).to.equal(`cannot read ${pipe}: it is a named pipe (FIFO), not a regular file; only regular files are read`);
+    } finally {
+      writer.kill();
+    }
   });
 });

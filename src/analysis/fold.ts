@@ -4,11 +4,11 @@
  * `RunSummarizer`s. Both ways give the same summaries; the specs check it.
  * @packageDocumentation
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { TelemetryReadError } from "../read/errors";
 import { longLineError, readError } from "../read/file-errors";
-import type { JsonlFile } from "../read/files";
+import { openRegularFileSync, type JsonlFile } from "../read/files";
 import { readSizes } from "../read/limits";
 import type { JsonlRecord } from "../read/lines";
 import { JsonlFileReader } from "../read/reader";
@@ -98,7 +98,7 @@ export class SummaryFold {
       for await (const item of pool(file.path, size, threads, Math.max(1024, jobBytes), maxLineBytes)) {
         let result: ScanResult;
         if ("local" in item) {
-          if (fd < 0) fd = openSync(file.path, "r");
+          if (fd < 0) fd = openRegularFileSync(file.path); // a named pipe put in the file's place is refused, not waited on
           const handle = fd;
           result = scanJob(item.local, (buffer, offset, length, position) => readSync(handle, buffer, offset, length, position),
             (chunk) => state.apply(chunk));

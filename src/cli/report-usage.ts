@@ -32,7 +32,7 @@ export const SERVE_USAGE = `Usage: trainer-telemetry serve [options] <file.jsonl
 
 Serves the report page and keeps it live: records flushed to the files appear within a second, runs written to a
 new file in a folder given appear too; zoom and hidden runs stay as you set them. Prints the URL on its first
-line; stops on Ctrl-C.
+line; stops on Ctrl-C or SIGTERM (also during the first read of the files).
 
 Options:
   --port <n>      The port (default 0: a free one)

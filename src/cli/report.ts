@@ -71,7 +71,8 @@ export async function reportCommand(args: readonly string[], io: CommandIo): Pro
 
 /**
  * `trainer-telemetry serve`: starts the server, prints its URL first, and resolves to the exit code once `stop`
- * resolves (the CLI passes a promise that resolves on SIGINT/SIGTERM).
+ * resolves (the CLI passes a promise that resolves on SIGINT/SIGTERM): 0, also when `stop` resolves during the start,
+ * which then ends with nothing printed, no file open and no server listening.
  */
 export async function serveCommand(args: readonly string[], io: CommandIo, stop: Promise<unknown>): Promise<number> {
   const parsed = parse("serve", args, { "--port": "--port", "--host": "--host", "--title": "--title" }, []);
@@ -83,12 +84,17 @@ export async function serveCommand(args: readonly string[], io: CommandIo, stop:
   const portText = parsed.values.get("--port") ?? "0";
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new ReportUsageError(`--port must be a whole number from 0 to 65535, got '${portText}'`);
+  // A signal during the first read (a large folder takes a while) stops it there, as one after the start would.
+  const starting = new AbortController();
+  void stop.then(() => starting.abort());
   let server: ReportServer;
   try {
     server = await startReportServer({
       paths: parsed.paths, port, host: parsed.values.get("--host"), title: parsed.values.get("--title") ?? titleFor(parsed.paths),
+      signal: starting.signal,
     });
   } catch (error) {
+    if (starting.signal.aborted) return 0;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new ServeStartError(`serve: port ${port} is taken; pick another with --port, or --port 0 for a free one`);
     if (code === "EACCES" || code === "EPERM") {

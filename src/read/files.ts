@@ -2,7 +2,7 @@
  * Which files a command reads: the files it was given, and the `*.jsonl` files under the folders it was given.
  * @packageDocumentation
  */
-import { constants } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, type Stats } from "node:fs";
 import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { TelemetryReadError } from "./errors";
@@ -35,7 +35,8 @@ export interface JsonlFile {
  * that is not a regular file, is left out and the search goes on;
  * `onSkip` gets one note for each (`runs/lost+found: left out, it cannot be read: permission denied`) and the path
  * left out, in path order.
- * A subfolder deleted while being searched is left out without a note.
+ * A subfolder deleted while being searched is left out without a note. An aborted `signal` stops the search before
+ * its next folder (`serve` stopped during its start), rejecting with the signal's reason.
  *
  * @example
  * ```ts
@@ -43,10 +44,13 @@ export interface JsonlFile {
  * // [{ path: "runs/exp1/telemetry.jsonl", label: "exp1/telemetry.jsonl", argument: "runs/" }, ...]
  * ```
  */
-export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: string, path: string) => void): Promise<JsonlFile[]> {
+export async function findJsonlFiles(
+  paths: readonly string[], onSkip?: (note: string, path: string) => void, signal?: AbortSignal,
+): Promise<JsonlFile[]> {
   const found: JsonlFile[] = [];
   const seen = new Set<string>();
   for (const argument of paths) {
+    signal?.throwIfAborted();
     let info;
     try {
       info = await stat(argument);
@@ -59,7 +63,7 @@ export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: s
       seen.add(argument);
       continue;
     }
-    for (const path of await jsonlFilesUnder(argument, onSkip)) {
+    for (const path of await jsonlFilesUnder(argument, onSkip, signal)) {
       if (seen.has(path)) continue;
       seen.add(path);
       found.push({ path, label: toSlashes(relative(argument, path)), argument });
@@ -74,7 +78,7 @@ export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: s
  * Opens `path` for reading, if it is a regular file; rejects with a {@link TelemetryReadError} that names it
  * otherwise. A file found by {@link findJsonlFiles} can be replaced by a named pipe before it is read (or at any poll
  * of `serve`): opened non-blocking, the pipe is seen for what it is at once instead of the open waiting for a writer
- * forever. Regular files read the same either way.
+ * forever. Regular files read the same either way. {@link openRegularFileSync} is the same for a descriptor.
  *
  * @example
  * ```ts
@@ -85,28 +89,58 @@ export async function findJsonlFiles(paths: readonly string[], onSkip?: (note: s
 export async function openRegularFile(path: string): Promise<FileHandle> {
   let handle;
   try {
-    // O_NONBLOCK does not exist on Windows, where a path cannot name a FIFO anyway.
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    handle = await open(path, READ_REGULAR);
   } catch (error) {
     throw readError(path, error as NodeJS.ErrnoException);
   }
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new TelemetryReadError(`cannot read ${path}: ${notRegularFileReason(info)}`, path, null);
+    refuseIfNotRegular(path, await handle.stat());
   } catch (error) {
     await handle.close();
-    throw error instanceof TelemetryReadError ? error : readError(path, error as NodeJS.ErrnoException);
+    throw asReadError(path, error);
   }
   return handle;
 }
 
-async function jsonlFilesUnder(folder: string, onSkip: ((note: string, path: string) => void) | undefined): Promise<string[]> {
+/**
+ * {@link openRegularFile} for the threads that read with `readSync` (the summary's worker threads and the thread
+ * that folds their results): a file descriptor, or a {@link TelemetryReadError} that names the path.
+ */
+export function openRegularFileSync(path: string): number {
+  let fd;
+  try {
+    fd = openSync(path, READ_REGULAR);
+  } catch (error) {
+    throw readError(path, error as NodeJS.ErrnoException);
+  }
+  try {
+    refuseIfNotRegular(path, fstatSync(fd));
+  } catch (error) {
+    closeSync(fd);
+    throw asReadError(path, error);
+  }
+  return fd;
+}
+
+// O_NONBLOCK does not exist on Windows, where a path cannot name a FIFO anyway.
+const READ_REGULAR = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+function refuseIfNotRegular(path: string, info: Stats): void {
+  if (!info.isFile()) throw new TelemetryReadError(`cannot read ${path}: ${notRegularFileReason(info)}`, path, null);
+}
+
+function asReadError(path: string, error: unknown): TelemetryReadError {
+  return error instanceof TelemetryReadError ? error : readError(path, error as NodeJS.ErrnoException);
+}
+
+async function jsonlFilesUnder(folder: string, onSkip: ((note: string, path: string) => void) | undefined, signal: AbortSignal | undefined): Promise<string[]> {
   const files: string[] = [];
   const skipped: Array<[path: string, note: string]> = [];
   const skip = (path: string, why: string) => skipped.push([path, `${path}: left out, ${why}`]);
   const pending = [folder];
   while (pending.length > 0) {
     const current = pending.pop() as string;
+    signal?.throwIfAborted();
     let entries;
     try {
       entries = await readdir(current, { withFileTypes: true });

@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker as WorkerThread } from "node:worker_threads";
+import { TelemetryReadError } from "./errors";
 import { LineScanner, type ScannedChunk } from "./scan";
 
 /** A byte range of a file for a worker to scan. */
@@ -164,9 +165,9 @@ export async function* scanInWorkers(path: string, size: number, threads: number
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(source.code, { eval: true });
       workers.push(worker);
-      worker.on("message", (message: ScanResult | { id: number; error: { message: string; code?: string } }) => {
+      worker.on("message", (message: ScanResult | { id: number; error: { message: string; code?: string; file?: string } }) => {
         inFlight--;
-        if ("error" in message) failure ??= Object.assign(new Error(message.error.message), { code: message.error.code });
+        if ("error" in message) failure ??= failureOf(message.error);
         else results.set(message.id, message);
         idle.push(worker);
         wake?.();
@@ -199,4 +200,10 @@ export async function* scanInWorkers(path: string, size: number, threads: number
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
+}
+
+/** A worker's failure as an error of this thread: the reader's own sentence as it was, a system error with its code. */
+function failureOf(error: { message: string; code?: string; file?: string }): Error {
+  if (error.file !== undefined) return new TelemetryReadError(error.message, error.file, null);
+  return Object.assign(new Error(error.message), { code: error.code });
 }

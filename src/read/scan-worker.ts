@@ -3,16 +3,21 @@
  * columns transferred, not copied. Started by `ScanPool`; the main thread folds the chunks in file order.
  * @packageDocumentation
  */
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
+import { TelemetryReadError } from "./errors";
+import { openRegularFileSync } from "./files";
 import { scanJob, type ScanJob, type ScanResult } from "./scan-pool";
 
 /** What a worker posts for a job it could not scan. */
 export interface ScanFailure {
   /** The job's id. */
   readonly id: number;
-  /** The error's message and code (an `ENOENT` for a file that is gone). */
-  readonly error: { readonly message: string; readonly code?: string };
+  /**
+   * The error's message and code (an `EIO` from a read), or, for a file that cannot be opened (gone, or not a
+   * regular file: a named pipe put in its place), the {@link TelemetryReadError}'s sentence and its `file`.
+   */
+  readonly error: { readonly message: string; readonly code?: string; readonly file?: string };
 }
 
 /**
@@ -31,13 +36,16 @@ export function scanJobHandler(post: (message: ScanResult | ScanFailure, transfe
     try {
       if (open === null || open.path !== job.path) {
         if (open !== null) closeSync(open.fd);
-        open = { path: job.path, fd: openSync(job.path, "r") };
+        open = null;
+        // Not openSync: on a named pipe put in the file's place it would wait for a writer, forever.
+        open = { path: job.path, fd: openRegularFileSync(job.path) };
       }
       const fd = open.fd;
       const result = scanJob(job, (buffer, offset, length, position) => readSync(fd, buffer, offset, length, position));
       post(result, result.transfer);
     } catch (error) {
-      post({ id: job.id, error: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } });
+      const file = error instanceof TelemetryReadError ? { file: error.file } : {};
+      post({ id: job.id, error: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code, ...file } });
     }
   };
 }

@@ -23,6 +23,12 @@ export interface ReportServerOptions {
   pollMillis?: number;
   /** The page's title. */
   title?: string;
+  /**
+   * Stops the start (Ctrl-C during the first read of a large folder): the read ends before its next file or chunk,
+   * its files closed, no server is left listening, and the promise rejects with the signal's reason. After the
+   * start, {@link ReportServer.close} stops the server.
+   */
+  signal?: AbortSignal;
 }
 
 /** A running `serve`. */
@@ -42,7 +48,7 @@ const EVENTS_PATH = "/events";
 /**
  * Reads the paths, then serves the page and follows the files: records flushed to a file reach the open pages
  * within `pollMillis` (plus the time to send them). Rejects when a path does not exist or is neither a folder nor a
- * regular file (a named pipe), or when the port is taken or not allowed.
+ * regular file (a named pipe), or when the port is taken or not allowed, or when `signal` aborts before it is up.
  *
  * @example
  * ```ts
@@ -52,13 +58,28 @@ const EVENTS_PATH = "/events";
  * ```
  */
 export async function startReportServer(options: ReportServerOptions): Promise<ReportServer> {
+  const signal = options.signal;
+  // The signal stops the start only: the polls after it read on until close().
+  const starting = new AbortController();
+  const abortStart = () => starting.abort(signal?.reason);
+  if (signal?.aborted) abortStart();
+  signal?.addEventListener("abort", abortStart, { once: true });
+  try {
+    return await start(options, starting.signal);
+  } finally {
+    signal?.removeEventListener("abort", abortStart);
+  }
+}
+
+async function start(options: ReportServerOptions, signal: AbortSignal): Promise<ReportServer> {
   const host = options.host ?? "127.0.0.1";
   const pollMillis = options.pollMillis ?? 250;
-  const source = new ReportSource(options.paths, { follow: true, skipBadLines: true, title: options.title ?? "trainer-telemetry serve" });
+  const source = new ReportSource(options.paths, { follow: true, skipBadLines: true, title: options.title ?? "trainer-telemetry serve", signal });
   // The first read is strict about the paths: a typo (or a named pipe) is an error now, not a note on an empty page.
   const unusable = await firstUnusablePath(options.paths);
   if (unusable !== undefined) throw new Error(unusable);
   await source.refresh();
+  signal.throwIfAborted();
 
   let json = JSON.stringify(source.data());
   const streams = new Set<ServerResponse>();
@@ -111,6 +132,10 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       resolve();
     });
   });
+  if (signal.aborted) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw signal.reason;
+  }
 
   /**
    * Every event carries the whole data, so a client that does not read (a stopped process, a sleeping laptop on

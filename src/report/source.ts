@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { stat } from "node:fs/promises";
-import { findJsonlFiles, JsonlFileReader, TelemetryReadError, type JsonlFile, type RunRef } from "../read";
+import { findJsonlFiles, JsonlFileReader, TelemetryReadError, type JsonlFile, type ReadOptions, type RunRef } from "../read";
 import { buildReportData, RunSeriesBuilder } from "./data";
 import { readFileFast } from "./fast";
 import type { ReportData } from "./types";
@@ -29,6 +29,11 @@ export interface ReportSourceOptions {
    * always reads the generic way, which keeps the byte offset to go on from.
    */
   way?: "fast" | "generic";
+  /**
+   * Stops a refresh under way (`serve` stopped during its first read): it ends before the next folder searched, file
+   * or chunk, its files closed, and rejects with the signal's reason. Following only (the fast way reads each file whole).
+   */
+  signal?: AbortSignal;
 }
 
 /** Reads runs for the report and `serve`; one instance per command. */
@@ -94,7 +99,7 @@ export class ReportSource {
       files = await findJsonlFiles(this.paths, (note, path) => {
         searchNotes.push(note);
         leftOut.add(path);
-      });
+      }, this.options.signal);
       this.leftOut = leftOut;
       changed = this.failures.delete("(paths)") || changed;
       if (searchNotes.join("\n") !== this.searchNotes.join("\n")) {
@@ -119,12 +124,13 @@ export class ReportSource {
     }
     for (const file of files) {
       if (!this.readers.has(file.path)) {
-        this.readers.set(file.path, new JsonlFileReader(file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
+        this.readers.set(file.path, new JsonlFileReader(file, this.readOptions()));
         changed = true;
       }
     }
     if (await this.forgetRenamed(files)) changed = true;
     for (const path of [...this.readers.keys()]) {
+      this.options.signal?.throwIfAborted();
       if (await this.replaced(path)) changed = true;
       // A file that failed is not read on: its reader has moved past the line it failed on, and reading from
       // there would make the note vanish while the problem stays. One the search left out has its note already.
@@ -184,7 +190,7 @@ export class ReportSource {
     const reader = this.readers.get(path) as JsonlFileReader;
     for (const [key, run] of this.runs) if (run.file === path) this.runs.delete(key);
     this.failures.delete(path);
-    this.readers.set(path, new JsonlFileReader(reader.file, { skipBadLines: this.options.skipBadLines, tail: this.options.follow }));
+    this.readers.set(path, new JsonlFileReader(reader.file, this.readOptions()));
   }
 
   /**
@@ -217,6 +223,10 @@ export class ReportSource {
       forgot = true;
     }
     return forgot;
+  }
+
+  private readOptions(): ReadOptions {
+    return { skipBadLines: this.options.skipBadLines, tail: this.options.follow, signal: this.options.signal };
   }
 
   private builderOf(run: RunRef, path: string): RunSeriesBuilder {
