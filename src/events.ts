@@ -111,9 +111,10 @@ export class TelemetryEvent {
    */
   declare fieldCount: number;
   /**
-   * How many take-back frames had been opened when `set()` made the fields object (-1 for one assigned, or read out of
-   * the slots): while none has opened since, the object is younger than every frame open, which then has nothing to
-   * take back from it, and `set()` notes nothing (a middleware adding fields to an event that had none). @internal
+   * How many take-back frames had been opened when `set()` made the fields object (-1 for one assigned, read out of the
+   * slots, or put back by a take-back): while none has opened since, the object is younger than every frame open,
+   * which then has nothing to take back from it, and `set()` notes nothing (a middleware adding fields to an event that
+   * had none). @internal
    */
   declare fieldsMadeAt: number;
   /**
@@ -309,6 +310,9 @@ export class TelemetryEvent {
     this.fieldsObject = before;
     this.fieldsForm = fieldsForm;
     this.fieldCount = fieldCount;
+    // What set() made in the frame taken back is gone: its mark would tell set() that the object put back (or one read
+    // out of the slots put back) is younger than the frames open, and a name added to it would not be noted.
+    this.fieldsMadeAt = -1;
     // Back to the slots (or to none): an object assigned over one read out of them is no longer what was there.
     if (before === undefined && fieldsForm !== FIELDS_IN_OBJECT) this.replacedSlotFields = undefined;
   }
@@ -325,6 +329,8 @@ export class TelemetryEvent {
     this.fieldsObject = undefined;
     this.fieldsForm = fieldsForm;
     this.fieldCount = fieldCount;
+    // The dropped object's mark goes with it (see restoreFields).
+    this.fieldsMadeAt = -1;
     if (fieldsForm !== FIELDS_IN_OBJECT) this.replacedSlotFields = undefined;
   }
 

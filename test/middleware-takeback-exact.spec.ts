@@ -393,6 +393,35 @@ describe(`a throwing middleware's take-back is exact (${convention} convention)`
       ]);
       expect(journalInUse()).to.equal(0);
     });
+    it("drops what a nested call's logger hook set() on an outer event that had no fields, and a built-in field it set() into a slot (docs/middleware.md)", () => {
+      let outer: TelemetryEvent | undefined;
+      const hook: Callback = {
+        onStepEnd: (_step, _context, event) => {
+          if (event.method !== "evalStep") return;
+          outer!.set("duration_ms", 5);
+          outer!.set("by nested logger hook", true);
+        },
+      };
+      const thrower = throwsOn((event) => event.tag === "step_end" && event.method === "trainStep", (event) => {
+        outer = event;
+        (event.trainer as Trainer).evalStep(99);
+      });
+      const memory = new MemoryLogger();
+      const faults: string[] = [];
+      @telemetry({ loggers: [hook, memory], use: [thrower], onLoggerError: (fault: TelemetryFault) => { faults.push(`${fault.where}: ${(fault.error as Error).message}`); } })
+      class Trainer {
+        @onStep() trainStep(_step: number) { return {}; }
+        @onStep() evalStep(_step: number) { return {}; }
+      }
+      new Trainer().trainStep(30);
+      expect(faults).to.deep.equal(["thrower: thrower on step_end"]);
+      // The outer event had no fields when the thrower began: it goes back to none, the nested hook's names with them.
+      expect(memory.records.filter((record) => record.tag === "step_end").map((record) => [record.step, fieldsOf(record as Record<string, unknown>)])).to.deep.equal([
+        [99, {}],
+        [30, {}],
+      ]);
+      expect(journalInUse()).to.equal(0);
+    });
   });
 
   describe("a built-in step in a row of built-ins (PassThroughLink)", () => {
