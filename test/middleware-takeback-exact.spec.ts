@@ -6,10 +6,9 @@ import {
   MemoryLogger, TelemetryEvent, TelemetryLogger, emit, onEpoch, onStep, stepInEpoch, telemetry, timing,
   type Callback, type Middleware, type TelemetryFault,
 } from "../src/index";
-import { closeTakeBack, openTakeBack } from "../src/events";
 import { passThroughMiddleware } from "../src/registry";
 import { readJsonl, tempDir } from "./fixtures/jsonl-readers";
-import { on, throwsOn } from "./fixtures/middleware";
+import { journalInUse, on, throwsOn } from "./fixtures/middleware";
 import { convention } from "./helpers";
 
 /**
@@ -23,13 +22,6 @@ describe(`a throwing middleware's take-back is exact (${convention} convention)`
   let cleanup: () => void;
   beforeEach(() => ({ dir, cleanup } = tempDir()));
   afterEach(() => cleanup());
-
-  /** How many places of the take-back journal are in use: 0 once every middleware the dispatcher ran is done. */
-  function journalInUse(): number {
-    const mark = openTakeBack();
-    closeTakeBack(mark);
-    return mark;
-  }
 
   const isStepEnd = (event: TelemetryEvent) => event.tag === "step_end";
   const isEnd = (event: TelemetryEvent) => event.tag.endsWith("_end");

@@ -3,8 +3,8 @@ import {
   MemoryLogger, TelemetryEvent, onEpoch, onStep, stepInEpoch, telemetry,
   type Middleware, type TelemetryFault,
 } from "../src/index";
-import { closeTakeBack, openTakeBack } from "../src/events";
 import { passThroughMiddleware } from "../src/registry";
+import { journalInUse } from "./fixtures/middleware";
 import { convention } from "./helpers";
 
 /**
@@ -16,11 +16,13 @@ import { convention } from "./helpers";
  * middleware has not passed it on.
  */
 describe(`take-back after an inner take-back put the event back to its slots (${convention} convention)`, () => {
-  function journalInUse(): number {
-    const mark = openTakeBack();
-    closeTakeBack(mark);
-    return mark;
-  }
+  /** On the outer event handed to trainer B: assigns `undefined` to its fields, set()s "x" and throws. */
+  const innerThrower: Middleware = function inner(event, next) {
+    if (event.method !== "trainStep") return next();
+    event.fields = undefined;
+    event.set("x", "inner");
+    throw new Error("inner");
+  };
 
   /**
    * Trainer A: [stepInEpoch(), outer]. `outer`, on A's step_end (epoch 3 in its slot), hands that event to trainer B
@@ -63,43 +65,31 @@ describe(`take-back after an inner take-back put the event back to its slots (${
   }
 
   it("takes back what the outer middleware set() after an inner custom middleware's take-back on the same event", () => {
-    const inner: Middleware = function inner(event, next) {
-      if (event.method !== "trainStep") return next();
-      event.fields = undefined;
-      event.set("x", "inner");
-      throw new Error("inner");
-    };
-    const { fields, faults } = run(inner);
+    const { fields, faults } = run(innerThrower);
     expect(faults).to.deep.equal(["inner: inner", "outer: outer on step_end"]);
     expect(fields).to.deep.equal({ epoch: 3 });
     expect(journalInUse()).to.equal(0);
   });
 
   it("takes back what the outer middleware set() after an inner built-in step's frameless take-back on the same event", () => {
-    const inner = passThroughMiddleware("innerStep", () => (event) => {
+    const innerStep = passThroughMiddleware("innerStep", () => (event) => {
       if (event.tag !== "step_end") return;
       event.fields = undefined;
       event.set("x", "inner");
       throw new Error("inner");
     });
-    const { fields, faults } = run(inner);
+    const { fields, faults } = run(innerStep);
     expect(faults).to.deep.equal(["innerStep: inner", "outer: outer on step_end"]);
     expect(fields).to.deep.equal({ epoch: 3 });
     expect(journalInUse()).to.equal(0);
   });
 
   it("takes back what the outer middleware set() on the fields object an inner take-back put back", () => {
-    const inner: Middleware = function inner(event, next) {
-      if (event.method !== "trainStep") return next();
-      event.fields = undefined;
-      event.set("x", "inner");
-      throw new Error("inner");
-    };
     const earlier: Middleware = (event, next) => {
       if (event.tag === "step_end") event.set("a", "earlier");
       next();
     };
-    const { fields, faults } = run(inner, [earlier]);
+    const { fields, faults } = run(innerThrower, [earlier]);
     expect(faults).to.deep.equal(["inner: inner", "outer: outer on step_end"]);
     expect(fields).to.deep.equal({ a: "earlier" });
     expect(journalInUse()).to.equal(0);
