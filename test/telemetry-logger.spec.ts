@@ -694,9 +694,10 @@ describe("TelemetryLogger", () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const nodeFs = require("node:fs") as { openSync: typeof fs.openSync };
       const { openSync } = nodeFs;
-      const refuse = new Set([`${file} r`, `${deleted.path} a`]);
+      // "r" for the look; an append is opened with numeric flags (O_APPEND and O_NONBLOCK: see open-files.ts).
+      const refuse = new Set([`${file} r`, `${deleted.path} append`]);
       nodeFs.openSync = ((...args: Parameters<typeof fs.openSync>) => {
-        if (refuse.delete(`${String(args[0])} ${String(args[1])}`)) throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
+        if (refuse.delete(`${String(args[0])} ${args[1] === "r" ? "r" : "append"}`)) throw Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" });
         return openSync(...args);
       }) as typeof fs.openSync;
       try {

@@ -6,7 +6,7 @@
  * it at its next write.
  * @packageDocumentation
  */
-import { constants, openSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, statSync } from "node:fs";
 
 /** A file that can give its descriptor back and reopen on its next write. */
 export interface ReleasableFile {
@@ -28,6 +28,14 @@ export const MAX_OPEN_FILES = 64;
  * copytruncate) the next write lands at its start, not after a hole of NUL bytes as long as what was there.
  */
 const WRITE_ANEW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND;
+const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+/**
+ * Opening a named pipe for writing waits until some process opens it for reading: a logger pointed at one nobody reads
+ * would stop training at its first write. With O_NONBLOCK that open fails at once (ENXIO), a write failure like any
+ * other (records counted as dropped, one warning, the next write tries again). Regular files ignore the flag; there is
+ * none on Windows, which has no named pipes in the file system.
+ */
+const NO_WAIT = constants.O_NONBLOCK ?? 0;
 
 const openFiles = new Set<ReleasableFile>();
 /** Files in the middle of an open (nested when a file given back opens its own again): never given back, see {@link whileOpening}. */
@@ -46,7 +54,7 @@ export function touch(file: ReleasableFile): void {
  */
 export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "w" = "a"): number {
   return whileOpening(file, () => {
-    const fd = withDescriptor(file, () => openSync(path, flags === "a" ? "a" : WRITE_ANEW));
+    const fd = withDescriptor(file, () => openWithoutWaiting(path, flags === "a" ? APPEND : WRITE_ANEW));
     openFiles.add(file);
     touch(file);
     if (openFiles.size > MAX_OPEN_FILES) {
@@ -57,6 +65,29 @@ export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "
     }
     return fd;
   });
+}
+
+/**
+ * Opens `path` with `flags`, failing rather than waiting when it is a named pipe that no process reads (see
+ * {@link NO_WAIT}). Anything but a regular file (a pipe with its reader, a terminal, `/dev/stdout`) is then opened
+ * again without O_NONBLOCK: a write to a full pipe must wait for room, as it would without telemetry, not fail with
+ * EAGAIN and drop the records. The reader is there by then, so that second open does not wait.
+ */
+function openWithoutWaiting(path: string, flags: number): number {
+  const probe = openSync(path, flags | NO_WAIT);
+  let regular: boolean;
+  try {
+    regular = NO_WAIT === 0 || fstatSync(probe).isFile();
+  } catch (error) {
+    closeSync(probe);
+    throw error;
+  }
+  if (regular) return probe;
+  try {
+    return openSync(path, flags);
+  } finally {
+    closeSync(probe);
+  }
 }
 
 /**
