@@ -8,10 +8,13 @@
  *   npm run bench:instructions -- realistic.none sync.none
  *   npm run bench:instructions -- sync.noop1 floor.generic floor.inline   # the library against the least code (floor.ts)
  *   npm run bench:instructions -- realistic.noop1 shape.noop1.steps shape.noop1.one   # fewer methods decorated
+ *   npm run bench:instructions -- --cache realistic.jsonl   # also simulated cache misses (instruction and data, L1)
  *
  * Needs `valgrind` (Debian: `apt-get install valgrind`) and a build (`npm run build`). Slow: a few minutes a case.
  * Instructions are not time (a cache miss is one instruction), so the clock benchmarks (`npm run bench`) stay the
- * figures the targets are checked against; this says where a difference comes from.
+ * figures the targets are checked against; this says where a difference comes from. `--cache` adds callgrind's cache
+ * simulation (the host's cache sizes): misses per call in the L1 instruction and data caches, for a case whose clock
+ * ratio is well above its instruction ratio (about twice as slow to run).
  * @packageDocumentation
  */
 import { execFileSync } from "node:child_process";
@@ -41,19 +44,30 @@ async function child(caseId: string, side: "baseline" | "candidate", calls: numb
   if (sink < 0) console.log(sink); // keeps `consume` from being dropped as dead code
 }
 
-/** callgrind's instruction count of one child run. */
-function instructions(script: string, caseId: string, side: string, calls: number): number {
+/** What callgrind counts of one child run: instructions, and with the cache simulation L1 misses too. */
+interface Counts {
+  instructions: number;
+  instructionMisses?: number;
+  dataMisses?: number;
+}
+
+/** callgrind's counts of one child run. */
+function countsOf(script: string, caseId: string, side: string, calls: number, cache: boolean): Counts {
   const out = path.join(os.tmpdir(), `trainer-telemetry-callgrind-${process.pid}.out`);
   try {
-    execFileSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded",
-      script, "--child", caseId, side, String(calls)], { stdio: "ignore" });
+    execFileSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`, ...(cache ? ["--cache-sim=yes"] : []), process.execPath,
+      "--single-threaded", script, "--child", caseId, side, String(calls)], { stdio: "ignore" });
   } catch (error) {
     throw new Error(`bench:instructions: valgrind failed for ${caseId} ${side}: ${(error as Error).message}`);
   }
-  const summary = fs.readFileSync(out, "utf8").match(/^summary: (\d+)$/m);
+  const text = fs.readFileSync(out, "utf8");
   fs.rmSync(out, { force: true });
-  if (summary === null) throw new Error(`bench:instructions: no summary in callgrind's output for ${caseId} ${side}`);
-  return Number(summary[1]);
+  const events = text.match(/^events: (.+)$/m)?.[1].split(" ");
+  const summary = text.match(/^summary: ([\d ]+)$/m)?.[1].trim().split(" ").map(Number);
+  if (events === undefined || summary === undefined) throw new Error(`bench:instructions: no summary in callgrind's output for ${caseId} ${side}`);
+  const count = (event: string) => { const at = events.indexOf(event); return at < 0 ? undefined : summary[at]; };
+  const dataMisses = cache ? (count("D1mr") ?? 0) + (count("D1mw") ?? 0) : undefined;
+  return { instructions: count("Ir")!, instructionMisses: count("I1mr"), dataMisses };
 }
 
 async function main(): Promise<void> {
@@ -63,19 +77,29 @@ async function main(): Promise<void> {
   const script = path.join(__dirname, "..", ".tmp", "bench-instructions.cjs");
   const esbuild = await import("esbuild");
   await esbuild.build({ entryPoints: [__filename], bundle: true, platform: "node", format: "cjs", outfile: script, external: ["mitata", "pino", "valgrind"], logLevel: "error" });
-  const caseIds = argv.length > 0 ? argv : DEFAULT_CASES;
+  const cache = argv.includes("--cache");
+  const named = argv.filter((arg) => arg !== "--cache");
+  const caseIds = named.length > 0 ? named : DEFAULT_CASES;
   const unknown = caseIds.filter((id) => !CASES.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`bench:instructions: unknown case ${unknown.join(", ")}; the cases are ${CASES.map((c) => c.id).join(", ")}`);
-  console.log(`instructions per call (callgrind, ${CALLS[1] - CALLS[0]} calls counted), node ${process.version}`);
+  console.log(`instructions per call (callgrind, ${CALLS[1] - CALLS[0]} calls counted${cache ? ", with L1 cache misses" : ""}), node ${process.version}`);
   for (const caseId of caseIds) {
-    const perCall: Record<string, number> = {};
+    const perCall: Record<string, Counts> = {};
     for (const side of ["baseline", "candidate"]) {
-      const [few, many] = CALLS.map((calls) => instructions(script, caseId, side, calls));
-      perCall[side] = (many - few) / (CALLS[1] - CALLS[0]);
+      const [few, many] = CALLS.map((calls) => countsOf(script, caseId, side, calls, cache));
+      const per = (key: keyof Counts) => (many[key]! - few[key]!) / (CALLS[1] - CALLS[0]);
+      perCall[side] = cache
+        ? { instructions: per("instructions"), instructionMisses: per("instructionMisses"), dataMisses: per("dataMisses") }
+        : { instructions: per("instructions") };
     }
     const { baseline, candidate } = perCall;
-    console.log(`${caseId.padEnd(18)} candidate ${candidate.toFixed(0).padStart(7)}  baseline ${baseline.toFixed(0).padStart(7)}  ` +
-      `added ${(candidate - baseline).toFixed(0).padStart(6)}  ratio ${(candidate / baseline).toFixed(2)}×`);
+    let line = `${caseId.padEnd(18)} candidate ${candidate.instructions.toFixed(0).padStart(7)}  baseline ${baseline.instructions.toFixed(0).padStart(7)}  ` +
+      `added ${(candidate.instructions - baseline.instructions).toFixed(0).padStart(6)}  ratio ${(candidate.instructions / baseline.instructions).toFixed(2)}×`;
+    if (cache) {
+      line += `  L1i misses ${candidate.instructionMisses!.toFixed(0)} vs ${baseline.instructionMisses!.toFixed(0)}` +
+        `  L1d misses ${candidate.dataMisses!.toFixed(0)} vs ${baseline.dataMisses!.toFixed(0)}`;
+    }
+    console.log(line);
   }
 }
 
