@@ -71,7 +71,9 @@ export function openForAppend(file: ReleasableFile, path: string, flags: "a" | "
  * Opens `path` with `flags`, failing rather than waiting when it is a named pipe that no process reads (see
  * {@link NO_WAIT}). Anything but a regular file (a pipe with its reader, a terminal, `/dev/stdout`) is then opened
  * again without O_NONBLOCK: a write to a full pipe must wait for room, as it would without telemetry, not fail with
- * EAGAIN and drop the records. The reader is there by then, so that second open does not wait.
+ * EAGAIN and drop the records. The reader is there by then, so that second open does not wait, unless the reader
+ * closes the pipe in the microseconds between the two opens: then it waits for the next reader (a known gap; the
+ * cure, keeping the O_NONBLOCK descriptor and waiting out EAGAIN in the writer, touches every write).
  */
 function openWithoutWaiting(path: string, flags: number): number {
   const probe = openSync(path, flags | NO_WAIT);
