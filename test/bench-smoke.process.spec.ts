@@ -103,4 +103,17 @@ describe("the benchmark (smoke run)", function () {
       for (const figure of figures) expect(figure, row).to.be.greaterThan(0);
     }
   });
+
+  it("runs the number-text diagnostic (bench/number-text.ts): a time for each writer, for each kind of number", () => {
+    const numbers = run(["-r", "ts-node/register/transpile-only", "bench/number-text.ts"], {
+      ...process.env,
+      TS_NODE_PROJECT: path.join(repo, "tsconfig.json"),
+      BENCH_SMOKE: "1",
+    });
+    expect(numbers.status, numbers.output).to.equal(0);
+    const rows = numbers.output.split("\n").filter((line) => /^(doubles|1,024|small|\{ loss)/.test(line));
+    expect(rows, numbers.output).to.have.length(4);
+    for (const row of rows.slice(0, 3)) expect(row, row).to.match(/"" \+ x \d+ {3}JSON\.stringify\(x\) \d+ {3}finiteNumberJson \d+$/);
+    expect(rows[3]).to.match(/JSON\.stringify\(context\) \d+ {3}flatObjectJson\(context\) \d+$/);
+  });
 });

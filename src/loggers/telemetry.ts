@@ -9,7 +9,7 @@ import { DURATION_SLOT, DURATION_THEN_EPOCH, EPOCH_SLOT, EPOCH_THEN_DURATION, NO
 import { cancelFlushOnExit, flushOnExit, type ExitFlushable } from "../exit";
 import { inMainThread, warnBufferInWorker } from "../main-thread";
 import { safeString } from "../faults";
-import { flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
+import { finiteNumberJson, flatObjectJson, portableJson, numberJson, stringifyValue, thrownJson, treeJson } from "../serialize";
 import { closedFile, openForAppend, stillAtPath, touch, withDescriptor, type ReleasableFile } from "./open-files";
 import { copyContext, errorRecord, genericRecord, withFields, type TelemetryRecord } from "./records";
 
@@ -673,8 +673,7 @@ function epochFieldJson(epoch: unknown): string {
 
 /** `,"epoch":<epoch>,"duration_ms":<duration>`, as the two {@link slotJson} write them. */
 function epochThenDurationJson(epoch: unknown, duration: unknown): string {
-  // A finite number's text is what numberJson writes: "" + duration, here appended to the kept text in one step.
-  if (epoch === lastEpoch && typeof duration === "number" && duration - duration === 0) return lastEpochThenDurationKeyJson + duration;
+  if (epoch === lastEpoch && typeof duration === "number" && duration - duration === 0) return lastEpochThenDurationKeyJson + finiteNumberJson(duration);
   return epochFieldJson(epoch) + slotJson(',"duration_ms":', duration);
 }
 
