@@ -49,7 +49,7 @@ function main(): void {
       for (const [name, write] of Object.entries(writers)) times.get(name)!.push(timeOne(write, next));
     }
     const cells = [...times].map(([name, ns]) => `${name} ${median(ns).toFixed(0)}`);
-    console.log(`${shapeName.padEnd(27)} ${cells.join("   ")}`);
+    console.log(`${shapeName.padEnd(31)} ${cells.join("   ")}`);
   }
   // A step's whole context, as the JSONL logger writes it: its loss never seen before, its learning rate constant.
   const contextWriters: Readonly<Record<string, (value: object) => string | undefined>> = {
@@ -66,7 +66,7 @@ function main(): void {
     }
   }
   const contextCells = [...contextTimes].map(([name, ns]) => `${name} ${median(ns).toFixed(0)}`);
-  console.log(`${"{ loss: never seen, lr }".padEnd(27)} ${contextCells.join("   ")}`);
+  console.log(`${"{ loss: never seen, lr: 1e-3 }".padEnd(31)} ${contextCells.join("   ")}`);
   if (sink === 0) console.log("(nothing written)");
 }
 
