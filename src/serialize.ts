@@ -115,6 +115,13 @@ export function portableJson(text: string): string {
 /** A `\udXXX` surrogate escape whose backslash is not itself escaped (an even run of backslashes before it). */
 const LONE_SURROGATE_ESCAPE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
+/**
+ * `JSON.stringify` as it was when this module loaded. The texts this module keeps (a number's at its field position, a
+ * key's) come from it, so that a stub put in place later (a test's spy) and taken away again leaves no text of its own
+ * behind, and one that throws does not reach a number's formatting.
+ */
+const nativeJsonStringify = JSON.stringify;
+
 /** A JSON number, or the name of a non-finite number as a string. */
 export function numberJson(value: number): string {
   // `x - x` is 0 for every finite number and NaN otherwise: one subtraction instead of Number.isFinite's call.
@@ -131,7 +138,7 @@ export function numberJson(value: number): string {
  * cache holds, which a step's loss is not. Small integers (a step, an epoch) stay on `"" + value`, ~2.5x cheaper.
  */
 export function finiteNumberJson(value: number): string {
-  return (value | 0) === value ? "" + value : JSON.stringify(value);
+  return (value | 0) === value ? "" + value : nativeJsonStringify(value);
 }
 
 /** A BigInt as a JSON number when no reader can round it, else as a string of its digits. */
@@ -238,11 +245,11 @@ function keyJsonAt(position: number, key: string): string {
 }
 
 /**
- * The number last written at each position of a flat object, and its text: a field that holds the same number step
- * after step (a learning rate, a batch size, a flag's 0 or 1) is written from here, one compare instead of formatting
- * it again (`{ loss, lr }` with a constant `lr`: see `bench/number-text.ts`). A number's text depends on its value
- * alone, so whichever key holds it now does not matter; `-0` and `0` both write `0`. NaN at first, which no number
- * equals.
+ * The number at each position of the last flat object written (in this thread, by any logger), and its text: a field
+ * that holds the same number step after step (a learning rate, a batch size, a flag's 0 or 1) is written from here,
+ * one compare instead of formatting it again, as long as the records written in between are of the same shape
+ * (`{ loss, lr }` with a constant `lr`: see `bench/number-text.ts`). A number's text depends on its value alone, so
+ * whichever key holds it now does not matter; `-0` and `0` both write `0`. NaN at first, which no number equals.
  */
 const numberAtPosition: number[] = new Array<number>(MAX_FLAT_FIELDS).fill(Number.NaN);
 const numberJsonAtPosition: string[] = new Array<string>(MAX_FLAT_FIELDS).fill("");
@@ -258,7 +265,7 @@ function numberJsonAt(position: number, value: number): string {
 function keyJson(key: string): string {
   let json = keyJsonCache.get(key);
   if (json === undefined) {
-    json = JSON.stringify(key) + ":";
+    json = nativeJsonStringify(key) + ":";
     if (keyJsonCache.size < MAX_CACHED_KEYS && key.length <= MAX_CACHED_KEY_LENGTH) keyJsonCache.set(key, json);
   }
   return json;

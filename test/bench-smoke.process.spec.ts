@@ -115,5 +115,7 @@ describe("the benchmark (smoke run)", function () {
     expect(rows, numbers.output).to.have.length(4);
     for (const row of rows.slice(0, 3)) expect(row, row).to.match(/"" \+ x \d+ {3}JSON\.stringify\(x\) \d+ {3}finiteNumberJson \d+$/);
     expect(rows[3]).to.match(/JSON\.stringify\(context\) \d+ {3}flatObjectJson\(context\) \d+$/);
+    // A time of 0 would mean a loop that did nothing: every writer wrote something each round.
+    for (const row of rows) for (const time of row.match(/ \d+(?= |$)/g) ?? []) expect(Number(time), row).to.be.greaterThan(0);
   });
 });
