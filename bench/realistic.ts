@@ -112,8 +112,9 @@ async function runningEpochPair(
   let release!: () => void;
   const hold = new Promise<void>((resolve) => { release = resolve; });
   const epochs = [plain.fitEpoch(MEASURED_EPOCH, hold), decorated.fitEpoch(MEASURED_EPOCH, hold)];
-  let a = 0;
-  let b = 0;
+  // Past every step the warm-up and the held epoch ran (0 to 191, then 448 to 511): no measured loss repeats one.
+  let a = (MEASURED_EPOCH + 1) * WARM_UP_STEPS;
+  let b = a;
   const afterBaseline = around.baseline;
   const afterCandidate = around.candidate;
   return {
