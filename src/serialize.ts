@@ -132,8 +132,8 @@ export function numberJson(value: number): string {
  * A finite number's JSON text: the text `"" + value` makes, and `JSON.stringify(value)` (the two agree on every
  * finite number, `-0` included). Made by `JSON.stringify` unless it is a 32-bit integer: `"" + value` goes through
  * V8's number-to-string cache, and a number the cache does not hold (a loss, a `duration_ms`: numbers a training
- * run never writes twice) costs a runtime call that formats it, allocates its string and stores it into the cache,
- * a store into the old generation that the collector must then track. `JSON.stringify` formats without the cache:
+ * run never writes twice) costs a runtime call that formats it, allocates its string and stores it into the cache.
+ * `JSON.stringify` formats without the cache:
  * 1.1-1.4x faster there, by host, though it runs more instructions (bench/number-text.ts); slower for a number the
  * cache holds, which a step's loss is not. Small integers (a step, an epoch) stay on `"" + value`, ~2.5x cheaper.
  */
