@@ -101,8 +101,8 @@ async function exerciseSecondClass(lib: Lib, options: Library.TelemetryOptions):
  * Warms both trainers up (a short `fit`, every method called), then opens an epoch on each that stays running
  * while the steps are measured; `finish` lets it end. The step counts up and is never reused, as a trainer's does,
  * so every loss (`1 / (step + 1)`) is a number not seen before, as a real loss is: a loss that cycled through a few
- * hundred values would be found in V8's number-to-string cache, which a real one never is (measured at 1024 values:
- * `"" + loss` about 15 ns from the cache, 240–350 ns when it formats).
+ * hundred values would be found in V8's number-to-string cache, which a real one never is (`npm run bench:numbers`
+ * compares the two).
  */
 async function runningEpochPair(
   plain: TrainerShape, decorated: TrainerShape, consume: Consume,

@@ -393,7 +393,7 @@ describe("serialize: every line is valid JSON whatever the context holds", () =>
       }
     });
 
-    it("writes a number repeated at a field's place from the text it kept, and any other number anew, whatever the key", () => {
+    it("writes what JSON.stringify writes whichever numbers repeat at a field's place, under whichever key (the kept texts)", () => {
       // Values from a small pool, in random places and under random keys, so that kept texts are hit and missed.
       const pool = [0.001, 0.002, 0, -0, 1, -1, 0.1 + 0.2, 2 ** 31, 1e21, 5e-324, 3];
       let state = 0x2545f491;
