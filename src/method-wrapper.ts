@@ -157,10 +157,6 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
   /** Whether a call's number is its first argument when that is a step number (no `index` option, an indexed kind). */
   const indexFromFirst = kindInfo.indexed && indexOption === undefined;
   const site = siteOf(kind, methodName);
-  // Without middleware, a step's begin and end go straight to the step fan-outs (see dispatch.ts), each call site with
-  // one target even where this code serves epochs and runs too (measured: realistic, one no-op logger, 1,062 -> 1,001
-  // instructions against one call through a variable holding the fan-out).
-  const isStep = kind === "step";
 
   /** The call's step/epoch number; `args` is set only when `options.index` is. */
   function indexOf(state: InstanceTelemetry, first: unknown, args: unknown[] | undefined, trainer: object): number {
@@ -180,7 +176,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     return count;
   }
 
-  /** The end of a call whose promise fulfilled (a sync call's is written out in `reported`, alike); `args` is set only when `options.context` is. */
+  /** The end of a call whose promise fulfilled, or of an epoch's or run's sync call (a step's is written out in `reportedStep`, alike); `args` is set only when `options.context` is. */
   function end(state: InstanceTelemetry, begin: TelemetryEvent, result: unknown, args: unknown[] | undefined): void {
     let context: Context;
     if (contextOption !== undefined) {
@@ -194,12 +190,12 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       }
     }
     // The class written out at both hot sites, not chosen in newEvent(): one more function to inline there used up
-    // V8's inlining budget for `reported` (best case, one no-op logger: +20 ns a call; not with the budget raised).
+    // V8's inlining budget for `reportedStep` (best case, one no-op logger: +20 ns a call; not with the budget raised).
     const event = state.middleware.length === 0
       ? new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin)
       : new EventWithFieldSlots(endTag, kind, begin.index, context, state.trainer, methodName, begin);
     if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, event);
-    else if (isStep) fanOutStepEnd(state, event);
+    else if (kind === "step") fanOutStepEnd(state, event);
     else fanOut(state, event);
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
@@ -303,9 +299,10 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 
   // Two functions: the one on the class only decides whether anyone listens. It is small enough for V8 to inline
   // into the caller, where `original` (a constant of this closure) is inlined in turn, as in the undecorated class;
-  // the rest, in `reported`, is code shared by every decorated method and too large to inline (measured with callgrind,
-  // realistic case: no logger ~325 -> ~0 instructions added a call, the same as the undecorated class within callgrind's
-  // spread; one no-op logger and the best case unchanged within it).
+  // the rest, in `reported` (one for steps, one for epochs and runs), is code shared by every decorated method of its
+  // kind and too large to inline (measured with callgrind, realistic case: no logger ~325 -> ~0 instructions added a
+  // call, the same as the undecorated class within callgrind's spread; one no-op logger and the best case unchanged
+  // within it).
   // Method definitions, not `function` expressions, as the methods they stand for: not constructible (`new
   // trainer.trainStep()` throws, as without telemetry) and without a `prototype` of their own.
   const { instrumented } = {
@@ -332,9 +329,14 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     },
   } as { instrumented: F };
 
-  /** A call while a logger listens, from `instrumented`, which hands it the trainer's state. */
-  const { reported } = {
-    reported(this: object): any {
+  /**
+   * A step's call while a logger listens, from `instrumented`, which hands it the trainer's state. Steps only: epochs
+   * and runs take {@link reportedEpochOrTrain}, so that this code's inline caches and what V8 inlines here are shaped by
+   * the calls made thousands of times a run, not by the few async ones around them (3 alternated pairs of processes,
+   * realistic one no-op logger: +35.8 to +40.7 -> +31.1 to +33.3 ns a step; docs/performance.md).
+   */
+  const { reportedStep } = {
+    reportedStep(this: object): any {
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
       const trainer = this;
       // Cleared by `instrumented`'s `finally`, once this call has returned or thrown.
@@ -360,9 +362,9 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       begin.call = ++callsBegun;
       // Middleware are what reads a call's startTime at its end; with none, no clock is read for nobody.
       if (state.middleware.length !== 0) void begin.ts;
+      // Without middleware, straight to the step fan-out (see dispatch.ts).
       if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, begin);
-      else if (isStep) fanOutStepBegin(state, begin);
-      else fanOut(state, begin);
+      else fanOutStepBegin(state, begin);
       let result: unknown;
       runningTrainer = trainer;
       runningSite = site;
@@ -386,9 +388,15 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       runningTrainer = outerTrainer;
       runningSite = outerSite;
       begin.lastNestedCall = callsBegun;
+      // isThenable() and isPlainObject() written out, here only: the loads of `then` and `constructor` then have inline
+      // caches of their own that see the results of steps alone. Inlined from the shared functions they would use those
+      // functions' caches, which every kind's results and the loggers' returned promises make megamorphic (perf,
+      // realistic one no-op logger: Builtins_LoadIC_Megamorphic 7.7% of the step; paired processes, -4 ns a step).
+      // Keep them alike.
       let thenable: boolean;
       try {
-        thenable = isThenable(result);
+        thenable = result !== null && (typeof result === "object" || typeof result === "function") &&
+          typeof (result as { then?: unknown }).then === "function";
       } catch (fault) {
         endUnreadable(state, begin, fault);
         return result;
@@ -404,7 +412,8 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         context = contextFromOption(state, begin, result, args!);
       } else {
         try {
-          context = isPlainObject(result) ? result : {};
+          context = result !== null && typeof result === "object" &&
+            ((result as { constructor?: unknown }).constructor === Object || hasPlainPrototype(result)) ? result as Context : {};
         } catch (fault) {
           endUnreadable(state, begin, fault);
           return result;
@@ -414,15 +423,62 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         ? new TelemetryEvent(endTag, kind, index, context, trainer, methodName, begin)
         : new EventWithFieldSlots(endTag, kind, index, context, trainer, methodName, begin);
       if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, endEvent);
-      else if (isStep) fanOutStepEnd(state, endEvent);
-      else fanOut(state, endEvent);
-      if (flushAfterCall) void flushLoggers(trainer);
+      else fanOutStepEnd(state, endEvent);
       return result;
     },
   };
 
   /**
-   * The end of a call that returned a promise (or any thenable). A function of its own, not written in `reported`:
+   * An epoch's or a run's call while a logger listens, from `instrumented`: what {@link reportedStep} does, from the
+   * helpers that serve every kind (a few calls a run, nothing written out for speed).
+   */
+  const { reportedEpochOrTrain } = {
+    reportedEpochOrTrain(this: object): any {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- named once: it is the trainer in every branch below
+      const trainer = this;
+      const state = handedState!;
+      const outerTrainer = runningTrainer;
+      const outerSite = runningSite;
+      if ((outerTrainer === trainer && outerSite === site) || (site.pending !== 0 && isLateSuperCall(trainer))) {
+        return Reflect.apply(original, trainer, arguments);
+      }
+      const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
+      const begin = newEvent(state, beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, methodName, undefined);
+      begin.call = ++callsBegun;
+      if (state.middleware.length !== 0) void begin.ts;
+      dispatch(state, begin);
+      let result: unknown;
+      runningTrainer = trainer;
+      runningSite = site;
+      try {
+        result = Reflect.apply(original, trainer, arguments);
+      } catch (error) {
+        runningTrainer = outerTrainer;
+        runningSite = outerSite;
+        begin.lastNestedCall = callsBegun;
+        fail(state, begin, error);
+        throw error;
+      }
+      runningTrainer = outerTrainer;
+      runningSite = outerSite;
+      begin.lastNestedCall = callsBegun;
+      let thenable: boolean;
+      try {
+        thenable = isThenable(result);
+      } catch (fault) {
+        endUnreadable(state, begin, fault);
+        return result;
+      }
+      if (thenable) return endWhenSettled(state, begin, result as PromiseLike<unknown>, args);
+      end(state, begin, result, args);
+      return result;
+    },
+  };
+  /** What `instrumented` calls while a logger listens. */
+  const reported = kind === "step" ? reportedStep : reportedEpochOrTrain;
+
+  /**
+   * The end of a call that returned a promise (or any thenable). A function of its own, not written in `reportedStep`:
    * the two callbacks capture `state`, `begin` and `args`, and a variable an inner function captures lives in a
    * context object that V8 allocates on every call of the function that declares it, sync calls included (best case,
    * one no-op logger: -10 ns a call).
@@ -452,16 +508,19 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
 }
 
 /** An event of `state`'s trainer, of the class its begin and end events have (see {@link EventWithFieldSlots}). */
-function newEvent(state: InstanceTelemetry, tag: string, kind: MethodKind, index: number, context: Context, method: string, begin: TelemetryEvent, error?: unknown): TelemetryEvent {
+function newEvent(state: InstanceTelemetry, tag: string, kind: MethodKind, index: number, context: Context, method: string, begin: TelemetryEvent | undefined, error?: unknown): TelemetryEvent {
   return state.middleware.length === 0
     ? new TelemetryEvent(tag, kind, index, context, state.trainer, method, begin, error)
     : new EventWithFieldSlots(tag, kind, index, context, state.trainer, method, begin, error);
 }
 
 function isPlainObject(value: unknown): value is Context {
-  if (value === null || typeof value !== "object") return false;
   // The inherited `constructor` load is inline-cached; Object.getPrototypeOf is not inlined and cost ~9 ns a step.
-  if ((value as { constructor?: unknown }).constructor === Object) return true;
+  return value !== null && typeof value === "object" && ((value as { constructor?: unknown }).constructor === Object || hasPlainPrototype(value));
+}
+
+/** Whether an object's prototype is `Object.prototype` or `null`: the rest of {@link isPlainObject}, for a `constructor` that is not `Object`. */
+function hasPlainPrototype(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }

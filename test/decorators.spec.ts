@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { expect } from "chai";
-import { MemoryLogger, onEpoch, onStep, telemetry, type Callback, type TelemetryEvent, type TelemetryFault } from "../src/index";
+import { MemoryLogger, onEpoch, onStep, onTrain, telemetry, type Callback, type TelemetryEvent, type TelemetryFault } from "../src/index";
 import { convention, ManualThenable } from "./helpers";
 
 describe(`decorators (${convention} convention)`, () => {
@@ -350,6 +350,45 @@ describe(`decorators (${convention} convention)`, () => {
       results.forEach((_, step) => trainer.trainStep(step));
       expect(memory.records.filter((r) => r.tag === "step_end").map((r) => r.context)).to.deep.equal([
         { loss: 1 }, {}, {}, {}, {}, {}, {}, { acc: 1 },
+      ]);
+    });
+
+    it("uses a sync epoch's and run's plain-object result the same way, and {} for anything else", () => {
+      // Epochs and runs take a path of their own in the wrapper: the same results must give the same contexts.
+      const memory = new MemoryLogger();
+      const results: unknown[] = [{ loss: 1 }, 0.5, [1, 2], new Map(), null, undefined, "text", Object.assign(Object.create(null), { acc: 1 })];
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onEpoch() fitEpoch(epoch: number) { return results[epoch]; }
+        @onTrain() fit(run: number) { return results[run]; }
+      }
+      const trainer = new Trainer();
+      results.forEach((_, at) => { trainer.fitEpoch(at); trainer.fit(at); });
+      const contexts = (tag: string) => memory.records.filter((r) => r.tag === tag).map((r) => (r as { context: unknown }).context);
+      const expected = [{ loss: 1 }, {}, {}, {}, {}, {}, {}, { acc: 1 }];
+      expect(contexts("epoch_end")).to.deep.equal(expected);
+      expect(contexts("train_end")).to.deep.equal(expected);
+      expect(memory.records.filter((r) => r.tag === "epoch_begin").map((r) => (r as { epoch: number }).epoch)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    });
+
+    it("treats a function with a then method, returned by a step, as a thenable, and a plain function as no context", async () => {
+      const memory = new MemoryLogger();
+      const callable = Object.assign(() => "called", {
+        then(onFulfilled: (value: unknown) => unknown, onRejected: (reason: unknown) => unknown) { return Promise.resolve({ loss: 4 }).then(onFulfilled, onRejected); },
+      });
+      const plain = () => "plain";
+      @telemetry({ loggers: [memory] })
+      class Trainer {
+        @onStep() thenableStep(_step: number) { return callable; }
+        @onStep() functionStep(_step: number) { return plain; }
+      }
+      const trainer = new Trainer();
+      expect(trainer.functionStep(0)).to.equal(plain);
+      const returned = trainer.thenableStep(1) as unknown as PromiseLike<unknown>;
+      expect(returned).to.not.equal(callable);
+      expect(await returned).to.deep.equal({ loss: 4 });
+      expect(memory.records.filter((r) => r.tag === "step_end")).to.deep.equal([
+        { tag: "step_end", step: 0, context: {} }, { tag: "step_end", step: 1, context: { loss: 4 } },
       ]);
     });
 
