@@ -176,8 +176,13 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     return count;
   }
 
-  /** The end of a call whose promise fulfilled, or of an epoch's or run's sync call (a step's is written out in `reportedStep`, alike); `args` is set only when `options.context` is. */
-  function end(state: InstanceTelemetry, begin: TelemetryEvent, result: unknown, args: unknown[] | undefined): void {
+  /**
+   * The end of a call whose promise fulfilled, or of an epoch's or run's sync call (a step's is written out in
+   * `reportedStep`, alike); `args` is set only when `options.context` is. `index` is the number the call began with,
+   * not the begin event's, which a middleware or a hook may have changed in place: every event of a call starts from
+   * the call's own number, and an in-place change is made once to each.
+   */
+  function end(state: InstanceTelemetry, begin: TelemetryEvent, index: number, result: unknown, args: unknown[] | undefined): void {
     let context: Context;
     if (contextOption !== undefined) {
       context = contextFromOption(state, begin, result, args!);
@@ -185,15 +190,15 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       try {
         context = isPlainObject(result) ? result : {};
       } catch (fault) {
-        endUnreadable(state, begin, fault);
+        endUnreadable(state, begin, index, fault);
         return;
       }
     }
     // The class written out at both hot sites, not chosen in newEvent(): one more function to inline there used up
     // V8's inlining budget for `reportedStep` (best case, one no-op logger: +20 ns a call; not with the budget raised).
     const event = state.middleware.length === 0
-      ? new TelemetryEvent(endTag, kind, begin.index, context, state.trainer, methodName, begin)
-      : new EventWithFieldSlots(endTag, kind, begin.index, context, state.trainer, methodName, begin);
+      ? new TelemetryEvent(endTag, kind, index, context, state.trainer, methodName, begin)
+      : new EventWithFieldSlots(endTag, kind, index, context, state.trainer, methodName, begin);
     if (state.chain !== undefined || state.middleware.length !== 0) dispatch(state, event);
     else if (kind === "step") fanOutStepEnd(state, event);
     else fanOut(state, event);
@@ -204,13 +209,13 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
    * The end of a call whose result cannot even be looked at (a revoked Proxy, a Proxy whose `get` trap throws): the
    * call still returns it untouched; its record gets `{}` and the fault is reported.
    */
-  function endUnreadable(state: InstanceTelemetry, begin: TelemetryEvent, fault: unknown): void {
+  function endUnreadable(state: InstanceTelemetry, begin: TelemetryEvent, index: number, fault: unknown): void {
     reportFault({
       source: "context", error: fault, trainer: state.trainer, where: "result",
       message: `${kindInfo.decorator} on '${begin.className}.${methodName}': its result could not be read (${safeString(fault)}). ` +
         "The record has an empty context; the method's result is returned unchanged.",
     }, state.onLoggerError, `${begin.className}.${methodName} result`);
-    dispatch(state, newEvent(state, endTag, kind, begin.index, {}, methodName, begin));
+    dispatch(state, newEvent(state, endTag, kind, index, {}, methodName, begin));
     if (flushAfterCall) void flushLoggers(state.trainer);
   }
 
@@ -273,7 +278,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     }
   }
 
-  function fail(state: InstanceTelemetry, begin: TelemetryEvent, error: unknown): void {
+  function fail(state: InstanceTelemetry, begin: TelemetryEvent, index: number, error: unknown): void {
     let first: boolean;
     try {
       first = shouldRecord(error, begin);
@@ -284,7 +289,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
     // An error already recorded inside still goes through the middleware (stepInEpoch must see its epoch end) and
     // to the loggers that asked to learn how each call ended (onErrorPropagated), marked so none records it twice.
     if (first || state.middleware.length !== 0 || hasPropagatedErrorHook(state)) {
-      const event = newEvent(state, "error", kind, begin.index, EMPTY_CONTEXT, methodName, begin, error);
+      const event = newEvent(state, "error", kind, index, EMPTY_CONTEXT, methodName, begin, error);
       if (!first) event.alreadyRecorded = true;
       dispatch(state, event);
     }
@@ -382,7 +387,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         runningTrainer = outerTrainer;
         runningSite = outerSite;
         begin.lastNestedCall = callsBegun;
-        fail(state, begin, error);
+        fail(state, begin, index, error);
         throw error;
       }
       runningTrainer = outerTrainer;
@@ -398,10 +403,10 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         thenable = result !== null && (typeof result === "object" || typeof result === "function") &&
           typeof (result as { then?: unknown }).then === "function";
       } catch (fault) {
-        endUnreadable(state, begin, fault);
+        endUnreadable(state, begin, index, fault);
         return result;
       }
-      if (thenable) return endWhenSettled(state, begin, result as PromiseLike<unknown>, args);
+      if (thenable) return endWhenSettled(state, begin, index, result as PromiseLike<unknown>, args);
       // What end() does, written out here for a sync call; end() serves the async one. TurboFan inlines at most 920
       // bytes of bytecode into this function, and end() (~280 of them) took the share the loggers' hooks then lacked;
       // code written here counts against no budget (paired processes: realistic, one no-op logger, -12 ns a call; best
@@ -415,7 +420,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
           context = result !== null && typeof result === "object" &&
             ((result as { constructor?: unknown }).constructor === Object || hasPlainPrototype(result)) ? result as Context : {};
         } catch (fault) {
-          endUnreadable(state, begin, fault);
+          endUnreadable(state, begin, index, fault);
           return result;
         }
       }
@@ -443,7 +448,8 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         return Reflect.apply(original, trainer, arguments);
       }
       const args = needsArgs ? Array.prototype.slice.call(arguments) : undefined;
-      const begin = newEvent(state, beginTag, kind, indexOf(state, arguments[0], args, trainer), EMPTY_CONTEXT, methodName, undefined);
+      const index = indexOf(state, arguments[0], args, trainer);
+      const begin = newEvent(state, beginTag, kind, index, EMPTY_CONTEXT, methodName, undefined);
       begin.call = ++callsBegun;
       if (state.middleware.length !== 0) void begin.ts;
       dispatch(state, begin);
@@ -456,7 +462,7 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
         runningTrainer = outerTrainer;
         runningSite = outerSite;
         begin.lastNestedCall = callsBegun;
-        fail(state, begin, error);
+        fail(state, begin, index, error);
         throw error;
       }
       runningTrainer = outerTrainer;
@@ -466,11 +472,11 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
       try {
         thenable = isThenable(result);
       } catch (fault) {
-        endUnreadable(state, begin, fault);
+        endUnreadable(state, begin, index, fault);
         return result;
       }
-      if (thenable) return endWhenSettled(state, begin, result as PromiseLike<unknown>, args);
-      end(state, begin, result, args);
+      if (thenable) return endWhenSettled(state, begin, index, result as PromiseLike<unknown>, args);
+      end(state, begin, index, result, args);
       return result;
     },
   };
@@ -483,20 +489,20 @@ export function wrapMethod<F extends (this: any, ...args: any[]) => any>(
    * context object that V8 allocates on every call of the function that declares it, sync calls included (best case,
    * one no-op logger: -10 ns a call).
    */
-  function endWhenSettled(state: InstanceTelemetry, begin: TelemetryEvent, result: PromiseLike<unknown>, args: unknown[] | undefined): unknown {
+  function endWhenSettled(state: InstanceTelemetry, begin: TelemetryEvent, index: number, result: PromiseLike<unknown>, args: unknown[] | undefined): unknown {
     pendingBegins();
     // Chained with .then, not an async wrapper and not a side branch: the caller gets a promise that settles the
     // same way (the same value, the same reason), and an unhandled rejection stays exactly as unhandled as it was
     // (a side branch would count as a handler). Custom thenables (lazy query builders) are not run twice.
     try {
       return result.then(
-        (value) => { settled(); end(state, begin, value, args); return value; },
-        (error: unknown) => { settled(); fail(state, begin, error); throw error; },
+        (value) => { settled(); end(state, begin, index, value, args); return value; },
+        (error: unknown) => { settled(); fail(state, begin, index, error); throw error; },
       );
     } catch (fault) {
       // A `then` that throws when called: the caller gets the result itself, as without telemetry.
       settled();
-      endUnreadable(state, begin, fault);
+      endUnreadable(state, begin, index, fault);
       return result;
     }
   }

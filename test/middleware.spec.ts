@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryLogger, TelemetryEvent, onEpoch, onStep, sample, telemetry, timing, type Middleware, type TelemetryFault } from "../src/index";
+import { MemoryLogger, TelemetryEvent, onEpoch, onStep, sample, telemetry, timing, type Callback, type Middleware, type TelemetryFault } from "../src/index";
 import { convention, warningsDuring } from "./helpers";
 
 const mark = (name: string, log: string[]): Middleware => function named(event, next) { log.push(`${name}:${event.tag}`); next(); };
@@ -33,6 +33,40 @@ describe(`middleware chain (${convention} convention)`, () => {
     class Trainer { @onStep() trainStep(_step: number) { return {}; } }
     new Trainer().trainStep(1);
     expect(memory.records[0]).to.deep.equal({ tag: "step_begin", step: 1001 });
+  });
+
+  it("shifts each event of a call once when a middleware changes index in place: sync and async steps and epochs, and errors", async () => {
+    // Each event is made with the number its call began with, never read back from the begin event the middleware changed.
+    const shift: Middleware = (event, next) => { event.index += 100; next(); };
+    const memory = new MemoryLogger();
+    const seen: Array<[string, number]> = [];
+    const spy: Callback = { onEvent: () => undefined, onError: (_error, _context, event) => { seen.push([event!.kind, event!.index]); } };
+    @telemetry({ loggers: [memory, spy], use: [shift] })
+    class Trainer {
+      @onStep() syncStep(_step: number) { return { loss: 1 }; }
+      @onStep() async asyncStep(_step: number) { return { loss: 2 }; }
+      @onStep() failingStep(_step: number): never { throw new Error("step failed"); }
+      @onStep() async rejectingStep(_step: number): Promise<never> { throw new Error("step rejected"); }
+      @onEpoch() syncEpoch(_epoch: number) { return { acc: 1 }; }
+      @onEpoch() async asyncEpoch(_epoch: number) { return { acc: 2 }; }
+      @onEpoch() failingEpoch(_epoch: number): never { throw new Error("epoch failed"); }
+    }
+    const trainer = new Trainer();
+    trainer.syncStep(1);
+    await trainer.asyncStep(2);
+    expect(() => trainer.failingStep(3)).to.throw("step failed");
+    await trainer.rejectingStep(4).then(() => undefined, () => undefined);
+    trainer.syncEpoch(5);
+    await trainer.asyncEpoch(6);
+    expect(() => trainer.failingEpoch(7)).to.throw("epoch failed");
+    const numbers = memory.records.map((r) => [r.tag, (r as { step?: number; epoch?: number }).step ?? (r as { epoch?: number }).epoch]);
+    expect(numbers).to.deep.equal([
+      ["step_begin", 101], ["step_end", 101], ["step_begin", 102], ["step_end", 102],
+      ["step_begin", 103], ["error", undefined], ["step_begin", 104], ["error", undefined],
+      ["epoch_begin", 105], ["epoch_end", 105], ["epoch_begin", 106], ["epoch_end", 106],
+      ["epoch_begin", 107], ["error", undefined],
+    ]);
+    expect(seen).to.deep.equal([["step", 103], ["step", 104], ["epoch", 107]]);
   });
 
   it("gives a clone its own fields, keeps an end's begin and makes a begin's clone a begin of its own", () => {
