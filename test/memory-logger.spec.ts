@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryLogger } from "../src/index";
+import { MemoryLogger, type TelemetryRecord } from "../src/index";
 
 describe("MemoryLogger", () => {
   it("holds what the Python MemoryLogger holds when its hooks are called by hand", () => {
@@ -25,6 +25,22 @@ describe("MemoryLogger", () => {
     memory.onStepEnd(0, context);
     context.loss = 2;
     expect(memory.records).to.deep.equal([{ tag: "step_end", step: 0, context: { loss: 1 } }]);
+  });
+
+  it("appends by index, as docs/loggers.md says: an array subclass's own push is not called, and a frozen array throws", () => {
+    class Capped<T> extends Array<T> {
+      pushes = 0;
+      override push(...items: T[]): number { this.pushes++; return super.push(...items); }
+    }
+    class CappedLogger extends MemoryLogger { override readonly records = new Capped<TelemetryRecord>(); }
+    const capped = new CappedLogger();
+    capped.onStepBegin(0);
+    capped.onStepEnd(0, { loss: 1 });
+    expect(capped.records.map((r) => r.tag)).to.deep.equal(["step_begin", "step_end"]);
+    expect(capped.records.pushes).to.equal(0);
+    const frozen = new MemoryLogger();
+    Object.freeze(frozen.records);
+    expect(() => frozen.onStepBegin(0)).to.throw(TypeError);
   });
 
   it("clear() empties the same records array", () => {

@@ -26,7 +26,10 @@ export class MemoryLogger implements Callback {
   // `Builtins_ArrayPrototypePush` 14% of the step, while the hand-written side's push was inlined); the store is
   // compiled from its own inline cache. Written out in each hook: a shared helper took enough of V8's inlining budget
   // to leave `onStepBegin` a call. A frozen `records` makes either throw.
-  /** Every record so far, oldest first. */
+  /**
+   * Every record so far, oldest first. Appended as `records[records.length] = record`, not with `push()`: an array
+   * subclass whose own `push` caps or filters is not called; to keep fewer records, override the hooks or `clear()`.
+   */
   readonly records: TelemetryRecord[] = [];
 
   /** Forgets every record (keeps the same array, so references to `records` stay valid). */
